@@ -1,0 +1,65 @@
+//! `skypunchd`: parse arguments, load the configuration, fork if asked (before any
+//! thread or runtime exists), then hand over to `skypunch::daemon::main`.
+
+use clap::Parser;
+use skypunch::config::{Config, CONFIG_ENV, DEFAULT_CONFIG_PATH};
+use skypunch::daemon::detach::{self, Detached, Readiness};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The skypunch monitoring daemon.
+#[derive(Debug, Parser)]
+#[command(name = "skypunchd", version, about, max_term_width = 100)]
+struct Args {
+    /// Configuration file
+    #[arg(long, value_name = "PATH", env = CONFIG_ENV, default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// Stay in the foreground and log to stderr too (for systemd, Type=notify)
+    #[arg(long)]
+    foreground: bool,
+    /// Validate the configuration file and exit
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("skypunchd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.check_config {
+        println!(
+            "{}: configuration is valid ({} targets, {} notifiers)",
+            config.path.display(),
+            config.targets.len(),
+            config.notifiers.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let readiness = if args.foreground {
+        Readiness::Notify
+    } else {
+        match detach::detach(Duration::from_secs(60)) {
+            Ok(Detached::Parent(code)) => return ExitCode::from(code),
+            Ok(Detached::Child(r)) => r,
+            Err(e) => {
+                eprintln!("skypunchd: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    match skypunch::daemon::main(config, args.foreground, readiness) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if args.foreground {
+                eprintln!("skypunchd: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,785 @@
+//! `skypunchd.toml`: the file, its defaults, and its validation.
+//!
+//! Every key has a default so an empty file is a valid configuration. Unknown keys are
+//! refused (serde's `deny_unknown_fields`); the TOML parser's error names the key, the
+//! line and the column. Relative paths are taken relative to the directory of the file,
+//! so a configuration can be moved together with its data.
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The configuration file used when neither `--config` nor `$SKYPUNCH_CONFIG` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/skypunch/skypunchd.toml";
+/// Environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "SKYPUNCH_CONFIG";
+
+/// What can go wrong while loading a configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown or mistyped key.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, which names the key and line.
+        message: String,
+    },
+    /// A value is well-formed but not acceptable.
+    #[error("invalid config file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the section, entry and key.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[daemon]`: files, logging, retention.
+    pub daemon: DaemonConfig,
+    /// `[push]`: the HTTP listener.
+    pub push: PushConfig,
+    /// `[smtp]`: the mail relay used by `smtp` notifiers.
+    pub smtp: SmtpConfig,
+    /// `[[target]]` entries.
+    #[serde(rename = "target")]
+    pub targets: Vec<TargetConfig>,
+    /// `[[notifier]]` entries.
+    #[serde(rename = "notifier")]
+    pub notifiers: Vec<NotifierConfig>,
+    /// The file this was read from (absolute), or empty for built-in defaults.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Control socket path.
+    pub socket: PathBuf,
+    /// Pid file path.
+    pub pid_file: PathBuf,
+    /// SQLite database path.
+    pub database: PathBuf,
+    /// Log file path.
+    pub log_file: PathBuf,
+    /// Level of the built-in logging setup.
+    pub log_level: LogLevel,
+    /// Size at which the log file is rotated, in bytes.
+    pub log_rotate_bytes: u64,
+    /// How many rotated log files are kept.
+    pub log_rotate_keep: u32,
+    /// Optional log4rs YAML file that replaces the built-in logging setup.
+    pub log_config: Option<PathBuf>,
+    /// Optional group whose members may use the control socket.
+    pub socket_group: String,
+    /// Days of check and report history kept.
+    pub history_days: u32,
+    /// SQLite `synchronous` mode: `normal` survives a crash of the daemon,
+    /// `full` also survives a power loss, at one fsync per commit.
+    pub database_sync: DatabaseSync,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            socket: "/run/skypunch/skypunchd.sock".into(),
+            pid_file: "/run/skypunch/skypunchd.pid".into(),
+            database: "/var/lib/skypunch/skypunch.db".into(),
+            log_file: "/var/log/skypunch/skypunch.log".into(),
+            log_level: LogLevel::Info,
+            log_rotate_bytes: 10 * 1024 * 1024,
+            log_rotate_keep: 5,
+            log_config: None,
+            socket_group: String::new(),
+            history_days: 30,
+            database_sync: DatabaseSync::Normal,
+        }
+    }
+}
+
+/// Log levels accepted by `log_level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Errors only (failed checks among them).
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// Every check result; the default.
+    Info,
+    /// Diagnostics.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl From<LogLevel> for log::LevelFilter {
+    fn from(l: LogLevel) -> Self {
+        match l {
+            LogLevel::Off => log::LevelFilter::Off,
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Trace => log::LevelFilter::Trace,
+        }
+    }
+}
+
+/// SQLite durability mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseSync {
+    /// WAL with `synchronous=NORMAL`: commits survive a daemon crash or kill -9.
+    Normal,
+    /// `synchronous=FULL`: commits also survive a power loss.
+    Full,
+}
+
+/// `[push]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// Listen address; empty disables the listener.
+    pub listen: String,
+    /// Register unknown servers on their first report.
+    pub auto_register: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Optional Basic-auth user for the status page and read APIs.
+    pub ui_user: String,
+    /// Its password.
+    pub ui_password: Secret,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            listen: "127.0.0.1:5000".into(),
+            auto_register: true,
+            max_body_bytes: 1024 * 1024,
+            ui_user: String::new(),
+            ui_password: Secret::default(),
+        }
+    }
+}
+
+impl PushConfig {
+    /// The parsed listen address, `None` when the listener is disabled.
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        if self.listen.is_empty() {
+            None
+        } else {
+            self.listen.parse().ok()
+        }
+    }
+}
+
+/// `[smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// `host:port` of the relay.
+    pub server: String,
+    /// Envelope and header sender.
+    pub from: String,
+    /// TLS mode.
+    pub starttls: StartTls,
+    /// Optional login.
+    pub username: String,
+    /// Its password.
+    pub password: Secret,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            server: "localhost:25".into(),
+            from: "skypunch@localhost".into(),
+            starttls: StartTls::Opportunistic,
+            username: String::new(),
+            password: Secret::default(),
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartTls {
+    /// Plain text only.
+    Never,
+    /// STARTTLS when the server offers it.
+    Opportunistic,
+    /// STARTTLS or fail.
+    Required,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// HTTP methods a target may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// GET.
+    #[default]
+    Get,
+    /// PUT.
+    Put,
+    /// POST.
+    Post,
+    /// DELETE.
+    Delete,
+    /// HEAD.
+    Head,
+    /// PATCH.
+    Patch,
+    /// OPTIONS.
+    Options,
+}
+
+impl Method {
+    /// Every method, for messages and parsing.
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+        Method::Head,
+        Method::Patch,
+        Method::Options,
+    ];
+
+    /// The method's name as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+            Method::Options => "OPTIONS",
+        }
+    }
+
+    /// Parses a method name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[[target]]`: one HTTP(S) check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Unique name; config entries are matched to database rows by it.
+    pub name: String,
+    /// URL to check.
+    pub url: String,
+    /// HTTP method.
+    #[serde(default)]
+    pub method: Method,
+    /// Status that means PASS.
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+    /// Seconds between checks.
+    #[serde(default = "default_frequency")]
+    pub frequency: u32,
+    /// Seconds for the whole check.
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    /// Whether the target is checked.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Authentication.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// FAIL unless the body contains this text.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// FAIL unless the body matches this regular expression.
+    #[serde(default)]
+    pub body_regex: Option<String>,
+    /// FAIL when the response takes longer.
+    #[serde(default)]
+    pub max_response_ms: Option<u64>,
+    /// FAIL when the certificate expires within this many days.
+    #[serde(default)]
+    pub cert_expiry_days: Option<u32>,
+    /// Follow 3xx redirects.
+    #[serde(default)]
+    pub follow_redirects: bool,
+    /// Verify TLS certificates.
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+    /// Consecutive failed checks before the state becomes FAIL.
+    #[serde(default = "one")]
+    pub failure_threshold: u32,
+    /// Consecutive passed checks before a FAIL becomes PASS.
+    #[serde(default = "one")]
+    pub success_threshold: u32,
+    /// Repeat a FAILURE notification every this many minutes; 0 = never.
+    #[serde(default)]
+    pub renotify_minutes: u32,
+}
+
+/// Authentication of a target, as written in the file.
+///
+/// Every field is optional here so that a missing one produces Skypunch's own message
+/// (`invalid BASIC authn params ...`) rather than a parser error.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `none`, `basic` or `openstack`.
+    #[serde(rename = "type", default)]
+    pub kind: AuthKind,
+    /// User name (basic, openstack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Password (basic, openstack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Keystone endpoint (Skypunch's `osauthendpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_url: Option<String>,
+    /// Keystone v2.0 tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Keystone v3 project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Keystone v3 project name (with `domain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_name: Option<String>,
+    /// Keystone v3 user and project domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// Authentication schemes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// No authentication.
+    #[default]
+    None,
+    /// HTTP Basic.
+    Basic,
+    /// OpenStack Keystone token.
+    Openstack,
+}
+
+/// Skypunch's message for an incomplete BASIC setup.
+pub const BASIC_PARAMS_ERROR: &str = "invalid BASIC authn params (user and password required)";
+/// Skypunch's message for an incomplete Keystone setup.
+pub const OPENSTACK_PARAMS_ERROR: &str =
+    "invalid Openstack / Keystone authn params (user,password,tenantid,osauthendpoint)";
+
+impl AuthConfig {
+    /// Checks that the scheme has the parameters it needs, with Skypunch's messages.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        let has_password = self.password.as_ref().is_some_and(|p| !p.is_empty());
+        match self.kind {
+            AuthKind::None => Ok(()),
+            AuthKind::Basic if has(&self.user) && has_password => Ok(()),
+            AuthKind::Basic => Err(BASIC_PARAMS_ERROR),
+            AuthKind::Openstack => {
+                let project = has(&self.tenant_id)
+                    || has(&self.project_id)
+                    || (has(&self.project_name) && has(&self.domain));
+                if has(&self.user) && has_password && has(&self.auth_url) && project {
+                    Ok(())
+                } else {
+                    Err(OPENSTACK_PARAMS_ERROR)
+                }
+            }
+        }
+    }
+}
+
+/// `[[notifier]]`: who is told about failures and recoveries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierConfig {
+    /// Unique name.
+    pub name: String,
+    /// Delivery kind.
+    #[serde(rename = "type")]
+    pub kind: NotifierKind,
+    /// E-mail addresses, comma-separated (smtp).
+    #[serde(default)]
+    pub address: String,
+    /// Command line (command).
+    #[serde(default)]
+    pub command: String,
+    /// Seconds a command may run (command).
+    #[serde(default = "default_command_timeout")]
+    pub timeout: u32,
+    /// Endpoint (webhook).
+    #[serde(default)]
+    pub url: String,
+    /// Extra headers (webhook).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Whether the notifier is used.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Only alerts about these targets (by name); empty = all.
+    #[serde(default)]
+    pub only_targets: Vec<String>,
+    /// Only alerts about these servers (by name); empty = all.
+    #[serde(default)]
+    pub only_servers: Vec<String>,
+}
+
+/// Notifier kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifierKind {
+    /// E-mail through `[smtp]`.
+    Smtp,
+    /// A program reading the alert text on stdin.
+    Command,
+    /// An HTTP POST of JSON.
+    Webhook,
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+fn default_frequency() -> u32 {
+    10
+}
+fn default_timeout() -> u32 {
+    10
+}
+fn default_command_timeout() -> u32 {
+    30
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> u32 {
+    1
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let abs = absolute(path);
+        Config::parse(&text, &abs)
+    }
+
+    /// Parses `text` as if read from `path` (which anchors relative paths).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&e.to_string()),
+        })?;
+        config.path = path.to_path_buf();
+        config.resolve_paths();
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// The directory relative paths are anchored to (and commands run from).
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"))
+    }
+
+    fn resolve_paths(&mut self) {
+        let dir = self.dir();
+        let d = &mut self.daemon;
+        for p in [
+            &mut d.socket,
+            &mut d.pid_file,
+            &mut d.database,
+            &mut d.log_file,
+        ] {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+        if let Some(p) = d.log_config.as_mut() {
+            if p.as_os_str().is_empty() {
+                d.log_config = None;
+            } else if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.push.listen.is_empty() && self.push.listen.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "[push] listen: {:?} is not an address like \"127.0.0.1:5000\" (use \"\" to disable)",
+                self.push.listen
+            ));
+        }
+        if self.push.max_body_bytes == 0 {
+            return Err("[push] max_body_bytes must be at least 1".into());
+        }
+        if self.push.ui_user.is_empty() != self.push.ui_password.is_empty() {
+            return Err("[push] ui_user and ui_password must be set together".into());
+        }
+        if self.daemon.history_days == 0 {
+            return Err("[daemon] history_days must be at least 1".into());
+        }
+        if self.daemon.log_rotate_bytes < 1024 {
+            return Err("[daemon] log_rotate_bytes must be at least 1024".into());
+        }
+        if self.daemon.log_rotate_keep == 0 {
+            return Err("[daemon] log_rotate_keep must be at least 1".into());
+        }
+        let mut names = HashSet::new();
+        for t in &self.targets {
+            validate_target(t).map_err(|e| format!("[[target]] {:?}: {e}", t.name))?;
+            if !names.insert(t.name.as_str()) {
+                return Err(format!(
+                    "[[target]] {:?}: the name is used by another target",
+                    t.name
+                ));
+            }
+        }
+        let mut names = HashSet::new();
+        for n in &self.notifiers {
+            validate_notifier(n).map_err(|e| format!("[[notifier]] {:?}: {e}", n.name))?;
+            if !names.insert(n.name.as_str()) {
+                return Err(format!(
+                    "[[notifier]] {:?}: the name is used by another notifier",
+                    n.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks the values of one target (shared by the file and `skypunchctl targets add`).
+pub fn validate_target(t: &TargetConfig) -> Result<(), String> {
+    if t.name.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    let scheme_ok = t
+        .url
+        .split_once("://")
+        .is_some_and(|(s, rest)| matches!(s, "http" | "https") && !rest.is_empty());
+    if !scheme_ok {
+        return Err(format!(
+            "url {:?} must start with http:// or https://",
+            t.url
+        ));
+    }
+    if !(100..=599).contains(&t.expect_status) {
+        return Err(format!(
+            "expect_status {} is not an HTTP status (100-599)",
+            t.expect_status
+        ));
+    }
+    if t.frequency == 0 {
+        return Err("frequency must be at least 1 second".into());
+    }
+    if t.timeout == 0 {
+        return Err("timeout must be at least 1 second".into());
+    }
+    if t.failure_threshold == 0 || t.success_threshold == 0 {
+        return Err("failure_threshold and success_threshold must be at least 1".into());
+    }
+    t.auth.validate().map_err(str::to_string)
+}
+
+fn validate_notifier(n: &NotifierConfig) -> Result<(), String> {
+    if n.name.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    match n.kind {
+        NotifierKind::Smtp if n.address.trim().is_empty() => {
+            Err("type \"smtp\" needs address".into())
+        }
+        NotifierKind::Command if n.command.trim().is_empty() => {
+            Err("type \"command\" needs command".into())
+        }
+        NotifierKind::Webhook if n.url.trim().is_empty() => {
+            Err("type \"webhook\" needs url".into())
+        }
+        _ if n.timeout == 0 => Err("timeout must be at least 1 second".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Turns a relative path into an absolute one without touching the file system.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Folds the parser's multi-line message (with its source excerpt) into one line.
+fn one_line(msg: &str) -> String {
+    let lines: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('|')
+                && !l.chars().next().is_some_and(|c| c.is_ascii_digit())
+        })
+        .collect();
+    lines.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/skypunch/skypunchd.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            c.daemon.socket,
+            PathBuf::from("/run/skypunch/skypunchd.sock")
+        );
+        assert_eq!(c.push.listen, "127.0.0.1:5000");
+        assert!(c.push.auto_register);
+        assert_eq!(c.smtp.starttls, StartTls::Opportunistic);
+        assert!(c.targets.is_empty());
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let c =
+            parse("[daemon]\ndatabase = \"data/s.db\"\nlog_config = \"log4rs.yaml\"\n").unwrap();
+        assert_eq!(c.daemon.database, PathBuf::from("/etc/skypunch/data/s.db"));
+        assert_eq!(
+            c.daemon.log_config,
+            Some(PathBuf::from("/etc/skypunch/log4rs.yaml"))
+        );
+    }
+
+    #[test]
+    fn empty_log_config_means_none() {
+        let c = parse("[daemon]\nlog_config = \"\"\n").unwrap();
+        assert_eq!(c.daemon.log_config, None);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse("[daemon]\nsocket = \"/tmp/s\"\nsokcet = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sokcet"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_section_is_refused() {
+        let err = parse("[deamon]\n").unwrap_err().to_string();
+        assert!(err.contains("deamon"), "{err}");
+    }
+
+    #[test]
+    fn target_with_defaults() {
+        let c = parse("[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1/\"\n").unwrap();
+        let t = &c.targets[0];
+        assert_eq!(
+            (t.method, t.expect_status, t.enabled),
+            (Method::Get, 200, true)
+        );
+    }
+
+    #[test]
+    fn basic_auth_without_password_uses_skypunch_message() {
+        let err = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://x/\"\nauth = { type = \"basic\", user = \"u\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(BASIC_PARAMS_ERROR), "{err}");
+    }
+
+    #[test]
+    fn openstack_without_tenant_uses_skypunch_message() {
+        let err = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://x/\"\nauth = { type = \"openstack\", user = \"u\", password = \"p\", auth_url = \"http://k/v2.0\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(OPENSTACK_PARAMS_ERROR), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = parse("[[target]]\nname = \"a\"\nurl = \"ftp://x/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"a\"") && err.contains("url"), "{err}");
+        let err = parse("[push]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[push] listen"), "{err}");
+        let err = parse("[daemon]\nlog_level = \"loud\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loud") && err.contains("line 2"), "{err}");
+        let err = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://x/\"\n[[target]]\nname = \"a\"\nurl = \"http://y/\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("used by another target"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let c = parse("[smtp]\npassword = \"hunter2\"\n").unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

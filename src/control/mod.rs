@@ -1,0 +1,12 @@
+//! The control socket between `skypunchctl` and `skypunchd`.
+//!
+//! - [`protocol`]: the `Request` / `Response` types.
+//! - [`codec`]: framing (4-byte big-endian length, 4 MiB cap) and the binary encoding.
+//! - [`server`]: binds the socket (stale-file and second-daemon handling, mode 0660,
+//!   peer credentials) and serves connections.
+//! - [`client`]: connects, says hello, sends requests.
+
+pub mod client;
+pub mod codec;
+pub mod protocol;
+pub mod server;

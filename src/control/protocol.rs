@@ -1,0 +1,92 @@
+//! Messages on the control socket.
+//!
+//! The first exchange of every connection is [`Request::Hello`] / [`Response::Hello`];
+//! a peer with another [`PROTOCOL_VERSION`] gets an error naming both versions. New
+//! variants are only ever appended, so the encoding of existing ones never moves;
+//! anything else bumps the version.
+
+use crate::store::Counts;
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol; both sides must agree.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What `skypunchctl` asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Opens a conversation.
+    Hello {
+        /// The client's [`PROTOCOL_VERSION`].
+        protocol_version: u32,
+    },
+    /// Version, pid, uptime and counts.
+    Status,
+    /// Stop the daemon gracefully.
+    Stop,
+    /// Re-read the configuration file.
+    Reload,
+}
+
+/// What `skypunchd` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Accepts a conversation.
+    Hello {
+        /// The daemon's [`PROTOCOL_VERSION`].
+        protocol_version: u32,
+        /// The daemon's package version.
+        daemon_version: String,
+        /// The daemon's process id.
+        pid: u32,
+    },
+    /// Answer to [`Request::Status`].
+    Status(StatusReport),
+    /// The operation was carried out; the text says what happened.
+    Done {
+        /// A sentence for the operator.
+        message: String,
+    },
+    /// The request failed.
+    Error {
+        /// What class of failure.
+        kind: ErrorKind,
+        /// What is wrong, naming the thing and the cause.
+        message: String,
+    },
+}
+
+/// Classes of failure, which `skypunchctl` maps to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The peer speaks another protocol or sent something out of order.
+    Protocol,
+    /// The peer's user may not use the socket.
+    PermissionDenied,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// A value in the request was refused.
+    InvalidInput,
+    /// The operation was tried and failed.
+    Failed,
+    /// The daemon itself failed (database, internal error).
+    Internal,
+}
+
+/// Answer to [`Request::Status`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Package version of the daemon.
+    pub version: String,
+    /// Process id.
+    pub pid: u32,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// The configuration file in use.
+    pub config: String,
+    /// The database file.
+    pub database: String,
+    /// The push listener's address, empty when disabled.
+    pub listen: String,
+    /// What the daemon looks after.
+    pub counts: Counts,
+}

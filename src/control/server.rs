@@ -1,0 +1,265 @@
+//! The daemon's end of the control socket.
+//!
+//! [`bind`] makes the socket safe to own: a live socket (another daemon answers) is an
+//! error, a stale one (nobody answers) is replaced, and the new one gets mode 0660 and,
+//! if configured, the operators' group. [`serve`] accepts connections until shutdown;
+//! each is checked against the peer's credentials (SO_PEERCRED), must open with a
+//! matching `Hello`, and then carries any number of requests. A malformed or oversized
+//! frame ends that connection only.
+
+use super::codec::{self, CodecError};
+use super::protocol::{ErrorKind, Request, Response, PROTOCOL_VERSION};
+use futures_util::{SinkExt, StreamExt};
+use nix::unistd::{Gid, Uid};
+use std::future::Future;
+use std::io::ErrorKind as IoKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Connections served at once; further ones are told to retry.
+const MAX_CONNECTIONS: usize = 64;
+/// Time a client has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// An idle connection is closed after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Answers requests; implemented by the daemon.
+pub trait Service: Send + Sync + 'static {
+    /// Handles one request (never `Hello`, which the server answers itself).
+    fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// Errors while setting the socket up.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another daemon answers on the socket.
+    #[error("skypunchd is already running (its control socket {0} answers)")]
+    AlreadyRunning(PathBuf),
+    /// A file system operation failed.
+    #[error("control socket {path}: cannot {action}: {source}")]
+    Io {
+        /// The socket path.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Who may talk to the daemon besides root and the daemon's own user.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// The daemon's effective user.
+    pub own_uid: Uid,
+    /// The configured `socket_group`, if any.
+    pub group: Option<Gid>,
+}
+
+impl Access {
+    /// Checks a peer, returning the refusal message.
+    pub fn check(&self, uid: u32, gid: u32) -> Result<(), String> {
+        if uid == 0 || uid == self.own_uid.as_raw() {
+            return Ok(());
+        }
+        if let Some(group) = self.group {
+            if gid == group.as_raw() || user_in_group(uid, group) {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "permission denied: uid {uid} is neither root, skypunchd's user, nor in its socket_group"
+        ))
+    }
+}
+
+fn user_in_group(uid: u32, group: Gid) -> bool {
+    let Ok(Some(user)) = nix::unistd::User::from_uid(Uid::from_raw(uid)) else {
+        return false;
+    };
+    let Ok(name) = std::ffi::CString::new(user.name) else {
+        return false;
+    };
+    nix::unistd::getgrouplist(&name, user.gid)
+        .map(|groups| groups.contains(&group))
+        .unwrap_or(false)
+}
+
+/// Creates the listening socket at `path` (must run inside the tokio runtime).
+pub fn bind(path: &Path, group: Option<Gid>) -> Result<UnixListener, BindError> {
+    let io = |action, source| BindError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io("create its directory", e))?;
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => return Err(BindError::AlreadyRunning(path.to_path_buf())),
+        Err(e) if e.kind() == IoKind::NotFound => {}
+        Err(e) if e.kind() == IoKind::ConnectionRefused => {
+            log::warn!("removing stale control socket {}", path.display());
+            std::fs::remove_file(path).map_err(|e| io("remove the stale socket", e))?;
+        }
+        Err(e) => return Err(io("check the existing file", e)),
+    }
+    let listener = UnixListener::bind(path).map_err(|e| io("bind", e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| io("set its mode to 0660", e))?;
+    if let Some(gid) = group {
+        nix::unistd::chown(path, None, Some(gid))
+            .map_err(|e| io("give it to socket_group", std::io::Error::from(e)))?;
+    }
+    Ok(listener)
+}
+
+/// Serves connections until `shutdown` is cancelled. Connection tasks are spawned on
+/// `tracker`, so the caller can wait for in-flight requests to finish.
+pub async fn serve<S: Service>(
+    listener: UnixListener,
+    access: Access,
+    service: Arc<S>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Typically EMFILE: back off instead of spinning.
+                log::warn!("control socket: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracker.spawn(refuse(stream, "too many control connections; try again"));
+            continue;
+        };
+        let service = service.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            connection(stream, access, &*service, shutdown).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn refuse(stream: UnixStream, message: &str) {
+    let mut framed = codec::framed(stream);
+    let _ = send(&mut framed, &error(ErrorKind::Failed, message)).await;
+}
+
+type Conn = tokio_util::codec::Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>;
+
+fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+    Response::Error {
+        kind,
+        message: message.into(),
+    }
+}
+
+async fn send(framed: &mut Conn, response: &Response) -> Result<(), ()> {
+    let bytes = codec::encode(response).map_err(|e| log::error!("control socket: {e}"))?;
+    framed.send(bytes.as_slice()).await.map_err(|_| ())
+}
+
+/// Reads the next request; `None` ends the connection (after telling the peer why,
+/// where there is something to tell).
+async fn next_request(framed: &mut Conn, wait: Duration) -> Option<Request> {
+    let frame = match tokio::time::timeout(wait, framed.next()).await {
+        Err(_) | Ok(None) => return None,
+        Ok(Some(Ok(frame))) => frame,
+        Ok(Some(Err(e))) => {
+            log::warn!("control socket: bad frame: {e}");
+            let _ = send(
+                framed,
+                &error(ErrorKind::Protocol, format!("bad frame: {e}")),
+            )
+            .await;
+            return None;
+        }
+    };
+    match codec::decode::<Request>(&frame) {
+        Ok(req) => Some(req),
+        Err(e @ CodecError::Decode(_)) | Err(e @ CodecError::Encode(_)) => {
+            log::warn!("control socket: {e}");
+            let _ = send(framed, &error(ErrorKind::Protocol, e.to_string())).await;
+            None
+        }
+    }
+}
+
+async fn connection<S: Service>(
+    stream: UnixStream,
+    access: Access,
+    service: &S,
+    shutdown: CancellationToken,
+) {
+    let cred = stream.peer_cred();
+    let mut framed = codec::framed(stream);
+    let allowed = match cred {
+        Ok(c) => access.check(c.uid(), c.gid()),
+        Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
+    };
+    if let Err(message) = allowed {
+        log::warn!("control socket: {message}");
+        let _ = send(&mut framed, &error(ErrorKind::PermissionDenied, message)).await;
+        return;
+    }
+    match next_request(&mut framed, HELLO_TIMEOUT).await {
+        Some(Request::Hello { protocol_version }) if protocol_version == PROTOCOL_VERSION => {
+            let hello = Response::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                daemon_version: crate::VERSION.to_string(),
+                pid: std::process::id(),
+            };
+            if send(&mut framed, &hello).await.is_err() {
+                return;
+            }
+        }
+        Some(Request::Hello { protocol_version }) => {
+            let message = format!(
+                "protocol version mismatch: skypunchctl speaks version {protocol_version}, \
+                 skypunchd {} speaks version {PROTOCOL_VERSION}",
+                crate::VERSION
+            );
+            let _ = send(&mut framed, &error(ErrorKind::Protocol, message)).await;
+            return;
+        }
+        Some(_) => {
+            let message = "the first request on a connection must be Hello";
+            let _ = send(&mut framed, &error(ErrorKind::Protocol, message)).await;
+            return;
+        }
+        None => return,
+    }
+    loop {
+        let request = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = next_request(&mut framed, IDLE_TIMEOUT) => r,
+        };
+        let response = match request {
+            None => return,
+            Some(Request::Hello { .. }) => {
+                error(ErrorKind::Protocol, "Hello was already exchanged")
+            }
+            Some(request) => service.handle(request).await,
+        };
+        if send(&mut framed, &response).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! What `skypunchctl` does: one request per command over the control socket, printed
+//! as a table or text, or as one JSON document with `--json`.
+//!
+//! Exit statuses: 0 success; 1 the operation failed; 2 usage error (from clap);
+//! 3 skypunchd is not running.
+
+pub mod args;
+
+use crate::config::{self, DEFAULT_CONFIG_PATH};
+use crate::control::client::{Client, ClientError};
+use crate::control::protocol::{Request, Response, StatusReport};
+use crate::table::Table;
+pub use args::{Cli, Command};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: the operation failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: usage error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status: skypunchd is not running.
+pub const EXIT_NOT_RUNNING: u8 = 3;
+
+/// How long `start` waits for the daemon and `stop` for it to exit.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A failure with its exit status.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit status.
+    pub code: u8,
+    /// Message for stderr.
+    pub message: String,
+}
+
+impl Failure {
+    fn failed(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_FAILED,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        let code = if e.is_not_running() {
+            EXIT_NOT_RUNNING
+        } else {
+            EXIT_FAILED
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Where the output goes and in which form.
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn message(&self, text: &str) {
+        if self.json {
+            println!("{}", serde_json::json!({ "message": text }));
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// Runs one command and returns the process exit status.
+pub fn run(cli: Cli) -> u8 {
+    let out = Out { json: cli.json };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skypunchctl: cannot start: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    match runtime.block_on(dispatch(&cli, &out)) {
+        Ok(()) => EXIT_OK,
+        Err(f) => {
+            if out.json {
+                println!("{}", serde_json::json!({ "error": f.message }));
+            } else {
+                eprintln!("skypunchctl: {}", f.message);
+            }
+            f.code
+        }
+    }
+}
+
+async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
+    let socket = socket_path(cli.socket.as_deref(), cli.config.as_deref())?;
+    match cli.command {
+        Command::Start => start(cli.config.as_deref(), &socket, out).await,
+        Command::Stop => stop(&socket, out).await,
+        Command::Status => status(&socket, out).await,
+        Command::Reload => {
+            let mut client = Client::connect(&socket).await?;
+            let message = expect_done(client.request(&Request::Reload).await?)?;
+            out.message(&message);
+            Ok(())
+        }
+    }
+}
+
+/// Finds the control socket: `--socket`, else the configuration file's
+/// `[daemon] socket`, else the built-in default.
+///
+/// The file is read leniently (only that one key), so a file that the daemon would
+/// refuse still lets `skypunchctl reload` reach the daemon and report why.
+pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(s) = socket {
+        return Ok(config::absolute(s));
+    }
+    let (file, explicit) = match config {
+        Some(p) => (config::absolute(p), true),
+        None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+    };
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(config::DaemonConfig::default().socket);
+        }
+        Err(e) => {
+            return Err(Failure::failed(format!(
+                "cannot read config file {}: {e}",
+                file.display()
+            )))
+        }
+    };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Failure::failed(format!(
+            "cannot find the socket in {}: {}",
+            file.display(),
+            e.message()
+        ))
+    })?;
+    let configured = table
+        .get("daemon")
+        .and_then(|d| d.get("socket"))
+        .and_then(|s| s.as_str());
+    Ok(match configured {
+        Some(s) => {
+            let dir = file.parent().unwrap_or(Path::new("/"));
+            dir.join(s)
+        }
+        None => config::DaemonConfig::default().socket,
+    })
+}
+
+fn expect_done(response: Response) -> Result<String, Failure> {
+    match response {
+        Response::Done { message } => Ok(message),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(response: Response) -> Failure {
+    match response {
+        Response::Error { message, .. } => Failure::failed(message),
+        other => Failure::failed(format!("unexpected answer from skypunchd: {other:?}")),
+    }
+}
+
+/// The skypunchd beside this executable, else the one on `PATH`.
+fn daemon_executable() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("skypunchd")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("skypunchd"))
+}
+
+async fn start(config: Option<&Path>, socket: &Path, out: &Out) -> Result<(), Failure> {
+    match Client::connect(socket).await {
+        Ok(client) => {
+            out.message(&format!(
+                "skypunchd is already running with pid {}",
+                client.pid
+            ));
+            return Ok(());
+        }
+        Err(e) if e.is_not_running() => {}
+        Err(e) => return Err(e.into()),
+    }
+    let exe = daemon_executable();
+    let mut cmd = tokio::process::Command::new(&exe);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(config::absolute(c));
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    let status = cmd
+        .status()
+        .await
+        .map_err(|e| Failure::failed(format!("cannot run {}: {e}", exe.display())))?;
+    if !status.success() {
+        // skypunchd has already said why on stderr.
+        return Err(Failure::failed("skypunchd did not start"));
+    }
+    let client = Client::connect(socket).await.map_err(|e| {
+        Failure::failed(format!(
+            "skypunchd started but does not answer on {}: {e}",
+            socket.display()
+        ))
+    })?;
+    out.message(&format!("skypunchd started with pid {}", client.pid));
+    Ok(())
+}
+
+async fn stop(socket: &Path, out: &Out) -> Result<(), Failure> {
+    let mut client = Client::connect(socket).await?;
+    let pid = client.pid;
+    expect_done(client.request(&Request::Stop).await?)?;
+    drop(client);
+    let deadline = Instant::now() + WAIT;
+    let target = nix::unistd::Pid::from_raw(pid as i32);
+    while nix::sys::signal::kill(target, None).is_ok() {
+        if Instant::now() > deadline {
+            return Err(Failure::failed(format!(
+                "skypunchd (pid {pid}) is still running after {} s",
+                WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    out.message(&format!("skypunchd (pid {pid}) stopped"));
+    Ok(())
+}
+
+async fn status(socket: &Path, out: &Out) -> Result<(), Failure> {
+    let mut client = Client::connect(socket).await?;
+    let report = match client.request(&Request::Status).await? {
+        Response::Status(r) => r,
+        other => return Err(unexpected(other)),
+    };
+    if out.json {
+        println!("{}", status_json(&report));
+    } else {
+        print!("{}", status_table(&report));
+    }
+    Ok(())
+}
+
+fn status_json(r: &StatusReport) -> serde_json::Value {
+    let c = &r.counts;
+    serde_json::json!({
+        "version": r.version,
+        "pid": r.pid,
+        "uptime_s": r.uptime_s,
+        "config": r.config,
+        "database": r.database,
+        "listen": r.listen,
+        "targets": c.targets,
+        "targets_enabled": c.targets_enabled,
+        "targets_failing": c.targets_failing,
+        "servers": c.servers,
+        "services": c.services,
+        "pending_alerts": c.pending_alerts,
+    })
+}
+
+fn status_table(r: &StatusReport) -> String {
+    let c = &r.counts;
+    let mut t = Table::detail();
+    t.row(&["Version", &r.version])
+        .row(&["PID", &r.pid.to_string()])
+        .row(&["Uptime", &uptime(r.uptime_s)])
+        .row(&["Config", &r.config])
+        .row(&["Database", &r.database])
+        .row(&[
+            "Push Listener",
+            if r.listen.is_empty() {
+                "disabled"
+            } else {
+                &r.listen
+            },
+        ])
+        .row(&[
+            "Targets",
+            &format!(
+                "{} ({} enabled, {} failing)",
+                c.targets, c.targets_enabled, c.targets_failing
+            ),
+        ])
+        .row(&["Servers", &c.servers.to_string()])
+        .row(&["Services", &c.services.to_string()])
+        .row(&["Pending Alerts", &c.pending_alerts.to_string()]);
+    t.render()
+}
+
+/// `3d 04:05:06`-style uptime.
+pub fn uptime(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_format() {
+        assert_eq!(uptime(59), "00:00:59");
+        assert_eq!(uptime(3 * 86400 + 4 * 3600 + 5 * 60 + 6), "3d 04:05:06");
+    }
+
+    #[test]
+    fn socket_from_config_is_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[daemon]\nsocket = \"run/s.sock\"\nbogus_key = 1\n").unwrap();
+        let s = socket_path(None, Some(&file)).unwrap();
+        assert_eq!(s, dir.path().join("run/s.sock"));
+        let explicit = socket_path(Some(Path::new("/tmp/x.sock")), Some(&file)).unwrap();
+        assert_eq!(explicit, PathBuf::from("/tmp/x.sock"));
+    }
+
+    #[test]
+    fn missing_explicit_config_is_an_error() {
+        let err = socket_path(None, Some(Path::new("/nonexistent/c.toml"))).unwrap_err();
+        assert_eq!(err.code, EXIT_FAILED);
+        assert!(err.message.contains("/nonexistent/c.toml"));
+    }
+}

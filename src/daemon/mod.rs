@@ -1,0 +1,238 @@
+//! The daemon's life: start-up, the main loop, reload and graceful stop.
+//!
+//! Start-up takes, in order, the log file, the pid file (exclusive lock), the control
+//! socket and the database; any failure is reported to whoever started the daemon
+//! (see [`detach`]). The main loop then owns the configuration and reacts to signals
+//! and control commands. Stopping cancels the shutdown token, waits for in-flight work
+//! to finish, closes the database (every queued write committed) and removes the
+//! socket and pid file.
+
+pub mod control;
+pub mod detach;
+pub mod pidfile;
+pub mod signals;
+
+use crate::config::Config;
+use crate::control::server::{self, Access, BindError};
+use crate::logging::{LogError, Logging};
+use crate::store::{Store, StoreError};
+use control::{Command, ControlService};
+use detach::Readiness;
+use pidfile::{PidError, PidFile};
+use signals::Signal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Longest wait for in-flight work at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the daemon could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Logging could not be set up.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The pid file is held or unusable.
+    #[error(transparent)]
+    Pid(#[from] PidError),
+    /// The control socket could not be set up.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Runs the daemon to completion on a new tokio runtime.
+///
+/// `readiness` is told once the daemon serves, or why it could not start.
+pub fn main(config: Config, foreground: bool, mut readiness: Readiness) -> Result<(), DaemonError> {
+    let logging = match Logging::init(&config.daemon, foreground) {
+        Ok(l) => l,
+        Err(e) => {
+            readiness.failed(&e.to_string());
+            return Err(e.into());
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("skypunchd")
+        .build()
+        .map_err(|e| DaemonError::Other(format!("cannot start the runtime: {e}")))?;
+    let result = runtime.block_on(run(config, logging, &mut readiness));
+    if let Err(e) = &result {
+        if readiness.pending() {
+            readiness.failed(&e.to_string());
+        }
+        log::error!("skypunchd failed: {e}");
+    }
+    // Handler threads blocked in SQLite or DNS must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+fn socket_group(name: &str) -> Result<Option<nix::unistd::Gid>, DaemonError> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(Some(g.gid)),
+        Ok(None) => Err(DaemonError::Other(format!(
+            "[daemon] socket_group: no group named {name:?}"
+        ))),
+        Err(e) => Err(DaemonError::Other(format!(
+            "[daemon] socket_group {name:?}: {e}"
+        ))),
+    }
+}
+
+async fn run(
+    config: Config,
+    logging: Logging,
+    readiness: &mut Readiness,
+) -> Result<(), DaemonError> {
+    let started = Instant::now();
+    let group = socket_group(&config.daemon.socket_group)?;
+    let pid_file = PidFile::acquire(&config.daemon.pid_file)?;
+    let listener = match server::bind(&config.daemon.socket, group) {
+        Ok(l) => l,
+        Err(e) => {
+            pid_file.remove();
+            return Err(e.into());
+        }
+    };
+    let socket_path = config.daemon.socket.clone();
+    let store = match Store::open(&config.daemon.database, config.daemon.database_sync) {
+        Ok(s) => s,
+        Err(e) => {
+            remove_socket(&socket_path);
+            pid_file.remove();
+            return Err(e.into());
+        }
+    };
+    let mut signals = signals::listen()
+        .map_err(|e| DaemonError::Other(format!("cannot install signal handlers: {e}")))?;
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let (config_tx, config_rx) = watch::channel(Arc::new(config));
+    let (cmd_tx, mut cmd_rx) = mpsc::channel(16);
+    let service = Arc::new(ControlService {
+        store: store.clone(),
+        config: config_rx,
+        started,
+        commands: cmd_tx,
+    });
+    let access = Access {
+        own_uid: nix::unistd::geteuid(),
+        group,
+    };
+    tracker.spawn(server::serve(
+        listener,
+        access,
+        service,
+        shutdown.clone(),
+        tracker.clone(),
+    ));
+
+    readiness.ready();
+    {
+        let c = config_tx.borrow();
+        log::info!(
+            "skypunchd {} started (pid {}, config {}, database {}, socket {})",
+            crate::VERSION,
+            std::process::id(),
+            c.path.display(),
+            c.daemon.database.display(),
+            c.daemon.socket.display()
+        );
+    }
+
+    let reason = loop {
+        tokio::select! {
+            sig = signals.recv() => match sig {
+                Some(Signal::Stop(name)) => break format!("received {name}"),
+                Some(Signal::Reload) => {
+                    log::info!("received SIGHUP");
+                    let _ = reload(&config_tx, &logging);
+                }
+                None => break "signal thread ended".to_string(),
+            },
+            cmd = cmd_rx.recv() => match cmd {
+                Some(Command::Stop) => break "stop requested by skypunchctl".to_string(),
+                Some(Command::Reload(reply)) => {
+                    let _ = reply.send(reload(&config_tx, &logging));
+                }
+                None => break "control service ended".to_string(),
+            },
+        }
+    };
+
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    log::info!("stopping: {reason}");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "stopping: work still running after {} s is abandoned",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    store.close().await;
+    remove_socket(&socket_path);
+    pid_file.remove();
+    log::info!("skypunchd stopped");
+    Ok(())
+}
+
+/// Re-reads the configuration file. A broken file changes nothing and is reported.
+fn reload(config_tx: &watch::Sender<Arc<Config>>, logging: &Logging) -> Result<String, String> {
+    let current = config_tx.borrow().clone();
+    let new = match Config::load(&current.path) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("reload refused, configuration unchanged: {e}");
+            log::error!("{msg}");
+            return Err(msg);
+        }
+    };
+    if let Err(e) = logging.reload(&new.daemon) {
+        let msg = format!("reload refused, configuration unchanged: {e}");
+        log::error!("{msg}");
+        return Err(msg);
+    }
+    for (what, old, now) in [
+        ("socket", &current.daemon.socket, &new.daemon.socket),
+        ("pid_file", &current.daemon.pid_file, &new.daemon.pid_file),
+        ("database", &current.daemon.database, &new.daemon.database),
+    ] {
+        if old != now {
+            log::warn!(
+                "[daemon] {what} changed to {}; it takes effect at the next restart",
+                now.display()
+            );
+        }
+    }
+    let msg = format!("configuration reloaded from {}", new.path.display());
+    log::info!("{msg}");
+    config_tx.send_replace(Arc::new(new));
+    Ok(msg)
+}
+
+fn remove_socket(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            log::warn!("cannot remove control socket {}: {e}", path.display());
+        }
+    }
+}

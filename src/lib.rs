@@ -1,0 +1,28 @@
+//! # skypunch
+//!
+//! A monitoring daemon that polls HTTP(S) targets on schedules (the job of Skypunch) and
+//! receives the states hosts push over HTTP (the job of OverC), keeping everything in
+//! SQLite and answering a thin CLI over a Unix socket.
+//!
+//! # Layout
+//!
+//! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation.
+//! - [`store`]: the SQLite database: schema, migrations, the group-commit writer.
+//! - [`control`]: the control socket protocol, its codec, server and client.
+//! - [`daemon`]: start-up, forking, pid file, signals, reload and graceful stop.
+//! - [`logging`]: log4rs set-up and reopening.
+//! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
+//! - [`table`]: Skypunch-style text tables.
+//! - [`secret`]: strings that never print.
+
+pub mod config;
+pub mod control;
+pub mod ctl;
+pub mod daemon;
+pub mod logging;
+pub mod secret;
+pub mod store;
+pub mod table;
+
+/// The package version, reported by every binary and over the control socket.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,109 @@
+//! Logging through log4rs.
+//!
+//! The built-in setup writes `2026-11-21 06:10:57,053 INFO <message>` lines (UTC) to
+//! `[daemon] log_file`, rotated by size, and in the foreground also to stderr. A
+//! `log_config` YAML file replaces it entirely. [`Logging::reload`] rebuilds the
+//! appenders, which reopens the files: that is how SIGHUP cooperates with logrotate.
+
+use crate::config::DaemonConfig;
+use log4rs::append::console::{ConsoleAppender, Target};
+use log4rs::append::rolling_file::policy::compound::roll::fixed_window::FixedWindowRoller;
+use log4rs::append::rolling_file::policy::compound::trigger::size::SizeTrigger;
+use log4rs::append::rolling_file::policy::compound::CompoundPolicy;
+use log4rs::append::rolling_file::RollingFileAppender;
+use log4rs::config::{Appender, Config, Root};
+use log4rs::encode::pattern::PatternEncoder;
+use std::path::PathBuf;
+
+/// The line format of the built-in setup.
+pub const PATTERN: &str = "{d(%Y-%m-%d %H:%M:%S,%3f)(utc)} {l} {m}{n}";
+
+/// Errors of setting logging up.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The log file could not be opened.
+    #[error("cannot open log file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// The log4rs YAML could not be used.
+    #[error("log_config {path}: {message}")]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// A logger was already installed in this process.
+    #[error("logging is already initialised: {0}")]
+    Init(String),
+}
+
+/// The installed logger; reconfigure it with [`Logging::reload`].
+pub struct Logging {
+    handle: log4rs::Handle,
+    foreground: bool,
+}
+
+impl Logging {
+    /// Installs the process-wide logger.
+    pub fn init(daemon: &DaemonConfig, foreground: bool) -> Result<Logging, LogError> {
+        let config = build(daemon, foreground)?;
+        let handle = log4rs::init_config(config).map_err(|e| LogError::Init(e.to_string()))?;
+        Ok(Logging { handle, foreground })
+    }
+
+    /// Applies a new configuration and reopens the log files.
+    pub fn reload(&self, daemon: &DaemonConfig) -> Result<(), LogError> {
+        self.handle.set_config(build(daemon, self.foreground)?);
+        Ok(())
+    }
+}
+
+fn build(daemon: &DaemonConfig, foreground: bool) -> Result<Config, LogError> {
+    if let Some(path) = &daemon.log_config {
+        return log4rs::config::load_config_file(path, Default::default()).map_err(|e| {
+            LogError::Yaml {
+                path: path.clone(),
+                message: e.to_string(),
+            }
+        });
+    }
+    let path = &daemon.log_file;
+    let file_err = |message: String| LogError::File {
+        path: path.clone(),
+        message,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| file_err(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let roll_pattern = format!("{}.{{}}", path.display());
+    let roller = FixedWindowRoller::builder()
+        .build(&roll_pattern, daemon.log_rotate_keep)
+        .map_err(|e| file_err(e.to_string()))?;
+    let policy = CompoundPolicy::new(
+        Box::new(SizeTrigger::new(daemon.log_rotate_bytes)),
+        Box::new(roller),
+    );
+    let file = RollingFileAppender::builder()
+        .encoder(Box::new(PatternEncoder::new(PATTERN)))
+        .build(path, Box::new(policy))
+        .map_err(|e| file_err(e.to_string()))?;
+    let mut builder = Config::builder().appender(Appender::builder().build("file", Box::new(file)));
+    let mut root = Root::builder().appender("file");
+    if foreground {
+        let stderr = ConsoleAppender::builder()
+            .target(Target::Stderr)
+            .encoder(Box::new(PatternEncoder::new(PATTERN)))
+            .build();
+        builder = builder.appender(Appender::builder().build("stderr", Box::new(stderr)));
+        root = root.appender("stderr");
+    }
+    builder
+        .build(root.build(daemon.log_level.into()))
+        .map_err(|e| file_err(e.to_string()))
+}

@@ -1,0 +1,428 @@
+//! The only code that speaks SQL.
+//!
+//! A [`Store`] owns one write connection on a dedicated thread and a small pool of read
+//! connections. Writes are closures queued to the writer thread, which runs every job
+//! it finds waiting inside one transaction (group commit: one fsync for many callers)
+//! and answers each caller only after `COMMIT` returned. Each job runs inside its own
+//! savepoint, so a job that fails is rolled back alone and does not take the others in
+//! its batch with it. Reads run on tokio's blocking pool, so neither ever blocks the
+//! async runtime.
+
+mod schema;
+mod status;
+
+pub use schema::SCHEMA_VERSION;
+pub use status::Counts;
+
+use crate::config::DatabaseSync;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Most jobs committed in one transaction.
+const MAX_BATCH: usize = 1024;
+/// How long a connection waits for a lock held by another process (e.g. `sqlite3`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or prepared.
+    #[error("cannot open database {path}: {message}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// The schema could not be applied or upgraded.
+    #[error("database {path}: {message}")]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A statement failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The transaction holding this write could not be committed.
+    #[error("database commit failed: {0}")]
+    Commit(String),
+    /// The store is shut down.
+    #[error("the database is closed")]
+    Closed,
+    /// Something asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A value was refused.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The result type of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Called after the batch's commit with its outcome.
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write: runs on the writer thread inside the batch's transaction, or is handed the
+/// reason the transaction could not be started.
+type Job = Box<dyn FnOnce(Result<&Connection, String>) -> Reply + Send>;
+
+enum Msg {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    sync: DatabaseSync,
+    writer: mpsc::Sender<Msg>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies the schema or its
+    /// migrations, and starts the writer thread.
+    pub fn open(path: &Path, sync: DatabaseSync) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                message: format!("cannot create directory {}: {e}", dir.display()),
+            })?;
+        }
+        let mut conn = open_connection(path, sync, false)?;
+        schema::prepare(&mut conn, path)?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                message: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                sync,
+                writer: tx,
+                writer_thread: Mutex::new(Some(thread)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` inside the writer's transaction; resolves once it is committed.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = match conn {
+                Ok(conn) => in_savepoint(conn, f),
+                Err(e) => Err(StoreError::Commit(e)),
+            };
+            Box::new(move |commit: Result<(), String>| {
+                let _ = tx.send(match commit {
+                    Ok(()) => outcome,
+                    Err(e) => Err(StoreError::Commit(e)),
+                });
+            })
+        });
+        self.inner
+            .writer
+            .send(Msg::Job(job))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(f))
+            .await
+            .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+    }
+
+    /// Runs `f` on a read connection on the calling thread (for non-async callers).
+    pub fn read_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.inner.path, self.inner.sync, true)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Finishes every queued write, checkpoints the WAL and stops the writer thread.
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.writer.send(Msg::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        let handle = self
+            .inner
+            .writer_thread
+            .lock()
+            .ok()
+            .and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            pool.clear();
+        }
+    }
+}
+
+fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let err = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    let sync = match sync {
+        DatabaseSync::Normal => "NORMAL",
+        DatabaseSync::Full => "FULL",
+    };
+    let pragmas = if read_only {
+        "PRAGMA foreign_keys = ON;".to_string()
+    } else {
+        format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;")
+    };
+    conn.execute_batch(&pragmas).map_err(err)?;
+    Ok(conn)
+}
+
+/// Runs `f` in a savepoint: kept on success, rolled back alone on failure.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let out = f(conn);
+    let end = if out.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end)?;
+    out
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>) {
+    let mut closing = None;
+    while closing.is_none() {
+        let Ok(first) = rx.recv() else { break };
+        let mut jobs = Vec::new();
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Job(job) => jobs.push(job),
+                Msg::Close(done) => {
+                    closing = Some(done);
+                    break;
+                }
+            }
+            if jobs.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !jobs.is_empty() {
+            run_batch(&conn, jobs);
+        }
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        log::warn!("database checkpoint at shutdown failed: {e}");
+    }
+    drop(conn);
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+fn run_batch(conn: &Connection, jobs: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        log::error!("database: cannot begin a transaction: {msg}");
+        for job in jobs {
+            job(Err(msg.clone()))(Err(msg.clone()));
+        }
+        return;
+    }
+    let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Ok(conn))).collect();
+    let commit = conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        log::error!("database: commit of {} writes failed: {e}", replies.len());
+        e.to_string()
+    });
+    for reply in replies {
+        reply(commit.clone());
+    }
+}
+
+/// Current time in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_does_not_undo_its_batch_neighbours() {
+        let (_dir, store) = temp_store();
+        let a = store.write(|c| {
+            c.execute(
+                "INSERT INTO targets (name, url) VALUES ('a', 'http://a/')",
+                [],
+            )?;
+            Ok(())
+        });
+        let b = store.write(|c| {
+            c.execute(
+                "INSERT INTO targets (name, url) VALUES ('b', 'http://b/')",
+                [],
+            )?;
+            Err::<(), _>(StoreError::Invalid("refused".into()))
+        });
+        let (a, b) = tokio::join!(a, b);
+        assert!(a.is_ok());
+        assert!(b.is_err());
+        let names: Vec<String> = store
+            .read(|c| {
+                let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, vec!["a".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn hand_insert_with_two_columns_gets_defaults() {
+        let (_dir, store) = temp_store();
+        store
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO targets (name, url) VALUES ('n', 'http://n/')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let row: (String, i64, i64, i64, i64, String) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT method, expect_status, frequency, timeout, enabled, status FROM targets",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(row, ("GET".into(), 200, 60, 10, 1, "NEW".into()));
+    }
+
+    #[tokio::test]
+    async fn writes_survive_close_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, DatabaseSync::Full).unwrap();
+        store
+            .write(|c| {
+                c.execute("INSERT INTO servers (name, key_salt, key_hash, created) VALUES ('h', 's', 'k', 0)", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        store.close().await;
+        assert!(matches!(
+            store.write(|_| Ok(())).await,
+            Err(StoreError::Closed)
+        ));
+        let store = Store::open(&path, DatabaseSync::Normal).unwrap();
+        let n: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM servers", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn definition_changes_bump_the_counter_but_results_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = open_connection(&path, DatabaseSync::Normal, false).unwrap();
+        schema::prepare(&mut conn, &path).unwrap();
+        let version = |c: &Connection| -> i64 {
+            c.query_row(
+                "SELECT value FROM meta WHERE key = 'definitions'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let v0 = version(&conn);
+        conn.execute(
+            "INSERT INTO targets (name, url) VALUES ('a', 'http://a/')",
+            [],
+        )
+        .unwrap();
+        let v1 = version(&conn);
+        conn.execute(
+            "UPDATE targets SET pass_count = pass_count + 1, status = 'PASS'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(version(&conn), v1);
+        conn.execute("UPDATE targets SET enabled = 0", []).unwrap();
+        assert!(v1 > v0 && version(&conn) > v1);
+    }
+}
