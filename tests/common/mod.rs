@@ -1,0 +1,190 @@
+//! A real skypunchd in a temporary directory, driven through its socket and CLI.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SKYPUNCHD: &str = env!("CARGO_BIN_EXE_skypunchd");
+pub const SKYPUNCHCTL: &str = env!("CARGO_BIN_EXE_skypunchctl");
+
+/// Polls `cond` every 10 ms until it holds, or panics naming `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Fixture {
+    /// A configuration with every file in a fresh temporary directory and the HTTP
+    /// listener disabled; `extra` is appended to the file.
+    pub fn new(extra: &str) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("skypunchd.toml");
+        let f = Fixture { dir, config };
+        f.write_config(extra);
+        f
+    }
+
+    /// Rewrites the configuration file with the base settings plus `extra`, which
+    /// may continue the `[daemon]` section and add others.
+    pub fn write_config(&self, extra: &str) {
+        self.write_config_with(
+            "socket = \"run/skypunchd.sock\"\npid_file = \"run/skypunchd.pid\"",
+            extra,
+        );
+    }
+
+    /// Like [`write_config`](Self::write_config) with other socket and pid file lines.
+    pub fn write_config_with(&self, run_files: &str, extra: &str) {
+        let text = format!(
+            "[daemon]\n{run_files}\n\
+             database = \"lib/skypunch.db\"\nlog_file = \"log/skypunch.log\"\n{extra}\n"
+        );
+        let text = if extra.contains("[push]") {
+            text
+        } else {
+            text + "[push]\nlisten = \"\"\n"
+        };
+        std::fs::write(&self.config, text).expect("write config");
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.path("run/skypunchd.sock")
+    }
+    pub fn pid_file(&self) -> PathBuf {
+        self.path("run/skypunchd.pid")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.path("log/skypunch.log")
+    }
+    pub fn database(&self) -> PathBuf {
+        self.path("lib/skypunch.db")
+    }
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_file()).unwrap_or_default()
+    }
+
+    /// Runs `skypunchctl --config <ours> ARGS`.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(SKYPUNCHCTL)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("SKYPUNCH_SOCKET")
+            .env_remove("SKYPUNCH_CONFIG")
+            .output()
+            .expect("run skypunchctl")
+    }
+
+    /// `skypunchctl --socket <ours> ARGS`, for when the configuration file is
+    /// deliberately broken.
+    pub fn ctl_with_socket(&self, args: &[&str]) -> Output {
+        Command::new(SKYPUNCHCTL)
+            .arg("--socket")
+            .arg(self.socket())
+            .args(args)
+            .output()
+            .expect("run skypunchctl")
+    }
+
+    /// `skypunchctl start`, asserting success; returns the daemon's pid.
+    pub fn start(&self) -> i32 {
+        let out = self.ctl(&["start"]);
+        assert!(
+            out.status.success(),
+            "skypunchctl start failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.pid().expect("pid file after start")
+    }
+
+    /// Starts `skypunchd --foreground` and waits until its socket answers.
+    pub fn spawn_foreground(&self) -> Child {
+        let child = Command::new(SKYPUNCHD)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--foreground")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn skypunchd");
+        self.wait_until_answering();
+        child
+    }
+
+    pub fn wait_until_answering(&self) {
+        wait_for("skypunchd to answer", Duration::from_secs(10), || {
+            self.ctl(&["status"]).status.success()
+        });
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.pid_file())
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    pub fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
+    }
+}
+
+pub fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+pub fn signal(pid: i32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).expect("kill");
+}
+
+/// Waits for a child to exit, killing it after `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+impl Drop for Fixture {
+    /// Never leave a daemon behind, whatever the test did.
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            if alive(pid) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
