@@ -91,6 +91,8 @@ pub struct DaemonConfig {
     pub socket_group: String,
     /// Days of check and report history kept.
     pub history_days: u32,
+    /// Most checks running at once; further due checks wait for a slot.
+    pub max_concurrent_checks: usize,
     /// SQLite `synchronous` mode: `normal` survives a crash of the daemon,
     /// `full` also survives a power loss, at one fsync per commit.
     pub database_sync: DatabaseSync,
@@ -109,6 +111,7 @@ impl Default for DaemonConfig {
             log_config: None,
             socket_group: String::new(),
             history_days: 30,
+            max_concurrent_checks: 4096,
             database_sync: DatabaseSync::Normal,
         }
     }
@@ -572,6 +575,9 @@ impl Config {
         }
         if self.daemon.log_rotate_bytes < 1024 {
             return Err("[daemon] log_rotate_bytes must be at least 1024".into());
+        }
+        if self.daemon.max_concurrent_checks == 0 {
+            return Err("[daemon] max_concurrent_checks must be at least 1".into());
         }
         if self.daemon.log_rotate_keep == 0 {
             return Err("[daemon] log_rotate_keep must be at least 1".into());

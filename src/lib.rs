@@ -11,6 +11,10 @@
 //! - [`control`]: the control socket protocol, its codec, server and client.
 //! - [`daemon`]: start-up, forking, pid file, signals, reload and graceful stop.
 //! - [`logging`]: log4rs set-up and reopening.
+//! - [`target`]: target definitions, validated from config entries or database rows.
+//! - [`probe`]: one HTTP(S) check with its step trace.
+//! - [`scheduler`]: when each target is checked.
+//! - [`supervise`]: check results into states and alerts (pure logic).
 //! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
 //! - [`table`]: Skypunch-style text tables.
 //! - [`secret`]: strings that never print.
@@ -20,9 +24,13 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod logging;
+pub mod probe;
+pub mod scheduler;
 pub mod secret;
 pub mod store;
+pub mod supervise;
 pub mod table;
+pub mod target;
 
 /// The package version, reported by every binary and over the control socket.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

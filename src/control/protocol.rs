@@ -5,6 +5,7 @@
 //! variants are only ever appended, so the encoding of existing ones never moves;
 //! anything else bumps the version.
 
+use crate::store::targets::TargetInfo;
 use crate::store::Counts;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,57 @@ pub enum Request {
     Stop,
     /// Re-read the configuration file.
     Reload,
+    /// All targets.
+    Targets,
+    /// One target with its last trace.
+    Target {
+        /// Target id.
+        id: i64,
+    },
+    /// Enable or disable a target.
+    SetTargetEnabled {
+        /// Target id.
+        id: i64,
+        /// The new setting.
+        enabled: bool,
+    },
+    /// Check a target now without recording anything.
+    TestTarget {
+        /// Target id.
+        id: i64,
+    },
+    /// Create a target.
+    AddTarget(NewTarget),
+    /// Delete a target and its history.
+    RemoveTarget {
+        /// Target id.
+        id: i64,
+    },
+}
+
+/// A target to create, as `skypunchctl targets add` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTarget {
+    /// Name.
+    pub name: String,
+    /// URL.
+    pub url: String,
+    /// Method.
+    pub method: String,
+    /// Expected status.
+    pub expect_status: i64,
+    /// Seconds between checks.
+    pub frequency: i64,
+    /// Seconds per check.
+    pub timeout: i64,
+    /// Checked from the start or not.
+    pub enabled: bool,
+    /// `NONE`, `BASIC` or `OPENSTACK`.
+    pub authn: String,
+    /// Skypunch's `user=..,password=..` string or a JSON object.
+    pub authn_params: String,
+    /// JSON of the further options (`TargetOptions`).
+    pub options: String,
 }
 
 /// What `skypunchd` answers.
@@ -46,6 +98,13 @@ pub enum Response {
         /// A sentence for the operator.
         message: String,
     },
+    /// Answer to [`Request::Targets`].
+    Targets(Vec<TargetInfo>),
+    /// Answer to [`Request::Target`], [`Request::SetTargetEnabled`] and
+    /// [`Request::AddTarget`].
+    Target(TargetInfo),
+    /// Answer to [`Request::TestTarget`].
+    Test(TestReport),
     /// The request failed.
     Error {
         /// What class of failure.
@@ -70,6 +129,23 @@ pub enum ErrorKind {
     Failed,
     /// The daemon itself failed (database, internal error).
     Internal,
+}
+
+/// The outcome of a manual check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestReport {
+    /// Target id.
+    pub id: i64,
+    /// Target name.
+    pub name: String,
+    /// PASS or FAIL.
+    pub passed: bool,
+    /// The check's description.
+    pub description: String,
+    /// The result line.
+    pub line: String,
+    /// The trace.
+    pub trace: String,
 }
 
 /// Answer to [`Request::Status`].

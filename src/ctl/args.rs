@@ -1,6 +1,6 @@
 //! The command line of `skypunchctl`.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Control the skypunch monitoring daemon.
@@ -32,4 +32,107 @@ pub enum Command {
     Status,
     /// Make skypunchd re-read its configuration file
     Reload,
+    /// List targets, show one, enable, disable or test it, add or remove one
+    Targets(Box<TargetsArgs>),
+}
+
+/// `targets [ID] [enable|disable|test]`, `targets add ...`, `targets remove ID`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TargetsArgs {
+    /// Target id (without it: the table of all targets)
+    pub id: Option<i64>,
+    /// What to do with the target (without it: all its details and its last trace)
+    pub action: Option<TargetAction>,
+    /// Add or remove a target
+    #[command(subcommand)]
+    pub command: Option<TargetsCommand>,
+}
+
+/// What to do with one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetAction {
+    /// Check it again on its schedule
+    Enable,
+    /// Stop checking it (it stays in the database)
+    Disable,
+    /// Check it now and print the result line and the trace; exit 1 if it FAILs
+    Test,
+}
+
+/// `targets add` and `targets remove`.
+#[derive(Debug, Subcommand)]
+pub enum TargetsCommand {
+    /// Add a target
+    Add(Box<AddTarget>),
+    /// Remove a target and its history
+    Remove {
+        /// Target id
+        id: i64,
+    },
+}
+
+/// The options of `targets add`.
+#[derive(Debug, Args)]
+pub struct AddTarget {
+    /// Name of the target
+    #[arg(long)]
+    pub name: String,
+    /// URL to check (http:// or https://)
+    #[arg(long)]
+    pub url: String,
+    /// HTTP method: GET PUT POST DELETE HEAD PATCH OPTIONS
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// Status that means PASS
+    #[arg(long, default_value_t = 200)]
+    pub expect_status: i64,
+    /// Seconds between checks
+    #[arg(long, default_value_t = 10)]
+    pub frequency: i64,
+    /// Seconds for the whole check
+    #[arg(long, default_value_t = 10)]
+    pub timeout: i64,
+    /// Authentication: none, basic or openstack
+    #[arg(long, default_value = "none")]
+    pub auth: String,
+    /// Authentication parameters, Skypunch style: user=U,password=P[,osauthendpoint=URL,tenantid=T]
+    #[arg(long, value_name = "PARAMS", default_value = "")]
+    pub auth_params: String,
+    /// Extra request header, NAME:VALUE (repeatable)
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// Request body
+    #[arg(long)]
+    pub body: Option<String>,
+    /// FAIL unless the body contains this text
+    #[arg(long)]
+    pub body_contains: Option<String>,
+    /// FAIL unless the body matches this regular expression
+    #[arg(long)]
+    pub body_regex: Option<String>,
+    /// FAIL when the response takes longer (milliseconds)
+    #[arg(long)]
+    pub max_response_ms: Option<u64>,
+    /// FAIL when the certificate expires within this many days
+    #[arg(long)]
+    pub cert_expiry_days: Option<u32>,
+    /// Follow redirects
+    #[arg(long)]
+    pub follow_redirects: bool,
+    /// Do not verify the TLS certificate
+    #[arg(long)]
+    pub no_tls_verify: bool,
+    /// Consecutive failed checks before the target is FAIL
+    #[arg(long, default_value_t = 1)]
+    pub failure_threshold: u32,
+    /// Consecutive passed checks before a FAIL becomes PASS
+    #[arg(long, default_value_t = 1)]
+    pub success_threshold: u32,
+    /// Repeat a FAILURE notification every this many minutes (0 = never)
+    #[arg(long, default_value_t = 0)]
+    pub renotify_minutes: u32,
+    /// Add it disabled
+    #[arg(long)]
+    pub disabled: bool,
 }

@@ -5,6 +5,7 @@
 //! 3 skypunchd is not running.
 
 pub mod args;
+pub mod targets;
 
 use crate::config::{self, DEFAULT_CONFIG_PATH};
 use crate::control::client::{Client, ClientError};
@@ -43,6 +44,21 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+
+    /// Exit 1 with nothing more to say (the output already told).
+    fn silent() -> Failure {
+        Failure {
+            code: EXIT_FAILED,
+            message: String::new(),
+        }
+    }
 }
 
 impl From<ClientError> for Failure {
@@ -60,7 +76,7 @@ impl From<ClientError> for Failure {
 }
 
 /// Where the output goes and in which form.
-struct Out {
+pub struct Out {
     json: bool,
 }
 
@@ -89,6 +105,7 @@ pub fn run(cli: Cli) -> u8 {
     };
     match runtime.block_on(dispatch(&cli, &out)) {
         Ok(()) => EXIT_OK,
+        Err(f) if f.message.is_empty() => f.code,
         Err(f) => {
             if out.json {
                 println!("{}", serde_json::json!({ "error": f.message }));
@@ -111,6 +128,10 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
             let message = expect_done(client.request(&Request::Reload).await?)?;
             out.message(&message);
             Ok(())
+        }
+        Command::Targets(ref args) => {
+            let mut client = Client::connect(&socket).await?;
+            targets::run(&mut client, args, out).await
         }
     }
 }

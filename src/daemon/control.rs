@@ -4,9 +4,12 @@
 //! reload) is sent to the main loop, which owns that state.
 
 use crate::config::Config;
-use crate::control::protocol::{ErrorKind, Request, Response, StatusReport};
+use crate::control::protocol::{ErrorKind, NewTarget, Request, Response, StatusReport, TestReport};
 use crate::control::server::Service;
-use crate::store::Store;
+use crate::probe::Prober;
+use crate::scheduler::SchedulerHandle;
+use crate::store::{Store, StoreError};
+use crate::target::{Origin, TargetDef, TargetRow};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -30,6 +33,10 @@ pub struct ControlService {
     pub started: Instant,
     /// The main loop.
     pub commands: mpsc::Sender<Command>,
+    /// Runs manual checks.
+    pub prober: Arc<Prober>,
+    /// Told when targets change.
+    pub scheduler: SchedulerHandle,
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
@@ -37,6 +44,19 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
         kind,
         message: message.into(),
     }
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound(m) => error(ErrorKind::NotFound, m),
+        StoreError::Invalid(m) => error(ErrorKind::InvalidInput, m),
+        other => error(ErrorKind::Internal, other.to_string()),
+    }
+}
+
+/// Turns a store result into a response.
+fn reply<T>(r: Result<T, StoreError>, f: impl FnOnce(T) -> Response) -> Response {
+    r.map_or_else(store_error, f)
 }
 
 impl Service for ControlService {
@@ -61,11 +81,80 @@ impl Service for ControlService {
                     Err(_) => error(ErrorKind::Failed, "skypunchd is stopping"),
                 }
             }
+            Request::Targets => reply(self.store.list_targets().await, Response::Targets),
+            Request::Target { id } => reply(self.store.target_info(id).await, Response::Target),
+            Request::SetTargetEnabled { id, enabled } => {
+                match self.store.set_target_enabled(id, enabled).await {
+                    Ok(_) => {
+                        self.scheduler.refresh();
+                        reply(self.store.target_info(id).await, Response::Target)
+                    }
+                    Err(e) => store_error(e),
+                }
+            }
+            Request::TestTarget { id } => self.test_target(id).await,
+            Request::AddTarget(new) => self.add_target(new).await,
+            Request::RemoveTarget { id } => match self.store.remove_target(id).await {
+                Ok(name) => {
+                    self.scheduler.refresh();
+                    Response::Done {
+                        message: format!("Target: {name} has been removed"),
+                    }
+                }
+                Err(e) => store_error(e),
+            },
         }
     }
 }
 
 impl ControlService {
+    async fn test_target(&self, id: i64) -> Response {
+        let row = match self.store.target_row(id).await {
+            Ok(r) => r,
+            Err(e) => return store_error(e),
+        };
+        let def = TargetDef::from_row(&row);
+        let outcome = self.prober.check(&def).await;
+        log::info!("[{id}] manual test: {}", outcome.result_line(&def));
+        Response::Test(TestReport {
+            id,
+            name: def.name.clone(),
+            passed: outcome.passed,
+            description: outcome.description.clone(),
+            line: outcome.result_line(&def),
+            trace: outcome.trace_text(&def),
+        })
+    }
+
+    async fn add_target(&self, new: NewTarget) -> Response {
+        let row = TargetRow {
+            id: 0,
+            name: new.name,
+            url: new.url,
+            method: new.method,
+            authn: new.authn,
+            authn_params: new.authn_params,
+            expect_status: new.expect_status,
+            frequency: new.frequency,
+            timeout: new.timeout,
+            enabled: new.enabled,
+            options: new.options,
+        };
+        if let Some(problem) = TargetDef::from_row(&row).invalid {
+            return error(
+                ErrorKind::InvalidInput,
+                format!("target {:?}: {problem}", row.name),
+            );
+        }
+        match self.store.add_target(row, Origin::Cli).await {
+            Ok(id) => {
+                self.scheduler.refresh();
+                reply(self.store.target_info(id).await, Response::Target)
+            }
+            Err(e) => store_error(e),
+        }
+    }
+
     async fn status(&self) -> Response {
         let config = self.config.borrow().clone();
         match self.store.counts().await {

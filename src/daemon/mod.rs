@@ -15,7 +15,10 @@ pub mod signals;
 use crate::config::Config;
 use crate::control::server::{self, Access, BindError};
 use crate::logging::{LogError, Logging};
+use crate::probe::Prober;
+use crate::scheduler::{self, SchedulerHandle};
 use crate::store::{Store, StoreError};
+use crate::target::row_from_config;
 use control::{Command, ControlService};
 use detach::Readiness;
 use pidfile::{PidError, PidFile};
@@ -117,6 +120,12 @@ async fn run(
             return Err(e.into());
         }
     };
+    if let Err(e) = sync_targets(&store, &config).await {
+        store.close().await;
+        remove_socket(&socket_path);
+        pid_file.remove();
+        return Err(e.into());
+    }
     let mut signals = signals::listen()
         .map_err(|e| DaemonError::Other(format!("cannot install signal handlers: {e}")))?;
 
@@ -124,11 +133,26 @@ async fn run(
     let tracker = TaskTracker::new();
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
     let (cmd_tx, mut cmd_rx) = mpsc::channel(16);
+    let prober = Arc::new(Prober::new());
+    let scheduler = scheduler::spawn(
+        store.clone(),
+        prober.clone(),
+        config_tx.borrow().daemon.max_concurrent_checks,
+        tracker.clone(),
+        shutdown.clone(),
+    );
+    tracker.spawn(prune_history(
+        store.clone(),
+        config_rx.clone(),
+        shutdown.clone(),
+    ));
     let service = Arc::new(ControlService {
         store: store.clone(),
         config: config_rx,
         started,
         commands: cmd_tx,
+        prober,
+        scheduler: scheduler.clone(),
     });
     let access = Access {
         own_uid: nix::unistd::geteuid(),
@@ -161,14 +185,14 @@ async fn run(
                 Some(Signal::Stop(name)) => break format!("received {name}"),
                 Some(Signal::Reload) => {
                     log::info!("received SIGHUP");
-                    let _ = reload(&config_tx, &logging);
+                    let _ = reload(&config_tx, &logging, &store, &scheduler).await;
                 }
                 None => break "signal thread ended".to_string(),
             },
             cmd = cmd_rx.recv() => match cmd {
                 Some(Command::Stop) => break "stop requested by skypunchctl".to_string(),
                 Some(Command::Reload(reply)) => {
-                    let _ = reply.send(reload(&config_tx, &logging));
+                    let _ = reply.send(reload(&config_tx, &logging, &store, &scheduler).await);
                 }
                 None => break "control service ended".to_string(),
             },
@@ -195,8 +219,51 @@ async fn run(
     Ok(())
 }
 
+/// Makes the database's config-made targets match the file.
+async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> {
+    let rows = config.targets.iter().map(row_from_config).collect();
+    let r = store.sync_config_targets(rows).await?;
+    if r.added + r.updated + r.removed > 0 {
+        log::info!(
+            "targets from {}: {} added, {} updated, {} removed",
+            config.path.display(),
+            r.added,
+            r.updated,
+            r.removed
+        );
+    }
+    Ok(())
+}
+
+/// Deletes history older than `[daemon] history_days`, every ten minutes.
+async fn prune_history(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    shutdown: CancellationToken,
+) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let days = i64::from(config.borrow().daemon.history_days);
+        let before = crate::store::now_ms() - days * 86_400_000;
+        match store.prune_target_results(before).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("history: {n} check results older than {days} days deleted"),
+            Err(e) => log::error!("history: pruning failed: {e}"),
+        }
+    }
+}
+
 /// Re-reads the configuration file. A broken file changes nothing and is reported.
-fn reload(config_tx: &watch::Sender<Arc<Config>>, logging: &Logging) -> Result<String, String> {
+async fn reload(
+    config_tx: &watch::Sender<Arc<Config>>,
+    logging: &Logging,
+    store: &Store,
+    scheduler: &SchedulerHandle,
+) -> Result<String, String> {
     let current = config_tx.borrow().clone();
     let new = match Config::load(&current.path) {
         Ok(c) => c,
@@ -223,6 +290,12 @@ fn reload(config_tx: &watch::Sender<Arc<Config>>, logging: &Logging) -> Result<S
             );
         }
     }
+    if let Err(e) = sync_targets(store, &new).await {
+        let msg = format!("reload failed while updating targets: {e}");
+        log::error!("{msg}");
+        return Err(msg);
+    }
+    scheduler.refresh();
     let msg = format!("configuration reloaded from {}", new.path.display());
     log::info!("{msg}");
     config_tx.send_replace(Arc::new(new));

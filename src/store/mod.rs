@@ -10,6 +10,7 @@
 
 mod schema;
 mod status;
+pub mod targets;
 
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;

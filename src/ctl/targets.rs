@@ -1,0 +1,347 @@
+//! `skypunchctl targets ...`: tables and messages in Skypunch's words.
+
+use super::{expect_done, unexpected, Failure, Out};
+use crate::control::client::Client;
+use crate::control::protocol::{NewTarget, Request, Response, TestReport};
+use crate::ctl::args::{AddTarget, TargetAction, TargetsArgs, TargetsCommand};
+use crate::store::targets::TargetInfo;
+use crate::table::{cell, Table};
+use crate::target::TargetOptions;
+
+/// Runs a `targets` command.
+pub async fn run(client: &mut Client, args: &TargetsArgs, out: &Out) -> Result<(), Failure> {
+    match (&args.command, args.id, args.action) {
+        (Some(TargetsCommand::Add(add)), _, _) => add_target(client, add, out).await,
+        (Some(TargetsCommand::Remove { id }), _, _) => {
+            let msg = expect_done(client.request(&Request::RemoveTarget { id: *id }).await?)?;
+            out.message(&msg);
+            Ok(())
+        }
+        (None, None, _) => list(client, out).await,
+        (None, Some(id), None) => detail(client, id, out).await,
+        (None, Some(id), Some(TargetAction::Test)) => test(client, id, out).await,
+        (None, Some(id), Some(action)) => {
+            let enabled = action == TargetAction::Enable;
+            let t = one(client
+                .request(&Request::SetTargetEnabled { id, enabled })
+                .await?)?;
+            if out.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": t.id, "name": t.name, "enabled": t.enabled })
+                );
+            } else {
+                let word = if enabled { "Enabled" } else { "Disabled" };
+                println!("Target: {} has been {word}", t.name);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn one(r: Response) -> Result<TargetInfo, Failure> {
+    match r {
+        Response::Target(t) => Ok(t),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "Yes"
+    } else {
+        "No"
+    }
+}
+
+/// The JSON form of a target; `last_trace` only in the detail view, and a target
+/// never checked has `last_updated: null`.
+pub fn target_json(t: &TargetInfo) -> serde_json::Value {
+    let mut v = serde_json::to_value(t).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        if t.last_trace.is_none() {
+            o.remove("last_trace");
+        }
+        if t.last_updated.is_empty() {
+            o.insert("last_updated".into(), serde_json::Value::Null);
+        }
+    }
+    v
+}
+
+async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
+    let targets = match client.request(&Request::Targets).await? {
+        Response::Targets(t) => t,
+        other => return Err(unexpected(other)),
+    };
+    if out.json {
+        let all: Vec<_> = targets.iter().map(target_json).collect();
+        println!("{}", serde_json::Value::Array(all));
+        return Ok(());
+    }
+    print!("{}", list_table(&targets));
+    Ok(())
+}
+
+/// The target list: `ID | Name | Status | LastUpdated | Enabled | Pass Count | Fail Count`.
+pub fn list_table(targets: &[TargetInfo]) -> String {
+    let mut t = Table::list(&[
+        "ID",
+        "Name",
+        "Status",
+        "LastUpdated",
+        "Enabled",
+        "Pass Count",
+        "Fail Count",
+    ]);
+    for x in targets {
+        t.row(&[
+            x.id.to_string(),
+            cell(&x.name),
+            x.status.clone(),
+            x.last_updated.clone(),
+            yes_no(x.enabled).to_string(),
+            x.pass_count.to_string(),
+            x.fail_count.to_string(),
+        ]);
+    }
+    t.render()
+}
+
+/// The detail table with Skypunch's rows.
+pub fn detail_table(x: &TargetInfo) -> String {
+    let mut t = Table::detail();
+    for (k, v) in [
+        ("ID", x.id.to_string()),
+        ("Name", cell(&x.name)),
+        ("Status", x.status.clone()),
+        ("Enabled", yes_no(x.enabled).into()),
+        ("Status Description", cell(&x.status_description)),
+        ("Last Updated", x.last_updated.clone()),
+        ("Target URL", cell(&x.url)),
+        ("Target Method", x.method.clone()),
+        ("Authentication", x.auth_type.clone()),
+        ("Expected Value", x.expect_status.to_string()),
+        ("Frequency (sec)", x.frequency.to_string()),
+        ("Timeout (sec)", x.timeout.to_string()),
+        ("Pass Count", x.pass_count.to_string()),
+        ("Fail Count", x.fail_count.to_string()),
+        ("200 Status Count", x.count200.to_string()),
+        ("300 Status Count", x.count300.to_string()),
+        ("400 Status Count", x.count400.to_string()),
+        ("500 Status Count", x.count500.to_string()),
+        ("Network Fail Count", x.network_fails.to_string()),
+        ("Repeated Fail Count", x.repeated_fails.to_string()),
+    ] {
+        t.row(&[k.to_string(), v]);
+    }
+    t.render()
+}
+
+async fn detail(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> {
+    let t = one(client.request(&Request::Target { id }).await?)?;
+    if out.json {
+        println!("{}", target_json(&t));
+        return Ok(());
+    }
+    print!("{}", detail_table(&t));
+    match t.last_trace.as_deref().filter(|s| !s.is_empty()) {
+        Some(trace) => print!("\nLast trace:\n{trace}"),
+        None => println!("\nLast trace: none yet"),
+    }
+    Ok(())
+}
+
+async fn test(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> {
+    let report: TestReport = match client.request(&Request::TestTarget { id }).await? {
+        Response::Test(r) => r,
+        other => return Err(unexpected(other)),
+    };
+    if out.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "id": report.id,
+                "name": report.name,
+                "result": if report.passed { "PASS" } else { "FAIL" },
+                "description": report.description,
+                "line": report.line,
+                "trace": report.trace,
+            })
+        );
+    } else {
+        println!("{}", report.line);
+        print!("{}", report.trace);
+    }
+    if report.passed {
+        Ok(())
+    } else {
+        Err(Failure::silent())
+    }
+}
+
+/// Builds the request of `targets add`, refusing malformed options here.
+pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
+    let mut options = TargetOptions::default();
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| Failure::usage(format!("--header {h:?}: expected NAME:VALUE")))?;
+        options
+            .headers
+            .insert(k.trim().to_string(), v.trim().to_string());
+    }
+    options.body = a.body.clone();
+    options.body_contains = a.body_contains.clone();
+    options.body_regex = a.body_regex.clone();
+    options.max_response_ms = a.max_response_ms;
+    options.cert_expiry_days = a.cert_expiry_days;
+    options.follow_redirects = a.follow_redirects;
+    options.tls_verify = !a.no_tls_verify;
+    options.failure_threshold = a.failure_threshold;
+    options.success_threshold = a.success_threshold;
+    options.renotify_minutes = a.renotify_minutes;
+    Ok(NewTarget {
+        name: a.name.clone(),
+        url: a.url.clone(),
+        method: a.method.to_ascii_uppercase(),
+        expect_status: a.expect_status,
+        frequency: a.frequency,
+        timeout: a.timeout,
+        enabled: !a.disabled,
+        authn: a.auth.to_ascii_uppercase(),
+        authn_params: a.auth_params.clone(),
+        options: serde_json::to_string(&options).unwrap_or_else(|_| "{}".into()),
+    })
+}
+
+async fn add_target(client: &mut Client, add: &AddTarget, out: &Out) -> Result<(), Failure> {
+    let new = new_target(add)?;
+    let t = one(client.request(&Request::AddTarget(new)).await?)?;
+    if out.json {
+        println!("{}", target_json(&t));
+    } else {
+        println!("Target: {} has been added with id {}", t.name, t.id);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> TargetInfo {
+        TargetInfo {
+            id: 1,
+            name: "Google Dot COM".into(),
+            status: "PASS".into(),
+            status_description: "OK".into(),
+            last_updated: "2013-07-11 06:28:39".into(),
+            enabled: true,
+            url: "https://www.google.com".into(),
+            method: "GET".into(),
+            auth_type: "NONE".into(),
+            expect_status: 200,
+            frequency: 10,
+            timeout: 10,
+            pass_count: 13048,
+            fail_count: 0,
+            count200: 13048,
+            count300: 0,
+            count400: 0,
+            count500: 0,
+            network_fails: 0,
+            repeated_fails: 0,
+            last_trace: None,
+        }
+    }
+
+    #[test]
+    fn detail_table_is_skypunchs() {
+        let expected = "\
++---------------------+------------------------+
+| ID                  | 1                      |
++---------------------+------------------------+
+| Name                | Google Dot COM         |
++---------------------+------------------------+
+| Status              | PASS                   |
++---------------------+------------------------+
+| Enabled             | Yes                    |
++---------------------+------------------------+
+| Status Description  | OK                     |
++---------------------+------------------------+
+| Last Updated        | 2013-07-11 06:28:39    |
++---------------------+------------------------+
+| Target URL          | https://www.google.com |
++---------------------+------------------------+
+| Target Method       | GET                    |
++---------------------+------------------------+
+| Authentication      | NONE                   |
++---------------------+------------------------+
+| Expected Value      | 200                    |
++---------------------+------------------------+
+| Frequency (sec)     | 10                     |
++---------------------+------------------------+
+| Timeout (sec)       | 10                     |
++---------------------+------------------------+
+| Pass Count          | 13048                  |
++---------------------+------------------------+
+| Fail Count          | 0                      |
++---------------------+------------------------+
+| 200 Status Count    | 13048                  |
++---------------------+------------------------+
+| 300 Status Count    | 0                      |
++---------------------+------------------------+
+| 400 Status Count    | 0                      |
++---------------------+------------------------+
+| 500 Status Count    | 0                      |
++---------------------+------------------------+
+| Network Fail Count  | 0                      |
++---------------------+------------------------+
+| Repeated Fail Count | 0                      |
++---------------------+------------------------+
+";
+        assert_eq!(detail_table(&info()), expected);
+    }
+
+    #[test]
+    fn list_header_is_skypunchs() {
+        let text = list_table(&[info()]);
+        let header = text.lines().nth(1).unwrap();
+        assert_eq!(
+            header,
+            "| ID | Name           | Status | LastUpdated         | Enabled | Pass Count | Fail Count |"
+        );
+    }
+
+    #[test]
+    fn json_keys_are_the_specs() {
+        let v = target_json(&info());
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        for k in [
+            "id",
+            "name",
+            "status",
+            "status_description",
+            "last_updated",
+            "enabled",
+            "url",
+            "method",
+            "auth_type",
+            "expect_status",
+            "frequency",
+            "timeout",
+            "pass_count",
+            "fail_count",
+            "count200",
+            "count300",
+            "count400",
+            "count500",
+            "network_fails",
+            "repeated_fails",
+        ] {
+            assert!(keys.contains(&k), "missing {k}");
+        }
+        assert!(!keys.contains(&"last_trace"));
+    }
+}

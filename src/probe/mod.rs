@@ -1,0 +1,608 @@
+//! One HTTP(S) check: resolve → connect → TLS → send → response head → body →
+//! verdict, each step timed into a [`Trace`].
+//!
+//! The probe drives hyper's HTTP/1 client connection itself (no pooling client) so
+//! that every step is observable and every check measures a fresh connection, as an
+//! operator's `curl` would. The socket is wrapped to note when the request's last
+//! byte was written, which separates "send" from "waiting for the response". The
+//! whole check runs under the target's timeout; a check cut off names the step it was
+//! in.
+
+mod auth;
+mod tls;
+pub mod trace;
+
+use crate::config::Method;
+use crate::target::TargetDef;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+pub use trace::Trace;
+use trace::WriteMark;
+use url::Url;
+
+/// Most body bytes read for judging; the rest is not read.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// Most redirects followed.
+const MAX_REDIRECTS: usize = 10;
+
+/// The result of one check.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    /// PASS or FAIL.
+    pub passed: bool,
+    /// Status of the last response, if one arrived.
+    pub status_code: Option<u16>,
+    /// `OK`, `target status:503 != 200`, `connection refused`, ...
+    pub description: String,
+    /// Milliseconds from the start of the check to its end.
+    pub response_ms: f64,
+    /// No HTTP response arrived at all.
+    pub network_fail: bool,
+    /// Expiry of the server certificate (ms since the epoch), for https.
+    pub cert_not_after: Option<i64>,
+    /// The steps.
+    pub trace: Trace,
+}
+
+impl CheckOutcome {
+    /// `PASS` or `FAIL`.
+    pub fn verdict(&self) -> &'static str {
+        if self.passed {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    }
+
+    /// The log file's result line: `[8] <name padded to 30> GET <url> PASS (OK)`.
+    pub fn result_line(&self, def: &TargetDef) -> String {
+        format!(
+            "[{}] {:<30} {} {} {} ({})",
+            def.id,
+            def.name,
+            def.method,
+            def.url,
+            self.verdict(),
+            self.description
+        )
+    }
+
+    /// The whole trace, under its header line.
+    pub fn trace_text(&self, def: &TargetDef) -> String {
+        self.trace.render(&format!(
+            "[{}] {} {} {} {} ({})",
+            def.id,
+            def.name,
+            def.method,
+            def.url,
+            self.verdict(),
+            self.description
+        ))
+    }
+}
+
+/// Why a check failed before a verdict could be reached.
+#[derive(Debug)]
+struct Failure {
+    description: String,
+    /// No HTTP response arrived.
+    network: bool,
+}
+
+impl Failure {
+    fn network(description: impl Into<String>) -> Failure {
+        Failure {
+            description: description.into(),
+            network: true,
+        }
+    }
+    fn http(description: impl Into<String>) -> Failure {
+        Failure {
+            description: description.into(),
+            network: false,
+        }
+    }
+}
+
+/// What came back.
+struct Reply {
+    status: u16,
+    reason: String,
+    location: Option<String>,
+    body: Bytes,
+    cert_not_after: Option<i64>,
+}
+
+/// Runs checks; holds what is expensive to build (TLS roots, token caches).
+pub struct Prober {
+    tls: tls::TlsConfigs,
+    auth: auth::Authenticator,
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        Prober::new()
+    }
+}
+
+impl Prober {
+    /// Loads the system's root certificates once.
+    pub fn new() -> Prober {
+        let tls = tls::TlsConfigs::load();
+        log::debug!("tls: {} root certificates loaded", tls.roots);
+        Prober {
+            tls,
+            auth: auth::Authenticator::default(),
+        }
+    }
+
+    /// Checks a target once.
+    pub async fn check(&self, def: &TargetDef) -> CheckOutcome {
+        let mut trace = Trace::start();
+        let limit = Duration::from_secs(u64::from(def.timeout));
+        let run = match &def.invalid {
+            Some(problem) => {
+                trace.fail("configuration", problem.clone());
+                Err(Failure::http(problem.clone()))
+            }
+            None => match tokio::time::timeout(limit, self.run(def, &mut trace)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let reason = format!("timed out after {}s", def.timeout);
+                    let description = format!("{reason} while {}", trace.doing());
+                    trace.fail_current(reason);
+                    Err(Failure::network(description))
+                }
+            },
+        };
+        let response_ms = trace.elapsed_ms();
+        match run {
+            Ok(reply) => verdict(def, reply, response_ms, trace),
+            Err(f) => CheckOutcome {
+                passed: false,
+                status_code: None,
+                description: f.description,
+                response_ms,
+                network_fail: f.network,
+                cert_not_after: None,
+                trace,
+            },
+        }
+    }
+
+    async fn run(&self, def: &TargetDef, trace: &mut Trace) -> Result<Reply, Failure> {
+        let mut url =
+            Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+        let mut method = def.method;
+        for hop in 0..=MAX_REDIRECTS {
+            let reply = self.exchange(def, method, &url, trace).await?;
+            let redirect = def.options.follow_redirects
+                && (300..400).contains(&reply.status)
+                && hop < MAX_REDIRECTS;
+            let Some(location) = reply.location.as_ref().filter(|_| redirect) else {
+                return Ok(reply);
+            };
+            let next = url
+                .join(location)
+                .map_err(|e| Failure::http(format!("bad redirect location {location:?}: {e}")))?;
+            trace.ok(format!("redirect {} -> {next}", reply.status));
+            // 303 (and, as browsers do, 301/302 after POST) continue with GET.
+            if reply.status == 303 || (matches!(reply.status, 301 | 302) && method == Method::Post)
+            {
+                method = Method::Get;
+            }
+            url = next;
+        }
+        Err(Failure::http(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    async fn exchange(
+        &self,
+        def: &TargetDef,
+        method: Method,
+        url: &Url,
+        trace: &mut Trace,
+    ) -> Result<Reply, Failure> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| Failure::http("invalid url: no host"))?
+            .to_string();
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| Failure::http("invalid url: no port"))?;
+        let addrs = resolve(url, &host, port, trace).await?;
+        let stream = connect(&addrs, trace).await?;
+        let wrote: WriteMark = Arc::new(Mutex::new(None));
+        let io = Timed {
+            inner: stream,
+            wrote: wrote.clone(),
+        };
+        let auth_header = self.auth.header(def, trace).await?;
+        if url.scheme() == "https" {
+            let (tls, not_after) = self.handshake(def, url, &host, io, trace).await?;
+            let mut reply = http_exchange(
+                TokioIo::new(tls),
+                def,
+                method,
+                url,
+                auth_header,
+                &wrote,
+                trace,
+            )
+            .await?;
+            reply.cert_not_after = not_after;
+            Ok(reply)
+        } else {
+            http_exchange(
+                TokioIo::new(io),
+                def,
+                method,
+                url,
+                auth_header,
+                &wrote,
+                trace,
+            )
+            .await
+        }
+    }
+
+    async fn handshake(
+        &self,
+        def: &TargetDef,
+        url: &Url,
+        host: &str,
+        io: Timed,
+        trace: &mut Trace,
+    ) -> Result<(tokio_rustls::client::TlsStream<Timed>, Option<i64>), Failure> {
+        use rustls::pki_types::ServerName;
+        let name = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ServerName::from(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => ServerName::from(std::net::IpAddr::V6(ip)),
+            _ => ServerName::try_from(host.to_string())
+                .map_err(|e| Failure::network(format!("tls: invalid server name {host}: {e}")))?,
+        };
+        let config = if def.options.tls_verify {
+            self.tls.verified.clone()
+        } else {
+            self.tls.insecure.clone()
+        };
+        let what = format!("tls handshake with {host}");
+        trace.begin("tls handshake", what.clone());
+        let stream = match tokio_rustls::TlsConnector::from(config)
+            .connect(name, io)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = tls::describe(&e, host);
+                trace.fail(what, reason.clone());
+                return Err(Failure::network(reason));
+            }
+        };
+        let (_, session) = stream.get_ref();
+        let version = session
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default();
+        let not_after = session
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+            .map(|(_, cert)| cert.validity().not_after.timestamp() * 1000);
+        let mut text = format!("tls {} {version}", host);
+        if let Some(ms) = not_after {
+            let days = (ms - crate::store::now_ms()).div_euclid(86_400_000);
+            let until = chrono::DateTime::from_timestamp_millis(ms)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            text.push_str(&format!(", certificate valid until {until} ({days} days)"));
+        }
+        if !def.options.tls_verify {
+            text.push_str(", not verified");
+        }
+        trace.ok(text);
+        Ok((stream, not_after))
+    }
+}
+
+async fn resolve(
+    url: &Url,
+    host: &str,
+    port: u16,
+    trace: &mut Trace,
+) -> Result<Vec<SocketAddr>, Failure> {
+    let what = format!("resolve {host}");
+    trace.begin("resolving", what.clone());
+    let addrs: Vec<SocketAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::from((ip, port))],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::from((ip, port))],
+        _ => match tokio::net::lookup_host((host, port)).await {
+            Ok(a) => a.collect(),
+            Err(e) => {
+                let reason = dns_error(&e);
+                trace.fail(what, reason.clone());
+                return Err(Failure::network(reason));
+            }
+        },
+    };
+    match addrs.first() {
+        Some(a) => {
+            trace.ok(format!("resolve {host} -> {}", a.ip()));
+            Ok(addrs)
+        }
+        None => {
+            trace.fail(what, "dns: no such host");
+            Err(Failure::network("dns: no such host"))
+        }
+    }
+}
+
+fn dns_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("not known") || lower.contains("no address") || lower.contains("nodename") {
+        "dns: no such host".into()
+    } else if lower.contains("temporary failure") {
+        "dns: temporary failure in name resolution".into()
+    } else {
+        format!("dns: {text}")
+    }
+}
+
+async fn connect(addrs: &[SocketAddr], trace: &mut Trace) -> Result<TcpStream, Failure> {
+    let mut last = None;
+    for addr in addrs {
+        trace.begin("connecting", format!("connect {addr}"));
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                trace.ok(format!("connect {addr}"));
+                return Ok(s);
+            }
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    let (addr, e) = last.expect("resolve returns at least one address");
+    let reason = match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+        std::io::ErrorKind::ConnectionReset => "connection reset".to_string(),
+        _ => format!("connect: {}", e.to_string().to_lowercase()),
+    };
+    trace.fail(format!("connect {addr}"), reason.clone());
+    Err(Failure::network(reason))
+}
+
+fn build_request(
+    def: &TargetDef,
+    method: Method,
+    url: &Url,
+    auth: Option<(http::HeaderName, String)>,
+) -> Result<http::Request<Full<Bytes>>, Failure> {
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let host = &url[url::Position::BeforeHost..url::Position::AfterPort];
+    let mut b = http::Request::builder()
+        .method(method.as_str())
+        .uri(path)
+        .header(http::header::HOST, host)
+        .header(
+            http::header::USER_AGENT,
+            concat!("skypunch/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(http::header::ACCEPT, "*/*")
+        .header(http::header::CONNECTION, "close");
+    if let Some((name, value)) = auth {
+        b = b.header(name, value);
+    }
+    for (k, v) in &def.options.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let body = def.options.body.clone().unwrap_or_default();
+    b.body(Full::new(Bytes::from(body)))
+        .map_err(|e| Failure::http(format!("cannot build the request: {e}")))
+}
+
+async fn http_exchange<T>(
+    io: TokioIo<T>,
+    def: &TargetDef,
+    method: Method,
+    url: &Url,
+    auth: Option<(http::HeaderName, String)>,
+    wrote: &WriteMark,
+    trace: &mut Trace,
+) -> Result<Reply, Failure>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let req = build_request(def, method, url, auth)?;
+    let send_text = format!("send {method} {}", req.uri());
+    let wait_text = format!("response to {method} {}", req.uri());
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| Failure::network(format!("http: {e}")))?;
+    let driver = AbortOnDrop(tokio::spawn(conn));
+    trace.sending(send_text, wait_text, wrote.clone());
+    let response = sender.send_request(req).await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            let reason = http_error(&e);
+            trace.fail_current(reason.clone());
+            return Err(Failure::network(reason));
+        }
+    };
+    let status = response.status().as_u16();
+    let reason = response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+        .or_else(|| response.status().canonical_reason().map(str::to_string))
+        .unwrap_or_default();
+    trace.ok(format!("response {status} {reason}"));
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    trace.begin("reading the body", "body");
+    let mut body = response.into_body();
+    let mut buf = Vec::new();
+    let mut truncated = false;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = format!(
+                    "http: error reading the body after {} bytes: {e}",
+                    buf.len()
+                );
+                trace.fail(format!("body {} bytes", buf.len()), reason.clone());
+                return Err(Failure::http(reason));
+            }
+        };
+        if let Ok(data) = frame.into_data() {
+            let room = MAX_BODY - buf.len();
+            buf.extend_from_slice(&data[..data.len().min(room)]);
+            if data.len() > room {
+                truncated = true;
+                break;
+            }
+        }
+    }
+    drop(driver);
+    if truncated {
+        trace.ok(format!("body {MAX_BODY} bytes read, the rest skipped"));
+    } else {
+        trace.ok(format!("body {} bytes", buf.len()));
+    }
+    Ok(Reply {
+        status,
+        reason,
+        location,
+        body: Bytes::from(buf),
+        cert_not_after: None,
+    })
+}
+
+fn http_error(e: &hyper::Error) -> String {
+    if e.is_incomplete_message() {
+        "http: connection closed before a response".into()
+    } else if e.is_parse() {
+        format!("http: invalid response: {e}")
+    } else {
+        format!("http: {e}")
+    }
+}
+
+/// Judges a reply against the target's expectations.
+fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) -> CheckOutcome {
+    let o = &def.options;
+    let body = String::from_utf8_lossy(&reply.body);
+    let days_left = reply
+        .cert_not_after
+        .map(|ms| (ms - crate::store::now_ms()).div_euclid(86_400_000));
+    let failure = if reply.status != def.expect_status {
+        Some(format!(
+            "target status:{} != {}",
+            reply.status, def.expect_status
+        ))
+    } else if let Some(needle) = o
+        .body_contains
+        .as_ref()
+        .filter(|n| !body.contains(n.as_str()))
+    {
+        Some(format!("body does not contain {needle:?}"))
+    } else if let Some(re) = def.body_regex.as_ref().filter(|re| !re.is_match(&body)) {
+        Some(format!("body does not match /{}/", re.as_str()))
+    } else if let Some(max) = o.max_response_ms.filter(|&m| response_ms > m as f64) {
+        Some(format!("response took {response_ms:.0} ms > {max} ms"))
+    } else if let (Some(min), Some(left)) = (o.cert_expiry_days, days_left) {
+        (left < i64::from(min))
+            .then(|| format!("tls: certificate expires in {left} days (< {min})"))
+    } else {
+        None
+    };
+    let (passed, description) = match failure {
+        Some(f) => (false, f),
+        None => (
+            true,
+            if reply.reason.is_empty() {
+                "OK".into()
+            } else {
+                reply.reason.clone()
+            },
+        ),
+    };
+    trace.note(format!(
+        "verdict {}: {description}",
+        if passed { "PASS" } else { "FAIL" }
+    ));
+    CheckOutcome {
+        passed,
+        status_code: Some(reply.status),
+        description,
+        response_ms,
+        network_fail: false,
+        cert_not_after: reply.cert_not_after,
+        trace,
+    }
+}
+
+/// Aborts the connection task when the exchange ends, however it ends.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A TCP stream that remembers when it last wrote, to time the "send" step.
+pub struct Timed {
+    inner: TcpStream,
+    wrote: WriteMark,
+}
+
+impl AsyncRead for Timed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Timed {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            if n > 0 {
+                if let Ok(mut w) = this.wrote.lock() {
+                    *w = Some(Instant::now());
+                }
+            }
+        }
+        r
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}

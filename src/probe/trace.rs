@@ -1,0 +1,241 @@
+//! The step-by-step record of one check.
+//!
+//! ```text
+//! 2026-11-21 04:44:25.113623 [8] Localhost nginx test GET http://localhost/ FAIL (target status:503 != 200)
+//! 2026-11-21 04:44:25.113700   +0.0 ms  resolve localhost -> 127.0.0.1 [OK]
+//! 2026-11-21 04:44:25.113912   +0.3 ms  connect 127.0.0.1:80 [OK]
+//! 2026-11-21 04:44:25.118388   +4.8 ms  verdict FAIL: target status:503 != 200
+//! ```
+//!
+//! Each step is stamped with the wall-clock time and the milliseconds since the check
+//! began. [`Trace::begin`] names the step in progress, so a check cut off by its
+//! timeout can say what it was doing (`timed out after 10s while connecting`).
+
+use chrono::{DateTime, Utc};
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// When a socket last wrote; set by the socket, read by the trace.
+pub type WriteMark = Arc<Mutex<Option<Instant>>>;
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `[OK]`.
+    Ok,
+    /// `[FAIL] reason: ...`; always the last step.
+    Fail(String),
+    /// No bracket (the verdict line).
+    Note,
+}
+
+/// One step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Wall-clock time.
+    pub at: DateTime<Utc>,
+    /// Milliseconds since the check began.
+    pub elapsed_ms: f64,
+    /// What was done.
+    pub text: String,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// A check's trace.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    started: Instant,
+    started_at: DateTime<Utc>,
+    steps: Vec<Step>,
+    doing: &'static str,
+    doing_what: String,
+    /// A request being sent: (send step text, wait step text, the socket's mark).
+    sending: Option<(String, String, WriteMark)>,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::start()
+    }
+}
+
+impl Trace {
+    /// Starts the clock.
+    pub fn start() -> Trace {
+        Trace {
+            started: Instant::now(),
+            started_at: Utc::now(),
+            steps: Vec::new(),
+            doing: "starting",
+            doing_what: String::new(),
+            sending: None,
+        }
+    }
+
+    /// When the check began.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    /// Milliseconds since the check began.
+    pub fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// Names the step now in progress (`"connecting"`) and what it acts on, for a
+    /// timeout's description and its `[FAIL]` line.
+    pub fn begin(&mut self, doing: &'static str, what: impl Into<String>) {
+        self.doing = doing;
+        self.doing_what = what.into();
+    }
+
+    /// The step in progress, as `begin` named it.
+    pub fn doing(&mut self) -> &'static str {
+        self.settle();
+        self.doing
+    }
+
+    /// Starts sending a request on a socket whose writes stamp `mark` (cleared here).
+    /// The send step is recorded at the time of the socket's last write as soon as
+    /// anything else is recorded, and the step in progress becomes the wait.
+    pub fn sending(&mut self, send: String, wait: String, mark: WriteMark) {
+        if let Ok(mut m) = mark.lock() {
+            *m = None;
+        }
+        self.begin("sending the request", send.clone());
+        self.sending = Some((send, wait, mark));
+    }
+
+    fn settle(&mut self) {
+        let Some((send, wait, mark)) = self.sending.take() else {
+            return;
+        };
+        let at = mark.lock().ok().and_then(|m| *m);
+        match at {
+            Some(at) => {
+                let since = at.saturating_duration_since(self.started);
+                self.steps.push(Step {
+                    at: self.started_at + since,
+                    elapsed_ms: since.as_secs_f64() * 1000.0,
+                    text: send,
+                    outcome: Outcome::Ok,
+                });
+                self.begin("waiting for the response", wait);
+            }
+            None => self.sending = Some((send, wait, mark)),
+        }
+    }
+
+    fn push(&mut self, text: String, outcome: Outcome) {
+        self.settle();
+        self.sending = None;
+        self.steps.push(Step {
+            at: Utc::now(),
+            elapsed_ms: self.elapsed_ms(),
+            text,
+            outcome,
+        });
+    }
+
+    /// Records a step that worked.
+    pub fn ok(&mut self, text: impl Into<String>) {
+        self.push(text.into(), Outcome::Ok);
+    }
+
+    /// Records the step that failed.
+    pub fn fail(&mut self, text: impl Into<String>, reason: impl Into<String>) {
+        self.push(text.into(), Outcome::Fail(reason.into()));
+    }
+
+    /// Records the step in progress as failed (after a timeout).
+    pub fn fail_current(&mut self, reason: impl Into<String>) {
+        self.settle();
+        let text = if self.doing_what.is_empty() {
+            self.doing.to_string()
+        } else {
+            self.doing_what.clone()
+        };
+        self.fail(text, reason);
+    }
+
+    /// Records a line without a bracket (the verdict).
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.push(text.into(), Outcome::Note);
+    }
+
+    /// The steps so far.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Renders the trace under a header line (the check's result line).
+    pub fn render(&self, header: &str) -> String {
+        let mut out = format!("{} {header}\n", stamp(self.started_at));
+        for s in &self.steps {
+            let _ = write!(out, "{} {:>+6.1} ms  {}", stamp(s.at), s.elapsed_ms, s.text);
+            match &s.outcome {
+                Outcome::Ok => out.push_str(" [OK]\n"),
+                Outcome::Fail(reason) => {
+                    let _ = writeln!(out, " [FAIL] reason: {reason}");
+                }
+                Outcome::Note => out.push('\n'),
+            }
+        }
+        out
+    }
+}
+
+/// `2026-11-21 04:44:25.113623`.
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_steps_with_elapsed_and_outcome() {
+        let mut t = Trace::start();
+        t.ok("resolve localhost -> 127.0.0.1");
+        t.fail("connect 127.0.0.1:1", "connection refused");
+        let text = t.render("[8] x GET http://localhost:1/ FAIL (connection refused)");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].ends_with(" [8] x GET http://localhost:1/ FAIL (connection refused)"));
+        assert!(
+            lines[1].contains(" ms  resolve localhost -> 127.0.0.1 [OK]"),
+            "{}",
+            lines[1]
+        );
+        // Three spaces between the time stamp and "+0.0 ms", as in the specification.
+        assert_eq!(&lines[1][26..30], "   +", "{}", lines[1]);
+        assert!(
+            lines[1].contains("+0.0 ms") || lines[1].contains("+0.1 ms"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with("connect 127.0.0.1:1 [FAIL] reason: connection refused"));
+        // 2026-11-21 04:44:25.113623 = 26 characters of timestamp.
+        assert_eq!(lines[1].find("  ").unwrap(), 26);
+    }
+
+    #[test]
+    fn a_timeout_names_the_step_in_progress() {
+        let mut t = Trace::start();
+        let mark: WriteMark = Default::default();
+        t.sending("send GET /".into(), "response".into(), mark.clone());
+        assert_eq!(t.doing(), "sending the request");
+        *mark.lock().unwrap() = Some(Instant::now());
+        assert_eq!(t.doing(), "waiting for the response");
+        assert!(t.render("h").contains("send GET / [OK]"));
+        t.begin("connecting", "connect 10.0.0.1:80");
+        assert_eq!(t.doing(), "connecting");
+        t.fail_current("timed out after 10s");
+        assert!(t
+            .render("h")
+            .contains("connect 10.0.0.1:80 [FAIL] reason: timed out after 10s"));
+    }
+}

@@ -1,0 +1,330 @@
+//! When each target is checked.
+//!
+//! One task owns a heap of due times. A target's ticks lie on a fixed grid from its
+//! first check (`first + k × frequency`): a slow check never shifts the next one.
+//! First checks are spread over the first period by a hash of the target's id, so ten
+//! thousand targets do not fire in the same millisecond. Each check runs in its own
+//! task, bounded by a semaphore; a tick that finds the target's previous check still
+//! running is skipped and logged, so a target is never checked twice at once and a
+//! hanging target never delays another.
+//!
+//! Definitions come from the database: the scheduler re-reads them when the
+//! `meta.definitions` counter moves (rows added with `sqlite3` are noticed within
+//! [`POLL`]) or when asked through [`SchedulerHandle::refresh`].
+
+use crate::probe::{CheckOutcome, Prober};
+use crate::store::targets::CheckRecord;
+use crate::store::Store;
+use crate::supervise::Thresholds;
+use crate::target::{TargetDef, TargetRow};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How often the definitions counter is read.
+pub const POLL: Duration = Duration::from_secs(2);
+
+/// Asks the scheduler to re-read definitions now.
+#[derive(Clone)]
+pub struct SchedulerHandle {
+    tx: mpsc::UnboundedSender<()>,
+}
+
+impl SchedulerHandle {
+    /// Re-read target definitions (after a change made through the daemon itself).
+    pub fn refresh(&self) {
+        let _ = self.tx.send(());
+    }
+}
+
+/// What a check task needs.
+struct Shared {
+    store: Store,
+    prober: Arc<Prober>,
+    permits: Arc<Semaphore>,
+}
+
+struct Slot {
+    row: TargetRow,
+    def: Arc<TargetDef>,
+    running: Arc<AtomicBool>,
+    /// Bumped when the slot is rescheduled, so stale heap entries are ignored.
+    generation: u64,
+}
+
+/// Starts the scheduler; checks run on `tracker` and stop being started once
+/// `shutdown` is cancelled.
+pub fn spawn(
+    store: Store,
+    prober: Arc<Prober>,
+    max_concurrent: usize,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) -> SchedulerHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        store,
+        prober,
+        permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+    });
+    let t = tracker.clone();
+    tracker.spawn(run(shared, rx, t, shutdown));
+    SchedulerHandle { tx }
+}
+
+/// The first tick of a target: a stable, well-spread point in its first period.
+pub fn first_offset(id: i64, frequency_s: u32) -> Duration {
+    let period_ms = u64::from(frequency_s.max(1)) * 1000;
+    let h = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    Duration::from_millis((h >> 32) % period_ms)
+}
+
+/// The next tick after `due` on the grid of `period` that is not in the past; also
+/// returns how many ticks were passed over.
+pub fn next_tick(due: Instant, period: Duration, now: Instant) -> (Instant, u64) {
+    let next = due + period;
+    if next > now {
+        return (next, 0);
+    }
+    let behind = now.duration_since(next).as_nanos() / period.as_nanos().max(1);
+    let missed = behind as u64 + 1;
+    (next + period * (missed as u32), missed)
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    mut refresh: mpsc::UnboundedReceiver<()>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    let mut slots: HashMap<i64, Slot> = HashMap::new();
+    let mut queue: BinaryHeap<Reverse<(Instant, i64, u64)>> = BinaryHeap::new();
+    let mut seen_version = None;
+    let mut poll = tokio::time::interval(POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let next = queue.peek().map(|Reverse((t, _, _))| *t);
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            _ = sleep_until(next) => {
+                fire_due(&shared, &mut slots, &mut queue, &tracker);
+            }
+            _ = poll.tick() => {
+                match shared.store.definitions_version().await {
+                    Ok(v) if Some(v) != seen_version => {
+                        seen_version = Some(v);
+                        reload(&shared, &mut slots, &mut queue).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => log::error!("scheduler: cannot read definitions: {e}"),
+                }
+            }
+            Some(()) = refresh.recv() => {
+                while refresh.try_recv().is_ok() {}
+                reload(&shared, &mut slots, &mut queue).await;
+            }
+        }
+    }
+    log::debug!("scheduler stopped");
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn reload(
+    shared: &Shared,
+    slots: &mut HashMap<i64, Slot>,
+    queue: &mut BinaryHeap<Reverse<(Instant, i64, u64)>>,
+) {
+    let rows = match shared.store.target_rows().await {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("scheduler: cannot load targets: {e}");
+            return;
+        }
+    };
+    let now = Instant::now();
+    let (mut added, mut changed) = (0, 0);
+    let mut wanted = HashMap::with_capacity(rows.len());
+    for row in rows.into_iter().filter(|r| r.enabled) {
+        wanted.insert(row.id, ());
+        match slots.get_mut(&row.id) {
+            Some(slot) if slot.row == row => {}
+            Some(slot) => {
+                let def = TargetDef::from_row(&row);
+                if let Some(problem) = &def.invalid {
+                    log::warn!("[{}] {}: {problem}", def.id, def.name);
+                }
+                if slot.row.frequency != row.frequency {
+                    slot.generation += 1;
+                    let first = now + first_offset(row.id, def.frequency);
+                    queue.push(Reverse((first, row.id, slot.generation)));
+                }
+                slot.def = Arc::new(def);
+                slot.row = row;
+                changed += 1;
+            }
+            None => {
+                let def = TargetDef::from_row(&row);
+                if let Some(problem) = &def.invalid {
+                    log::warn!("[{}] {}: {problem}", def.id, def.name);
+                }
+                queue.push(Reverse((
+                    now + first_offset(row.id, def.frequency),
+                    row.id,
+                    0,
+                )));
+                slots.insert(
+                    row.id,
+                    Slot {
+                        row,
+                        def: Arc::new(def),
+                        running: Arc::new(AtomicBool::new(false)),
+                        generation: 0,
+                    },
+                );
+                added += 1;
+            }
+        }
+    }
+    let before = slots.len();
+    slots.retain(|id, _| wanted.contains_key(id));
+    let removed = before - slots.len();
+    if added + changed + removed > 0 {
+        log::info!(
+            "scheduler: {} targets scheduled ({added} added, {changed} changed, {removed} removed)",
+            slots.len()
+        );
+    }
+}
+
+fn fire_due(
+    shared: &Arc<Shared>,
+    slots: &mut HashMap<i64, Slot>,
+    queue: &mut BinaryHeap<Reverse<(Instant, i64, u64)>>,
+    tracker: &TaskTracker,
+) {
+    let now = Instant::now();
+    while let Some(Reverse((due, id, generation))) = queue.peek().copied() {
+        if due > now {
+            break;
+        }
+        queue.pop();
+        let Some(slot) = slots.get(&id).filter(|s| s.generation == generation) else {
+            continue;
+        };
+        let period = Duration::from_secs(u64::from(slot.def.frequency));
+        let (next, missed) = next_tick(due, period, now);
+        if missed > 0 {
+            log::warn!(
+                "[{id}] {}: scheduler was {} late, {missed} tick(s) passed over",
+                slot.def.name,
+                humanize(now.duration_since(due))
+            );
+        }
+        queue.push(Reverse((next, id, generation)));
+        if slot.running.swap(true, Ordering::AcqRel) {
+            log::warn!(
+                "[{id}] {}: check skipped, the previous one is still running",
+                slot.def.name
+            );
+            continue;
+        }
+        let shared = shared.clone();
+        let def = slot.def.clone();
+        let running = slot.running.clone();
+        tracker.spawn(async move {
+            let _permit = shared.permits.clone().acquire_owned().await;
+            let outcome = shared.prober.check(&def).await;
+            record(&shared.store, &def, &outcome).await;
+            running.store(false, Ordering::Release);
+        });
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Logs a check the way Skypunch did and stores it.
+pub async fn record(store: &Store, def: &TargetDef, outcome: &CheckOutcome) {
+    let line = outcome.result_line(def);
+    let trace = outcome.trace_text(def);
+    if outcome.passed {
+        log::info!("{line}");
+    } else {
+        log::error!("{line}");
+        log::error!("[{}] trace:\n{}", def.id, trace.trim_end());
+    }
+    let rec = CheckRecord {
+        target_id: def.id,
+        name: def.name.clone(),
+        request: format!("{} {}", def.method, def.url),
+        time_ms: outcome.trace.started_at().timestamp_millis(),
+        passed: outcome.passed,
+        status_code: outcome.status_code,
+        description: outcome.description.clone(),
+        response_ms: outcome.response_ms,
+        network_fail: outcome.network_fail,
+        trace,
+        thresholds: Thresholds {
+            failure: def.options.failure_threshold,
+            success: def.options.success_threshold,
+            renotify_minutes: def.options.renotify_minutes,
+        },
+    };
+    match store.record_check(rec).await {
+        Ok(Some(event)) => log::warn!("[{}] {}: {} raised", def.id, def.name, event.as_str()),
+        Ok(None) => {}
+        Err(e) => log::error!("[{}] {}: cannot store the result: {e}", def.id, def.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_offsets_stay_in_the_period_and_spread() {
+        let mut buckets = [0usize; 10];
+        for id in 1..=10_000 {
+            let o = first_offset(id, 1);
+            assert!(o < Duration::from_secs(1));
+            buckets[(o.as_millis() / 100) as usize] += 1;
+        }
+        // Every tenth of the period gets roughly a tenth of the targets.
+        assert!(
+            buckets.iter().all(|&n| (800..1200).contains(&n)),
+            "{buckets:?}"
+        );
+        assert!(first_offset(7, 60) < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn ticks_stay_on_the_grid() {
+        let t0 = Instant::now();
+        let p = Duration::from_secs(1);
+        assert_eq!(next_tick(t0, p, t0), (t0 + p, 0));
+        // Late by 300 ms: the next tick is still first + 1 s.
+        assert_eq!(
+            next_tick(t0, p, t0 + Duration::from_millis(300)),
+            (t0 + p, 0)
+        );
+        // Late by 2.5 periods: two ticks are passed over, the grid is kept.
+        assert_eq!(
+            next_tick(t0, p, t0 + Duration::from_millis(2500)),
+            (t0 + 3 * p, 2)
+        );
+    }
+}

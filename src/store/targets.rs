@@ -1,0 +1,482 @@
+//! Targets in the database: definitions, results, history and the alerts they raise.
+
+use super::{now_ms, Result, Store, StoreError};
+use crate::supervise::{self, Progress, Status, TargetEvent, Thresholds};
+use crate::target::{Origin, TargetRow};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+/// A target as `skypunchctl targets` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// NEW, PASS or FAIL.
+    pub status: String,
+    /// Description of the last check.
+    pub status_description: String,
+    /// `YYYY-MM-DD HH:MM:SS` (UTC) of the last check, empty before the first.
+    pub last_updated: String,
+    /// Checked or not.
+    pub enabled: bool,
+    /// URL.
+    pub url: String,
+    /// Method.
+    pub method: String,
+    /// NONE, BASIC or OPENSTACK.
+    pub auth_type: String,
+    /// Expected status.
+    pub expect_status: i64,
+    /// Seconds between checks.
+    pub frequency: i64,
+    /// Seconds per check.
+    pub timeout: i64,
+    /// Passed checks.
+    pub pass_count: i64,
+    /// Failed checks.
+    pub fail_count: i64,
+    /// Responses with a 2xx status.
+    pub count200: i64,
+    /// Responses with a 3xx status.
+    pub count300: i64,
+    /// Responses with a 4xx status.
+    pub count400: i64,
+    /// Responses with a 5xx status.
+    pub count500: i64,
+    /// Checks that got no HTTP response at all.
+    pub network_fails: i64,
+    /// Consecutive failed checks.
+    pub repeated_fails: i64,
+    /// The last check's trace (detail view only).
+    pub last_trace: Option<String>,
+}
+
+/// One check's result, as recorded.
+#[derive(Debug, Clone)]
+pub struct CheckRecord {
+    /// The target.
+    pub target_id: i64,
+    /// Its name, for the alert.
+    pub name: String,
+    /// Its method and URL, for the alert.
+    pub request: String,
+    /// When the check began (ms since the epoch).
+    pub time_ms: i64,
+    /// PASS or FAIL.
+    pub passed: bool,
+    /// Response status, if any.
+    pub status_code: Option<u16>,
+    /// Description.
+    pub description: String,
+    /// Duration.
+    pub response_ms: f64,
+    /// No HTTP response arrived.
+    pub network_fail: bool,
+    /// The rendered trace.
+    pub trace: String,
+    /// The target's rules.
+    pub thresholds: Thresholds,
+}
+
+/// What `sync_config_targets` changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Rows created.
+    pub added: usize,
+    /// Rows whose definition changed.
+    pub updated: usize,
+    /// Rows removed because their entry left the file.
+    pub removed: usize,
+}
+
+const DEF_COLUMNS: &str =
+    "id, name, url, method, authn, authn_params, expect_status, frequency, timeout, enabled, options";
+
+fn def_row(r: &Row) -> rusqlite::Result<TargetRow> {
+    Ok(TargetRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        url: r.get(2)?,
+        method: r.get(3)?,
+        authn: r.get(4)?,
+        authn_params: r.get(5)?,
+        expect_status: r.get(6)?,
+        frequency: r.get(7)?,
+        timeout: r.get(8)?,
+        enabled: r.get::<_, i64>(9)? != 0,
+        options: r.get(10)?,
+    })
+}
+
+const INFO_COLUMNS: &str = "id, name, status, status_description, COALESCE(last_updated, ''), \
+     enabled, url, method, authn, expect_status, frequency, timeout, pass_count, fail_count, \
+     count200, count300, count400, count500, network_fails, repeated_fails";
+
+fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
+    Ok(TargetInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        status: r.get(2)?,
+        status_description: r.get(3)?,
+        last_updated: r.get(4)?,
+        enabled: r.get::<_, i64>(5)? != 0,
+        url: r.get(6)?,
+        method: r.get::<_, String>(7)?.to_ascii_uppercase(),
+        auth_type: r.get::<_, String>(8)?.to_ascii_uppercase(),
+        expect_status: r.get(9)?,
+        frequency: r.get(10)?,
+        timeout: r.get(11)?,
+        pass_count: r.get(12)?,
+        fail_count: r.get(13)?,
+        count200: r.get(14)?,
+        count300: r.get(15)?,
+        count400: r.get(16)?,
+        count500: r.get(17)?,
+        network_fails: r.get(18)?,
+        repeated_fails: r.get(19)?,
+        last_trace: if with_trace { r.get(20)? } else { None },
+    })
+}
+
+/// Skypunch's `LastUpdated` form, in UTC.
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound(format!("id: {id} does not exist"))
+}
+
+fn insert_row(c: &Connection, row: &TargetRow, origin: Origin) -> Result<i64> {
+    c.prepare_cached(
+        "INSERT INTO targets (name, url, method, authn, authn_params, expect_status, frequency, \
+         timeout, enabled, options, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        row.name,
+        row.url,
+        row.method,
+        row.authn,
+        row.authn_params,
+        row.expect_status,
+        row.frequency,
+        row.timeout,
+        row.enabled,
+        row.options,
+        origin.as_str()
+    ])?;
+    Ok(c.last_insert_rowid())
+}
+
+impl Store {
+    /// A number that changes whenever any target or notifier definition changes.
+    pub async fn definitions_version(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM meta WHERE key = 'definitions'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Every target's definition columns.
+    pub async fn target_rows(&self) -> Result<Vec<TargetRow>> {
+        self.read(|c| {
+            let mut s = c.prepare(&format!("SELECT {DEF_COLUMNS} FROM targets ORDER BY id"))?;
+            let rows = s.query_map([], def_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One target's definition columns.
+    pub async fn target_row(&self, id: i64) -> Result<TargetRow> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {DEF_COLUMNS} FROM targets WHERE id = ?"),
+                [id],
+                def_row,
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))
+        })
+        .await
+    }
+
+    /// All targets for the list view.
+    pub async fn list_targets(&self) -> Result<Vec<TargetInfo>> {
+        self.read(|c| {
+            let mut s = c.prepare(&format!("SELECT {INFO_COLUMNS} FROM targets ORDER BY id"))?;
+            let rows = s
+                .query_map([], |r| info_row(r, false))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One target with its last trace.
+    pub async fn target_info(&self, id: i64) -> Result<TargetInfo> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {INFO_COLUMNS}, last_trace FROM targets WHERE id = ?"),
+                [id],
+                |r| info_row(r, true),
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))
+        })
+        .await
+    }
+
+    /// Adds a target; returns its id.
+    pub async fn add_target(&self, row: TargetRow, origin: Origin) -> Result<i64> {
+        self.write(move |c| insert_row(c, &row, origin)).await
+    }
+
+    /// Removes a target and its history; returns its name.
+    pub async fn remove_target(&self, id: i64) -> Result<String> {
+        self.write(move |c| {
+            let name: String = c
+                .query_row("SELECT name FROM targets WHERE id = ?", [id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| not_found(id))?;
+            c.execute("DELETE FROM targets WHERE id = ?", [id])?;
+            Ok(name)
+        })
+        .await
+    }
+
+    /// Enables or disables a target; returns its name.
+    pub async fn set_target_enabled(&self, id: i64, enabled: bool) -> Result<String> {
+        self.write(move |c| {
+            let name: String = c
+                .query_row("SELECT name FROM targets WHERE id = ?", [id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| not_found(id))?;
+            c.execute(
+                "UPDATE targets SET enabled = ? WHERE id = ? AND enabled != ?",
+                params![enabled, id, enabled],
+            )?;
+            Ok(name)
+        })
+        .await
+    }
+
+    /// Makes the `config` rows match the file's entries, by name: creates the new,
+    /// updates the changed, removes those no longer listed. Other rows are untouched.
+    pub async fn sync_config_targets(&self, rows: Vec<TargetRow>) -> Result<SyncReport> {
+        self.write(move |c| {
+            let mut report = SyncReport::default();
+            let existing: Vec<TargetRow> = c
+                .prepare(&format!(
+                    "SELECT {DEF_COLUMNS} FROM targets WHERE origin = 'config'"
+                ))?
+                .query_map([], def_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            for want in &rows {
+                match existing.iter().find(|e| e.name == want.name) {
+                    None => {
+                        insert_row(c, want, Origin::Config)?;
+                        report.added += 1;
+                    }
+                    Some(have) if !same_definition(have, want) => {
+                        c.execute(
+                            "UPDATE targets SET url = ?, method = ?, authn = ?, authn_params = ?, \
+                             expect_status = ?, frequency = ?, timeout = ?, enabled = ?, options = ? \
+                             WHERE id = ?",
+                            params![
+                                want.url,
+                                want.method,
+                                want.authn,
+                                want.authn_params,
+                                want.expect_status,
+                                want.frequency,
+                                want.timeout,
+                                want.enabled,
+                                want.options,
+                                have.id
+                            ],
+                        )?;
+                        report.updated += 1;
+                    }
+                    Some(_) => {}
+                }
+            }
+            for gone in existing.iter().filter(|e| !rows.iter().any(|w| w.name == e.name)) {
+                c.execute("DELETE FROM targets WHERE id = ?", [gone.id])?;
+                report.removed += 1;
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Records one check: counters, state, history row, and when the state changes an
+    /// alert with one delivery per enabled notifier, all in one transaction. Returns
+    /// the event raised, if any. A target removed meanwhile is ignored.
+    pub async fn record_check(&self, rec: CheckRecord) -> Result<Option<TargetEvent>> {
+        self.write(move |c| record(c, &rec)).await
+    }
+
+    /// Deletes check history older than `before_ms`, in slices so writers are not
+    /// held up; returns the number of rows deleted.
+    pub async fn prune_target_results(&self, before_ms: i64) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |c| {
+                    Ok(c.execute(
+                        "DELETE FROM target_results WHERE id IN \
+                         (SELECT id FROM target_results WHERE time < ? LIMIT 5000)",
+                        [before_ms],
+                    )?)
+                })
+                .await?;
+            total += n;
+            if n < 5000 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn same_definition(a: &TargetRow, b: &TargetRow) -> bool {
+    (
+        &a.url,
+        &a.method,
+        &a.authn,
+        &a.authn_params,
+        a.expect_status,
+        a.frequency,
+        a.timeout,
+        a.enabled,
+        &a.options,
+    ) == (
+        &b.url,
+        &b.method,
+        &b.authn,
+        &b.authn_params,
+        b.expect_status,
+        b.frequency,
+        b.timeout,
+        b.enabled,
+        &b.options,
+    )
+}
+
+fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
+    let prev = c
+        .prepare_cached(
+            "SELECT status, repeated_fails, repeated_passes, last_notified FROM targets WHERE id = ?",
+        )?
+        .query_row([rec.target_id], |r| {
+            Ok(Progress {
+                status: Status::parse(&r.get::<_, String>(0)?),
+                repeated_fails: u32::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                repeated_passes: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                last_notified: r.get(3)?,
+            })
+        })
+        .optional()?;
+    let Some(prev) = prev else {
+        return Ok(None);
+    };
+    let (next, event) = supervise::judge(prev, rec.passed, rec.thresholds, rec.time_ms);
+    let class = rec.status_code.map(|s| s / 100);
+    let is = |k: u16| i64::from(class == Some(k));
+    c.prepare_cached(
+        "UPDATE targets SET status = ?, status_description = ?, last_updated = ?, \
+         pass_count = pass_count + ?, fail_count = fail_count + ?, \
+         count200 = count200 + ?, count300 = count300 + ?, count400 = count400 + ?, \
+         count500 = count500 + ?, network_fails = network_fails + ?, \
+         repeated_fails = ?, repeated_passes = ?, last_notified = ?, last_trace = ? WHERE id = ?",
+    )?
+    .execute(params![
+        next.status.as_str(),
+        rec.description,
+        format_time(rec.time_ms),
+        i64::from(rec.passed),
+        i64::from(!rec.passed),
+        is(2),
+        is(3),
+        is(4),
+        is(5),
+        i64::from(rec.network_fail),
+        next.repeated_fails,
+        next.repeated_passes,
+        next.last_notified,
+        rec.trace,
+        rec.target_id
+    ])?;
+    c.prepare_cached(
+        "INSERT INTO target_results (target_id, time, result, status_code, response_ms, description) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        rec.target_id,
+        rec.time_ms,
+        if rec.passed { "PASS" } else { "FAIL" },
+        rec.status_code,
+        rec.response_ms,
+        rec.description
+    ])?;
+    if let Some(event) = event {
+        raise_target_alert(c, rec, prev.status, next.status, event)?;
+    }
+    Ok(event)
+}
+
+fn raise_target_alert(
+    c: &Connection,
+    rec: &CheckRecord,
+    previous: Status,
+    state: Status,
+    event: TargetEvent,
+) -> Result<()> {
+    let counters: String = c.query_row(
+        "SELECT printf('Pass Count: %d, Fail Count: %d, 2xx: %d, 3xx: %d, 4xx: %d, 5xx: %d, \
+         Network Fails: %d, Repeated Fails: %d', pass_count, fail_count, count200, count300, \
+         count400, count500, network_fails, repeated_fails) FROM targets WHERE id = ?",
+        [rec.target_id],
+        |r| r.get(0),
+    )?;
+    let message = format!("Skypunch {} detected for {}", event.as_str(), rec.name);
+    let details = format!(
+        "Target: [{}] {}\nRequest: {}\nStatus: {} ({})\n{counters}\n\n{}",
+        rec.target_id,
+        rec.name,
+        rec.request,
+        state.as_str(),
+        rec.description,
+        rec.trace
+    );
+    let now = now_ms();
+    c.prepare_cached(
+        "INSERT INTO alerts (time, kind, target_id, target, channel, event, message, state, previous, details) \
+         VALUES (?, 'target', ?, ?, 'target', ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        rec.time_ms,
+        rec.target_id,
+        rec.name,
+        event.as_str(),
+        message,
+        state.as_str(),
+        previous.as_str(),
+        details
+    ])?;
+    let alert = c.last_insert_rowid();
+    c.prepare_cached(
+        "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
+         SELECT ?, id, ?, ? FROM notifiers WHERE enabled",
+    )?
+    .execute(params![alert, now, now])?;
+    Ok(())
+}

@@ -1,0 +1,513 @@
+//! Targets: what is checked, validated once at the border.
+//!
+//! A target lives as a row of the `targets` table whatever made it (the config file,
+//! `skypunchctl targets add`, or an `INSERT` by hand). [`TargetRow`] is that row's
+//! definition columns as stored; [`TargetDef`] is the checked, typed form the probe
+//! uses. A row that cannot be checked (a bad URL or method, missing authentication
+//! parameters) still becomes a `TargetDef`, with [`TargetDef::invalid`] saying why, so
+//! that it shows up as a FAIL with that description instead of vanishing.
+
+use crate::config::{
+    validate_target, AuthConfig, AuthKind, Method, TargetConfig, OPENSTACK_PARAMS_ERROR,
+};
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a target row came from; reloads only touch `Config` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[target]]` entry of the config file.
+    Config,
+    /// `skypunchctl targets add`.
+    Cli,
+    /// Anything else (an `INSERT` by hand).
+    Sql,
+}
+
+impl Origin {
+    /// The value stored in the `origin` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Cli => "cli",
+            Origin::Sql => "sql",
+        }
+    }
+}
+
+/// Options beyond Skypunch's columns, stored as JSON in `targets.options`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetOptions {
+    /// Extra request headers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Request body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// FAIL unless the body contains this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// FAIL unless the body matches this regular expression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_regex: Option<String>,
+    /// FAIL when the whole response takes longer, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_response_ms: Option<u64>,
+    /// FAIL when the certificate expires within this many days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_expiry_days: Option<u32>,
+    /// Follow 3xx redirects (up to 10).
+    pub follow_redirects: bool,
+    /// Verify the TLS certificate.
+    pub tls_verify: bool,
+    /// Consecutive failed checks before the state becomes FAIL.
+    pub failure_threshold: u32,
+    /// Consecutive passed checks before FAIL becomes PASS.
+    pub success_threshold: u32,
+    /// Repeat a FAILURE this often while it lasts; 0 = never.
+    pub renotify_minutes: u32,
+}
+
+impl Default for TargetOptions {
+    fn default() -> Self {
+        TargetOptions {
+            headers: BTreeMap::new(),
+            body: None,
+            body_contains: None,
+            body_regex: None,
+            max_response_ms: None,
+            cert_expiry_days: None,
+            follow_redirects: false,
+            tls_verify: true,
+            failure_threshold: 1,
+            success_threshold: 1,
+            renotify_minutes: 0,
+        }
+    }
+}
+
+/// The definition columns of a `targets` row, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRow {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// URL.
+    pub url: String,
+    /// Method as stored (any case).
+    pub method: String,
+    /// `NONE`, `BASIC` or `OPENSTACK` (any case).
+    pub authn: String,
+    /// Skypunch's `user=..,password=..` string or a JSON object.
+    pub authn_params: String,
+    /// Expected status.
+    pub expect_status: i64,
+    /// Seconds between checks.
+    pub frequency: i64,
+    /// Seconds per check.
+    pub timeout: i64,
+    /// Checked or not.
+    pub enabled: bool,
+    /// JSON of [`TargetOptions`].
+    pub options: String,
+}
+
+/// Keystone project scoping, which also selects the API version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeystoneScope {
+    /// v2.0: `tenantId`.
+    Tenant(String),
+    /// v3: project by id.
+    ProjectId(String),
+    /// v3: project by name within a domain (also the user's domain).
+    ProjectName {
+        /// Project name.
+        name: String,
+        /// Domain name.
+        domain: String,
+    },
+}
+
+/// Keystone credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keystone {
+    /// Identity endpoint, e.g. `https://keystone:5000/v2.0` or `.../v3`.
+    pub auth_url: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: Secret,
+    /// Project scope.
+    pub scope: KeystoneScope,
+}
+
+/// Authentication of a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// None.
+    None,
+    /// HTTP Basic.
+    Basic {
+        /// User.
+        user: String,
+        /// Password.
+        password: Secret,
+    },
+    /// An OpenStack Keystone token.
+    Openstack(Keystone),
+}
+
+impl Auth {
+    /// The name shown in the `Authentication` row: `NONE`, `BASIC`, `OPENSTACK`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Auth::None => "NONE",
+            Auth::Basic { .. } => "BASIC",
+            Auth::Openstack(_) => "OPENSTACK",
+        }
+    }
+}
+
+/// A target ready to be checked.
+#[derive(Debug, Clone)]
+pub struct TargetDef {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// URL as written.
+    pub url: String,
+    /// Method.
+    pub method: Method,
+    /// Authentication.
+    pub auth: Auth,
+    /// Expected status.
+    pub expect_status: u16,
+    /// Seconds between checks (at least 1).
+    pub frequency: u32,
+    /// Seconds per check (at least 1).
+    pub timeout: u32,
+    /// Checked or not.
+    pub enabled: bool,
+    /// Further options.
+    pub options: TargetOptions,
+    /// Compiled `body_regex`.
+    pub body_regex: Option<regex::Regex>,
+    /// Why this row cannot be checked; such a target FAILs with this description.
+    pub invalid: Option<String>,
+}
+
+impl TargetDef {
+    /// Validates a stored row. Never fails: problems end up in `invalid`.
+    pub fn from_row(row: &TargetRow) -> TargetDef {
+        let method = Method::parse(&row.method);
+        let mut def = TargetDef {
+            id: row.id,
+            name: row.name.clone(),
+            url: row.url.clone(),
+            method: method.unwrap_or_default(),
+            auth: Auth::None,
+            expect_status: u16::try_from(row.expect_status).unwrap_or(0),
+            frequency: u32::try_from(row.frequency).unwrap_or(0).max(1),
+            timeout: u32::try_from(row.timeout).unwrap_or(0).max(1),
+            enabled: row.enabled,
+            options: TargetOptions::default(),
+            body_regex: None,
+            invalid: None,
+        };
+        if let Err(problem) = def.fill(row, method) {
+            def.invalid = Some(problem);
+        }
+        def
+    }
+
+    fn fill(&mut self, row: &TargetRow, method: Option<Method>) -> Result<(), String> {
+        if method.is_none() {
+            return Err(format!(
+                "invalid method {:?} (GET PUT POST DELETE HEAD PATCH OPTIONS)",
+                row.method
+            ));
+        }
+        if row.frequency < 1 {
+            return Err(format!(
+                "invalid frequency {} (at least 1 second)",
+                row.frequency
+            ));
+        }
+        if row.timeout < 1 {
+            return Err(format!(
+                "invalid timeout {} (at least 1 second)",
+                row.timeout
+            ));
+        }
+        self.options = if row.options.trim().is_empty() {
+            TargetOptions::default()
+        } else {
+            serde_json::from_str(&row.options).map_err(|e| format!("invalid options JSON: {e}"))?
+        };
+        let auth = parse_authn(&row.authn, &row.authn_params)?;
+        let config = TargetConfig {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            method: self.method,
+            expect_status: self.expect_status,
+            frequency: self.frequency,
+            timeout: self.timeout,
+            enabled: self.enabled,
+            auth: auth.clone(),
+            headers: self.options.headers.clone(),
+            body: self.options.body.clone(),
+            body_contains: self.options.body_contains.clone(),
+            body_regex: self.options.body_regex.clone(),
+            max_response_ms: self.options.max_response_ms,
+            cert_expiry_days: self.options.cert_expiry_days,
+            follow_redirects: self.options.follow_redirects,
+            tls_verify: self.options.tls_verify,
+            failure_threshold: self.options.failure_threshold,
+            success_threshold: self.options.success_threshold,
+            renotify_minutes: self.options.renotify_minutes,
+        };
+        validate_target(&config)?;
+        self.auth = typed_auth(&auth);
+        if let Some(re) = &self.options.body_regex {
+            self.body_regex =
+                Some(regex::Regex::new(re).map_err(|e| format!("invalid body_regex: {e}"))?);
+        }
+        Ok(())
+    }
+}
+
+/// Turns validated [`AuthConfig`] into [`Auth`].
+fn typed_auth(a: &AuthConfig) -> Auth {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let password = a.password.clone().unwrap_or_default();
+    match a.kind {
+        AuthKind::None => Auth::None,
+        AuthKind::Basic => Auth::Basic {
+            user: s(&a.user),
+            password,
+        },
+        AuthKind::Openstack => {
+            let scope = if let Some(t) = a.tenant_id.clone().filter(|t| !t.is_empty()) {
+                KeystoneScope::Tenant(t)
+            } else if let Some(p) = a.project_id.clone().filter(|p| !p.is_empty()) {
+                KeystoneScope::ProjectId(p)
+            } else {
+                KeystoneScope::ProjectName {
+                    name: s(&a.project_name),
+                    domain: s(&a.domain),
+                }
+            };
+            Auth::Openstack(Keystone {
+                auth_url: s(&a.auth_url),
+                user: s(&a.user),
+                password,
+                scope,
+            })
+        }
+    }
+}
+
+/// Reads the `authn` / `authn_params` columns.
+///
+/// `authn_params` is either a JSON object with the keys of the config file's `auth`
+/// table, or Skypunch's `user=..,password=..,osauthendpoint=..,tenantid=..` string.
+pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
+    let kind = match authn.trim().to_ascii_uppercase().as_str() {
+        "" | "NONE" => AuthKind::None,
+        "BASIC" => AuthKind::Basic,
+        "OPENSTACK" | "KEYSTONE" => AuthKind::Openstack,
+        other => {
+            return Err(format!(
+                "invalid authn {other:?} (NONE, BASIC or OPENSTACK)"
+            ))
+        }
+    };
+    let params = params.trim();
+    let mut auth = if params.starts_with('{') {
+        let mut a: AuthConfig =
+            serde_json::from_str(params).map_err(|e| format!("invalid authn_params JSON: {e}"))?;
+        a.kind = kind;
+        a
+    } else {
+        let mut a = AuthConfig {
+            kind,
+            ..AuthConfig::default()
+        };
+        for pair in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = Some(v.trim().to_string());
+            match k.trim().to_ascii_lowercase().as_str() {
+                "user" | "username" => a.user = v,
+                "password" => a.password = v.map(Secret::new),
+                "osauthendpoint" | "auth_url" => a.auth_url = v,
+                "tenantid" | "tenant_id" => a.tenant_id = v,
+                "project_id" | "projectid" => a.project_id = v,
+                "project_name" | "projectname" => a.project_name = v,
+                "domain" => a.domain = v,
+                other => {
+                    return Err(if kind == AuthKind::Openstack {
+                        format!("{OPENSTACK_PARAMS_ERROR}: unknown parameter {other:?}")
+                    } else {
+                        format!("unknown authn parameter {other:?}")
+                    })
+                }
+            }
+        }
+        a
+    };
+    if auth.kind == AuthKind::None {
+        auth = AuthConfig::default();
+    }
+    auth.validate().map_err(str::to_string)?;
+    Ok(auth)
+}
+
+/// The definition columns for a target described by a config entry (or by
+/// `skypunchctl targets add`, which builds the same structure).
+pub fn row_from_config(t: &TargetConfig) -> TargetRow {
+    let authn = match t.auth.kind {
+        AuthKind::None => "NONE",
+        AuthKind::Basic => "BASIC",
+        AuthKind::Openstack => "OPENSTACK",
+    };
+    let authn_params = if t.auth.kind == AuthKind::None {
+        String::new()
+    } else {
+        let mut params = t.auth.clone();
+        params.kind = AuthKind::None;
+        let mut v = serde_json::to_value(&params).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("type");
+        }
+        v.to_string()
+    };
+    let options = TargetOptions {
+        headers: t.headers.clone(),
+        body: t.body.clone(),
+        body_contains: t.body_contains.clone(),
+        body_regex: t.body_regex.clone(),
+        max_response_ms: t.max_response_ms,
+        cert_expiry_days: t.cert_expiry_days,
+        follow_redirects: t.follow_redirects,
+        tls_verify: t.tls_verify,
+        failure_threshold: t.failure_threshold,
+        success_threshold: t.success_threshold,
+        renotify_minutes: t.renotify_minutes,
+    };
+    TargetRow {
+        id: 0,
+        name: t.name.clone(),
+        url: t.url.clone(),
+        method: t.method.as_str().to_string(),
+        authn: authn.to_string(),
+        authn_params,
+        expect_status: i64::from(t.expect_status),
+        frequency: i64::from(t.frequency),
+        timeout: i64::from(t.timeout),
+        enabled: t.enabled,
+        options: serde_json::to_string(&options).unwrap_or_else(|_| "{}".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BASIC_PARAMS_ERROR;
+
+    fn row(authn: &str, params: &str) -> TargetRow {
+        TargetRow {
+            id: 8,
+            name: "n".into(),
+            url: "http://127.0.0.1/".into(),
+            method: "get".into(),
+            authn: authn.into(),
+            authn_params: params.into(),
+            expect_status: 200,
+            frequency: 10,
+            timeout: 10,
+            enabled: true,
+            options: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn skypunch_basic_params_string() {
+        let d = TargetDef::from_row(&row("BASIC", "user=freebeer,password=forall"));
+        assert_eq!(d.invalid, None);
+        match d.auth {
+            Auth::Basic { user, password } => {
+                assert_eq!((user.as_str(), password.expose()), ("freebeer", "forall"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(d.method, Method::Get);
+    }
+
+    #[test]
+    fn missing_params_give_skypunch_messages() {
+        let d = TargetDef::from_row(&row("BASIC", "user=freebeer"));
+        assert_eq!(d.invalid.as_deref(), Some(BASIC_PARAMS_ERROR));
+        let d = TargetDef::from_row(&row("OPENSTACK", "user=u,password=p,tenantid=t"));
+        assert_eq!(d.invalid.as_deref(), Some(OPENSTACK_PARAMS_ERROR));
+        let d = TargetDef::from_row(&row(
+            "OPENSTACK",
+            "user=u,password=p,osauthendpoint=http://k:5000/v2.0,tenantid=t",
+        ));
+        assert_eq!(d.invalid, None);
+        assert!(matches!(
+            d.auth,
+            Auth::Openstack(Keystone { scope: KeystoneScope::Tenant(ref t), .. }) if t == "t"
+        ));
+    }
+
+    #[test]
+    fn bad_rows_are_invalid_not_errors() {
+        let mut r = row("NONE", "");
+        r.method = "FETCH".into();
+        assert!(TargetDef::from_row(&r).invalid.unwrap().contains("FETCH"));
+        let mut r = row("NONE", "");
+        r.url = "localhost".into();
+        assert!(TargetDef::from_row(&r).invalid.unwrap().contains("url"));
+        let mut r = row("NONE", "");
+        r.options = "{\"body_regex\": \"(\"}".into();
+        assert!(TargetDef::from_row(&r)
+            .invalid
+            .unwrap()
+            .contains("body_regex"));
+        let mut r = row("NONE", "");
+        r.options = "{\"bogus\": 1}".into();
+        assert!(TargetDef::from_row(&r).invalid.unwrap().contains("bogus"));
+        let mut r = row("NONE", "");
+        r.frequency = 0;
+        assert!(TargetDef::from_row(&r)
+            .invalid
+            .unwrap()
+            .contains("frequency"));
+    }
+
+    #[test]
+    fn config_round_trips_through_a_row() {
+        let text = "[[target]]\nname = \"a\"\nurl = \"https://x/\"\nmethod = \"POST\"\n\
+                    auth = { type = \"basic\", user = \"u\", password = \"p,=q\" }\n\
+                    headers = { X-A = \"1\" }\nbody_contains = \"ok\"\nfailure_threshold = 3\n";
+        let c = crate::config::Config::parse(text, std::path::Path::new("/x.toml")).unwrap();
+        let mut r = row_from_config(&c.targets[0]);
+        r.id = 1;
+        let d = TargetDef::from_row(&r);
+        assert_eq!(d.invalid, None);
+        assert_eq!(d.method, Method::Post);
+        assert_eq!(
+            d.auth,
+            Auth::Basic {
+                user: "u".into(),
+                password: Secret::new("p,=q")
+            }
+        );
+        assert_eq!(d.options.failure_threshold, 3);
+        assert_eq!(d.options.headers["X-A"], "1");
+    }
+}
