@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod http;
+
 pub const SKYPUNCHD: &str = env!("CARGO_BIN_EXE_skypunchd");
 pub const SKYPUNCHCTL: &str = env!("CARGO_BIN_EXE_skypunchctl");
 
@@ -103,7 +105,20 @@ impl Fixture {
 
     /// `skypunchctl start`, asserting success; returns the daemon's pid.
     pub fn start(&self) -> i32 {
-        let out = self.ctl(&["start"]);
+        self.start_with_env(&[])
+    }
+
+    /// `skypunchctl start` with extra environment for the daemon.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> i32 {
+        let out = Command::new(SKYPUNCHCTL)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("start")
+            .env_remove("SKYPUNCH_SOCKET")
+            .env_remove("SKYPUNCH_CONFIG")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run skypunchctl");
         assert!(
             out.status.success(),
             "skypunchctl start failed: {}{}",
@@ -138,6 +153,41 @@ impl Fixture {
         std::fs::read_to_string(self.pid_file())
             .ok()
             .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// `skypunchctl --json ARGS`, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ctl(&all);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {:?}", text(&out)))
+    }
+
+    /// A read-only connection to the daemon's database.
+    pub fn db(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_with_flags(
+            self.database(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open database");
+        c.busy_timeout(Duration::from_secs(5)).unwrap();
+        c
+    }
+
+    /// Waits until `targets ID --json` satisfies `cond`; returns that document.
+    pub fn wait_target(
+        &self,
+        id: i64,
+        what: &str,
+        cond: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        wait_for(what, Duration::from_secs(15), || {
+            last = self.json(&["targets", &id.to_string()]);
+            cond(&last)
+        });
+        last
     }
 
     pub fn mode(path: &Path) -> u32 {
