@@ -58,6 +58,8 @@ AFTER UPDATE OF name, url, method, authn, authn_params, expect_status, frequency
 BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
 
 -- One row per check, for uptime and latency figures; pruned after [daemon] history_days.
+-- Kept in time order only: an index by target would put every check of thousands of
+-- targets on a different page; per-target reads filter a time range instead.
 CREATE TABLE IF NOT EXISTS target_results (
     id          INTEGER PRIMARY KEY,
     target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
@@ -67,7 +69,6 @@ CREATE TABLE IF NOT EXISTS target_results (
     response_ms REAL    NOT NULL,
     description TEXT    NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS target_results_target_time ON target_results (target_id, time);
 CREATE INDEX IF NOT EXISTS target_results_time ON target_results (time);
 
 CREATE TABLE IF NOT EXISTS notifiers (

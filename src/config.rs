@@ -349,6 +349,9 @@ pub struct TargetConfig {
     /// Verify TLS certificates.
     #[serde(default = "yes")]
     pub tls_verify: bool,
+    /// Reuse the connection between checks instead of opening a new one each time.
+    #[serde(default)]
+    pub keep_alive: bool,
     /// Consecutive failed checks before the state becomes FAIL.
     #[serde(default = "one")]
     pub failure_threshold: u32,

@@ -12,7 +12,7 @@
 //! `meta.definitions` counter moves (rows added with `sqlite3` are noticed within
 //! [`POLL`]) or when asked through [`SchedulerHandle::refresh`].
 
-use crate::probe::{CheckOutcome, Prober};
+use crate::probe::{CheckOutcome, Prober, Trace};
 use crate::store::targets::CheckRecord;
 use crate::store::Store;
 use crate::supervise::Thresholds;
@@ -20,7 +20,7 @@ use crate::target::{TargetDef, TargetRow};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
@@ -30,10 +30,34 @@ use tokio_util::task::TaskTracker;
 /// How often the definitions counter is read.
 pub const POLL: Duration = Duration::from_secs(2);
 
-/// Asks the scheduler to re-read definitions now.
+/// Every target's latest trace (header line and steps), rendered only when asked.
+#[derive(Default)]
+pub struct LastChecks(Mutex<HashMap<i64, (String, Trace)>>);
+
+impl LastChecks {
+    fn put(&self, id: i64, header: String, trace: Trace) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(id, (header, trace));
+        }
+    }
+
+    fn render(&self, id: i64) -> Option<String> {
+        let m = self.0.lock().ok()?;
+        m.get(&id).map(|(h, t)| t.render(h))
+    }
+
+    fn forget_all_but(&self, keep: &HashMap<i64, Slot>) {
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|id, _| keep.contains_key(id));
+        }
+    }
+}
+
+/// Talks to the scheduler.
 #[derive(Clone)]
 pub struct SchedulerHandle {
     tx: mpsc::UnboundedSender<()>,
+    last: Arc<LastChecks>,
 }
 
 impl SchedulerHandle {
@@ -41,14 +65,25 @@ impl SchedulerHandle {
     pub fn refresh(&self) {
         let _ = self.tx.send(());
     }
+
+    /// The trace of the target's latest scheduled check since the daemon started.
+    pub fn last_trace(&self, id: i64) -> Option<String> {
+        self.last.render(id)
+    }
 }
 
 /// What a check task needs.
 struct Shared {
-    store: Store,
     prober: Arc<Prober>,
     permits: Arc<Semaphore>,
+    last: Arc<LastChecks>,
+    results: mpsc::Sender<CheckRecord>,
 }
+
+/// Results waiting to be written; a full queue makes checks wait (backpressure).
+const RESULT_QUEUE: usize = 32 * 1024;
+/// Most results written in one database job.
+const RESULT_BATCH: usize = 512;
 
 struct Slot {
     row: TargetRow,
@@ -68,14 +103,18 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> SchedulerHandle {
     let (tx, rx) = mpsc::unbounded_channel();
+    let last = Arc::new(LastChecks::default());
+    let (results, pending) = mpsc::channel(RESULT_QUEUE);
+    tracker.spawn(write_results(store.clone(), pending));
     let shared = Arc::new(Shared {
-        store,
         prober,
         permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+        last: last.clone(),
+        results,
     });
     let t = tracker.clone();
-    tracker.spawn(run(shared, rx, t, shutdown));
-    SchedulerHandle { tx }
+    tracker.spawn(run(store, shared, rx, t, shutdown));
+    SchedulerHandle { tx, last }
 }
 
 /// The first tick of a target: a stable, well-spread point in its first period.
@@ -97,7 +136,30 @@ pub fn next_tick(due: Instant, period: Duration, now: Instant) -> (Instant, u64)
     (next + period * (missed as u32), missed)
 }
 
+/// Writes results in batches: whatever queued up while the previous batch was being
+/// committed goes into the next one. Ends once every sender is gone and the queue
+/// is drained, so a graceful stop loses no result.
+async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
+    let mut batch = Vec::with_capacity(RESULT_BATCH);
+    while pending.recv_many(&mut batch, RESULT_BATCH).await > 0 {
+        let names: HashMap<i64, String> = batch
+            .iter()
+            .map(|r| (r.target_id, r.name.clone()))
+            .collect();
+        match store.record_checks(std::mem::take(&mut batch)).await {
+            Ok(events) => {
+                for (id, event) in events {
+                    let name = names.get(&id).map(String::as_str).unwrap_or("");
+                    log::warn!("[{id}] {name}: {} raised", event.as_str());
+                }
+            }
+            Err(e) => log::error!("cannot store {} check results: {e}", names.len()),
+        }
+    }
+}
+
 async fn run(
+    store: Store,
     shared: Arc<Shared>,
     mut refresh: mpsc::UnboundedReceiver<()>,
     tracker: TaskTracker,
@@ -117,10 +179,10 @@ async fn run(
                 fire_due(&shared, &mut slots, &mut queue, &tracker);
             }
             _ = poll.tick() => {
-                match shared.store.definitions_version().await {
+                match store.definitions_version().await {
                     Ok(v) if Some(v) != seen_version => {
                         seen_version = Some(v);
-                        reload(&shared, &mut slots, &mut queue).await;
+                        reload(&store, &shared, &mut slots, &mut queue).await;
                     }
                     Ok(_) => {}
                     Err(e) => log::error!("scheduler: cannot read definitions: {e}"),
@@ -128,7 +190,7 @@ async fn run(
             }
             Some(()) = refresh.recv() => {
                 while refresh.try_recv().is_ok() {}
-                reload(&shared, &mut slots, &mut queue).await;
+                reload(&store, &shared, &mut slots, &mut queue).await;
             }
         }
     }
@@ -143,11 +205,12 @@ async fn sleep_until(t: Option<Instant>) {
 }
 
 async fn reload(
+    store: &Store,
     shared: &Shared,
     slots: &mut HashMap<i64, Slot>,
     queue: &mut BinaryHeap<Reverse<(Instant, i64, u64)>>,
 ) {
-    let rows = match shared.store.target_rows().await {
+    let rows = match store.target_rows().await {
         Ok(r) => r,
         Err(e) => {
             log::error!("scheduler: cannot load targets: {e}");
@@ -200,6 +263,10 @@ async fn reload(
     }
     let before = slots.len();
     slots.retain(|id, _| wanted.contains_key(id));
+    shared.last.forget_all_but(slots);
+    shared
+        .prober
+        .retain_connections(|id| slots.contains_key(&id));
     let removed = before - slots.len();
     if added + changed + removed > 0 {
         log::info!(
@@ -245,9 +312,12 @@ fn fire_due(
         let def = slot.def.clone();
         let running = slot.running.clone();
         tracker.spawn(async move {
-            let _permit = shared.permits.clone().acquire_owned().await;
+            let permit = shared.permits.clone().acquire_owned().await;
             let outcome = shared.prober.check(&def).await;
-            record(&shared.store, &def, &outcome).await;
+            drop(permit);
+            // Cleared only once the result is queued: if the writer falls behind, ticks
+            // are skipped (and logged) instead of results piling up in memory.
+            record(&shared, &def, outcome).await;
             running.store(false, Ordering::Release);
         });
     }
@@ -257,16 +327,23 @@ fn humanize(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Logs a check the way Skypunch did and stores it.
-pub async fn record(store: &Store, def: &TargetDef, outcome: &CheckOutcome) {
+/// Logs a check the way Skypunch did, keeps its trace, and queues it for storing.
+async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
     let line = outcome.result_line(def);
-    let trace = outcome.trace_text(def);
+    let header = outcome.trace_header(def);
     if outcome.passed {
         log::info!("{line}");
     } else {
         log::error!("{line}");
-        log::error!("[{}] trace:\n{}", def.id, trace.trim_end());
+        log::error!(
+            "[{}] trace:\n{}",
+            def.id,
+            outcome.trace.render(&header).trim_end()
+        );
     }
+    shared
+        .last
+        .put(def.id, header.clone(), outcome.trace.clone());
     let rec = CheckRecord {
         target_id: def.id,
         name: def.name.clone(),
@@ -277,17 +354,20 @@ pub async fn record(store: &Store, def: &TargetDef, outcome: &CheckOutcome) {
         description: outcome.description.clone(),
         response_ms: outcome.response_ms,
         network_fail: outcome.network_fail,
-        trace,
+        header,
+        trace: outcome.trace,
         thresholds: Thresholds {
             failure: def.options.failure_threshold,
             success: def.options.success_threshold,
             renotify_minutes: def.options.renotify_minutes,
         },
     };
-    match store.record_check(rec).await {
-        Ok(Some(event)) => log::warn!("[{}] {}: {} raised", def.id, def.name, event.as_str()),
-        Ok(None) => {}
-        Err(e) => log::error!("[{}] {}: cannot store the result: {e}", def.id, def.name),
+    if shared.results.send(rec).await.is_err() {
+        log::error!(
+            "[{}] {}: result lost, the writer has stopped",
+            def.id,
+            def.name
+        );
     }
 }
 

@@ -62,6 +62,8 @@ pub struct TargetOptions {
     pub follow_redirects: bool,
     /// Verify the TLS certificate.
     pub tls_verify: bool,
+    /// Reuse the target's connection between checks.
+    pub keep_alive: bool,
     /// Consecutive failed checks before the state becomes FAIL.
     pub failure_threshold: u32,
     /// Consecutive passed checks before FAIL becomes PASS.
@@ -81,6 +83,7 @@ impl Default for TargetOptions {
             cert_expiry_days: None,
             follow_redirects: false,
             tls_verify: true,
+            keep_alive: false,
             failure_threshold: 1,
             success_threshold: 1,
             renotify_minutes: 0,
@@ -266,6 +269,7 @@ impl TargetDef {
             cert_expiry_days: self.options.cert_expiry_days,
             follow_redirects: self.options.follow_redirects,
             tls_verify: self.options.tls_verify,
+            keep_alive: self.options.keep_alive,
             failure_threshold: self.options.failure_threshold,
             success_threshold: self.options.success_threshold,
             renotify_minutes: self.options.renotify_minutes,
@@ -394,6 +398,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         cert_expiry_days: t.cert_expiry_days,
         follow_redirects: t.follow_redirects,
         tls_verify: t.tls_verify,
+        keep_alive: t.keep_alive,
         failure_threshold: t.failure_threshold,
         success_threshold: t.success_threshold,
         renotify_minutes: t.renotify_minutes,

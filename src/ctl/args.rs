@@ -123,6 +123,9 @@ pub struct AddTarget {
     /// Do not verify the TLS certificate
     #[arg(long)]
     pub no_tls_verify: bool,
+    /// Reuse the connection between checks (for very frequent checks)
+    #[arg(long)]
+    pub keep_alive: bool,
     /// Consecutive failed checks before the target is FAIL
     #[arg(long, default_value_t = 1)]
     pub failure_threshold: u32,

@@ -198,6 +198,7 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
     options.cert_expiry_days = a.cert_expiry_days;
     options.follow_redirects = a.follow_redirects;
     options.tls_verify = !a.no_tls_verify;
+    options.keep_alive = a.keep_alive;
     options.failure_threshold = a.failure_threshold;
     options.success_threshold = a.success_threshold;
     options.renotify_minutes = a.renotify_minutes;

@@ -82,7 +82,7 @@ impl Service for ControlService {
                 }
             }
             Request::Targets => reply(self.store.list_targets().await, Response::Targets),
-            Request::Target { id } => reply(self.store.target_info(id).await, Response::Target),
+            Request::Target { id } => self.target(id).await,
             Request::SetTargetEnabled { id, enabled } => {
                 match self.store.set_target_enabled(id, enabled).await {
                     Ok(_) => {
@@ -108,6 +108,16 @@ impl Service for ControlService {
 }
 
 impl ControlService {
+    /// One target; its latest trace comes from memory when the daemon has one.
+    async fn target(&self, id: i64) -> Response {
+        reply(self.store.target_info(id).await, |mut t| {
+            if let Some(trace) = self.scheduler.last_trace(id) {
+                t.last_trace = Some(trace);
+            }
+            Response::Target(t)
+        })
+    }
+
     async fn test_target(&self, id: i64) -> Response {
         let row = match self.store.target_row(id).await {
             Ok(r) => r,

@@ -17,6 +17,7 @@ use crate::target::TargetDef;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -75,9 +76,9 @@ impl CheckOutcome {
         )
     }
 
-    /// The whole trace, under its header line.
-    pub fn trace_text(&self, def: &TargetDef) -> String {
-        self.trace.render(&format!(
+    /// The trace's header line: the result line without the padding.
+    pub fn trace_header(&self, def: &TargetDef) -> String {
+        format!(
             "[{}] {} {} {} {} ({})",
             def.id,
             def.name,
@@ -85,7 +86,12 @@ impl CheckOutcome {
             def.url,
             self.verdict(),
             self.description
-        ))
+        )
+    }
+
+    /// The whole trace, under its header line.
+    pub fn trace_text(&self, def: &TargetDef) -> String {
+        self.trace.render(&self.trace_header(def))
     }
 }
 
@@ -121,10 +127,12 @@ struct Reply {
     cert_not_after: Option<i64>,
 }
 
-/// Runs checks; holds what is expensive to build (TLS roots, token caches).
+/// Runs checks; holds what is expensive to build (TLS roots, token caches) and the
+/// connections kept open for targets with `keep_alive`.
 pub struct Prober {
     tls: tls::TlsConfigs,
     auth: auth::Authenticator,
+    pool: Pool,
 }
 
 impl Default for Prober {
@@ -141,6 +149,7 @@ impl Prober {
         Prober {
             tls,
             auth: auth::Authenticator::default(),
+            pool: Pool::default(),
         }
     }
 
@@ -213,6 +222,49 @@ impl Prober {
         url: &Url,
         trace: &mut Trace,
     ) -> Result<Reply, Failure> {
+        let auth_header = self.auth.header(def, trace).await?;
+        let keep = def.options.keep_alive;
+        let origin = &url[..url::Position::AfterPort];
+        if let Some(conn) = keep.then(|| self.pool.take(def.id, origin)).flatten() {
+            trace.ok(format!("reuse connection to {}", conn.peer));
+            let req = build_request(def, method, url, auth_header.clone(), keep)?;
+            match send(conn, req, trace, keep).await {
+                Ok((reply, conn)) => {
+                    self.pool.put(def.id, conn);
+                    return Ok(reply);
+                }
+                // The server closed the idle connection: a fresh one decides.
+                Err(e) if e.before_response => {
+                    trace.note("the reused connection was closed by the server; reconnecting")
+                }
+                // The body step already recorded its failure.
+                Err(e) => return Err(e.failure),
+            }
+        }
+        let conn = self.open(def, url, origin, trace).await?;
+        let req = build_request(def, method, url, auth_header, keep)?;
+        match send(conn, req, trace, keep).await {
+            Ok((reply, conn)) => {
+                self.pool.put(def.id, conn);
+                Ok(reply)
+            }
+            Err(e) => {
+                if e.before_response {
+                    trace.fail_current(e.failure.description.clone());
+                }
+                Err(e.failure)
+            }
+        }
+    }
+
+    /// Resolves, connects, secures and starts an HTTP/1 connection.
+    async fn open(
+        &self,
+        def: &TargetDef,
+        url: &Url,
+        origin: &str,
+        trace: &mut Trace,
+    ) -> Result<Conn, Failure> {
         let host = url
             .host_str()
             .ok_or_else(|| Failure::http("invalid url: no host"))?
@@ -222,38 +274,33 @@ impl Prober {
             .ok_or_else(|| Failure::http("invalid url: no port"))?;
         let addrs = resolve(url, &host, port, trace).await?;
         let stream = connect(&addrs, trace).await?;
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| format!("{host}:{port}"));
         let wrote: WriteMark = Arc::new(Mutex::new(None));
         let io = Timed {
             inner: stream,
             wrote: wrote.clone(),
         };
-        let auth_header = self.auth.header(def, trace).await?;
-        if url.scheme() == "https" {
+        let (io, cert_not_after) = if url.scheme() == "https" {
             let (tls, not_after) = self.handshake(def, url, &host, io, trace).await?;
-            let mut reply = http_exchange(
-                TokioIo::new(tls),
-                def,
-                method,
-                url,
-                auth_header,
-                &wrote,
-                trace,
-            )
-            .await?;
-            reply.cert_not_after = not_after;
-            Ok(reply)
+            (Io::Tls(Box::new(tls)), not_after)
         } else {
-            http_exchange(
-                TokioIo::new(io),
-                def,
-                method,
-                url,
-                auth_header,
-                &wrote,
-                trace,
-            )
-            .await
-        }
+            (Io::Plain(io), None)
+        };
+        Ok(Conn {
+            io,
+            wrote,
+            origin: origin.to_string(),
+            peer,
+            cert_not_after,
+        })
+    }
+
+    /// Forgets pooled connections of targets that are no longer checked.
+    pub fn retain_connections(&self, keep: impl Fn(i64) -> bool) {
+        self.pool.retain(keep);
     }
 
     async fn handshake(
@@ -387,6 +434,7 @@ fn build_request(
     method: Method,
     url: &Url,
     auth: Option<(http::HeaderName, String)>,
+    keep_alive: bool,
 ) -> Result<http::Request<Full<Bytes>>, Failure> {
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
     let host = &url[url::Position::BeforeHost..url::Position::AfterPort];
@@ -398,8 +446,10 @@ fn build_request(
             http::header::USER_AGENT,
             concat!("skypunch/", env!("CARGO_PKG_VERSION")),
         )
-        .header(http::header::ACCEPT, "*/*")
-        .header(http::header::CONNECTION, "close");
+        .header(http::header::ACCEPT, "*/*");
+    if !keep_alive {
+        b = b.header(http::header::CONNECTION, "close");
+    }
     if let Some((name, value)) = auth {
         b = b.header(name, value);
     }
@@ -411,33 +461,95 @@ fn build_request(
         .map_err(|e| Failure::http(format!("cannot build the request: {e}")))
 }
 
-async fn http_exchange<T>(
-    io: TokioIo<T>,
-    def: &TargetDef,
-    method: Method,
-    url: &Url,
-    auth: Option<(http::HeaderName, String)>,
-    wrote: &WriteMark,
+/// A connected socket to a target, plain or TLS, between requests.
+struct Conn {
+    io: Io,
+    wrote: WriteMark,
+    /// `scheme://host:port` it was opened for.
+    origin: String,
+    /// The address it is connected to.
+    peer: String,
+    cert_not_after: Option<i64>,
+}
+
+/// Connections kept between checks of targets with `keep_alive`, one per target.
+#[derive(Default)]
+struct Pool(Mutex<HashMap<i64, Conn>>);
+
+impl Pool {
+    fn take(&self, id: i64, origin: &str) -> Option<Conn> {
+        let conn = self.0.lock().ok()?.remove(&id)?;
+        (conn.origin == origin).then_some(conn)
+    }
+
+    fn put(&self, id: i64, conn: Option<Conn>) {
+        if let (Some(conn), Ok(mut m)) = (conn, self.0.lock()) {
+            m.insert(id, conn);
+        }
+    }
+
+    fn retain(&self, keep: impl Fn(i64) -> bool) {
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|id, _| keep(*id));
+        }
+    }
+}
+
+/// Why a request on a connection failed; `before_response` when nothing came back,
+/// which on a reused connection means the server had closed it.
+struct SendFailure {
+    failure: Failure,
+    before_response: bool,
+}
+
+/// Sends one request and reads the response, driving hyper's connection in this task.
+/// Returns the socket when it may be used again (`keep`, body read completely, nothing
+/// unexpected left in the buffer, server did not ask to close).
+async fn send(
+    conn: Conn,
+    req: http::Request<Full<Bytes>>,
     trace: &mut Trace,
-) -> Result<Reply, Failure>
-where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let req = build_request(def, method, url, auth)?;
-    let send_text = format!("send {method} {}", req.uri());
-    let wait_text = format!("response to {method} {}", req.uri());
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+    keep: bool,
+) -> Result<(Reply, Option<Conn>), SendFailure> {
+    let Conn {
+        io,
+        wrote,
+        origin,
+        peer,
+        cert_not_after,
+    } = conn;
+    let early = |failure| SendFailure {
+        failure,
+        before_response: true,
+    };
+    // A fixed 4 KiB read buffer keeps each check's footprint small.
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .read_buf_exact_size(Some(4096))
+        .handshake(TokioIo::new(io))
         .await
-        .map_err(|e| Failure::network(format!("http: {e}")))?;
-    let driver = AbortOnDrop(tokio::spawn(conn));
+        .map_err(|e| early(Failure::network(http_error(&e))))?;
+    let send_text = format!("send {} {}", req.method(), req.uri());
+    let wait_text = format!("response to {} {}", req.method(), req.uri());
     trace.sending(send_text, wait_text, wrote.clone());
-    let response = sender.send_request(req).await;
-    let response = match response {
-        Ok(r) => r,
-        Err(e) => {
-            let reason = http_error(&e);
-            trace.fail_current(reason.clone());
-            return Err(Failure::network(reason));
+    let exchange = async move {
+        let response = sender
+            .send_request(req)
+            .await
+            .map_err(|e| early(Failure::network(http_error(&e))))?;
+        drop(sender);
+        Ok::<_, SendFailure>(response)
+    };
+    let driver = connection.without_shutdown();
+    tokio::pin!(driver);
+    tokio::pin!(exchange);
+    // The connection must be polled while the request is in flight and while the
+    // body is read; it finishes (handing the socket back) once both are done, which
+    // may be before this task has looked at the response or read the body.
+    let mut finished = None;
+    let response = loop {
+        tokio::select! {
+            r = &mut exchange => break r?,
+            r = &mut driver, if finished.is_none() => finished = Some(r),
         }
     };
     let status = response.status().as_u16();
@@ -448,16 +560,28 @@ where
         .or_else(|| response.status().canonical_reason().map(str::to_string))
         .unwrap_or_default();
     trace.ok(format!("response {status} {reason}"));
-    let location = response
-        .headers()
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let location = header(http::header::LOCATION);
+    let closing = header(http::header::CONNECTION).is_some_and(|v| v.eq_ignore_ascii_case("close"));
     trace.begin("reading the body", "body");
     let mut body = response.into_body();
     let mut buf = Vec::new();
     let mut truncated = false;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = tokio::select! {
+            f = body.frame() => f,
+            r = &mut driver, if finished.is_none() => {
+                finished = Some(r);
+                continue;
+            }
+        };
+        let Some(frame) = frame else { break };
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {
@@ -466,7 +590,10 @@ where
                     buf.len()
                 );
                 trace.fail(format!("body {} bytes", buf.len()), reason.clone());
-                return Err(Failure::http(reason));
+                return Err(SendFailure {
+                    failure: Failure::http(reason),
+                    before_response: false,
+                });
             }
         };
         if let Ok(data) = frame.into_data() {
@@ -478,19 +605,37 @@ where
             }
         }
     }
-    drop(driver);
+    drop(body);
     if truncated {
         trace.ok(format!("body {MAX_BODY} bytes read, the rest skipped"));
     } else {
         trace.ok(format!("body {} bytes", buf.len()));
     }
-    Ok(Reply {
+    let reply = Reply {
         status,
         reason,
         location,
         body: Bytes::from(buf),
-        cert_not_after: None,
-    })
+        cert_not_after,
+    };
+    if !keep || truncated || closing {
+        return Ok((reply, None));
+    }
+    let finished = match finished {
+        Some(r) => r,
+        None => driver.await,
+    };
+    let again = match finished {
+        Ok(parts) if parts.read_buf.is_empty() => Some(Conn {
+            io: parts.io.into_inner(),
+            wrote,
+            origin,
+            peer,
+            cert_not_after,
+        }),
+        _ => None,
+    };
+    Ok((reply, again))
 }
 
 fn http_error(e: &hyper::Error) -> String {
@@ -557,12 +702,47 @@ fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) ->
     }
 }
 
-/// Aborts the connection task when the exchange ends, however it ends.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+/// A target's socket: plain TCP or TLS over it.
+enum Io {
+    Plain(Timed),
+    Tls(Box<tokio_rustls::client::TlsStream<Timed>>),
+}
 
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 
@@ -602,7 +782,9 @@ impl AsyncWrite for Timed {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_flush(cx)
     }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    /// A no-op: the check is over and the socket is about to be closed, which sends
+    /// the FIN anyway; a separate `shutdown(2)` would only cost a system call.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }

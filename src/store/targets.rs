@@ -1,6 +1,6 @@
 //! Targets in the database: definitions, results, history and the alerts they raise.
 
-use super::{now_ms, Result, Store, StoreError};
+use super::{in_savepoint, now_ms, Result, Store, StoreError};
 use crate::supervise::{self, Progress, Status, TargetEvent, Thresholds};
 use crate::target::{Origin, TargetRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -74,8 +74,10 @@ pub struct CheckRecord {
     pub response_ms: f64,
     /// No HTTP response arrived.
     pub network_fail: bool,
-    /// The rendered trace.
-    pub trace: String,
+    /// The trace's header line (the check's result line, unpadded).
+    pub header: String,
+    /// The trace; rendered and stored only for a FAIL or the PASS that ends one.
+    pub trace: crate::probe::Trace,
     /// The target's rules.
     pub thresholds: Thresholds,
 }
@@ -325,6 +327,28 @@ impl Store {
         self.write(move |c| record(c, &rec)).await
     }
 
+    /// Records many checks in one write job (each as [`record_check`](Self::record_check)
+    /// would); returns the events raised, by target id. A record that cannot be
+    /// written is logged and skipped without failing the others.
+    pub async fn record_checks(&self, recs: Vec<CheckRecord>) -> Result<Vec<(i64, TargetEvent)>> {
+        self.write(move |c| {
+            let mut events = Vec::new();
+            for rec in &recs {
+                match in_savepoint(c, |c| record(c, rec)) {
+                    Ok(Some(e)) => events.push((rec.target_id, e)),
+                    Ok(None) => {}
+                    Err(e) => log::error!(
+                        "[{}] {}: cannot store the result: {e}",
+                        rec.target_id,
+                        rec.name
+                    ),
+                }
+            }
+            Ok(events)
+        })
+        .await
+    }
+
     /// Deletes check history older than `before_ms`, in slices so writers are not
     /// held up; returns the number of rows deleted.
     pub async fn prune_target_results(&self, before_ms: i64) -> Result<usize> {
@@ -391,12 +415,22 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
     let (next, event) = supervise::judge(prev, rec.passed, rec.thresholds, rec.time_ms);
     let class = rec.status_code.map(|s| s / 100);
     let is = |k: u16| i64::from(class == Some(k));
+    // A passing check of a passing target keeps the row small and its page cold: the
+    // daemon holds every latest trace in memory; the database keeps the last one that
+    // failed or changed the state, which is what survives a restart.
+    let keep_trace = !rec.passed || prev.status != Status::Pass;
+    let trace = if keep_trace {
+        rec.trace.render(&rec.header)
+    } else {
+        String::new()
+    };
     c.prepare_cached(
         "UPDATE targets SET status = ?, status_description = ?, last_updated = ?, \
          pass_count = pass_count + ?, fail_count = fail_count + ?, \
          count200 = count200 + ?, count300 = count300 + ?, count400 = count400 + ?, \
          count500 = count500 + ?, network_fails = network_fails + ?, \
-         repeated_fails = ?, repeated_passes = ?, last_notified = ?, last_trace = ? WHERE id = ?",
+         repeated_fails = ?, repeated_passes = ?, last_notified = ?, \
+         last_trace = CASE WHEN ? THEN ? ELSE last_trace END WHERE id = ?",
     )?
     .execute(params![
         next.status.as_str(),
@@ -412,7 +446,8 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
         next.repeated_fails,
         next.repeated_passes,
         next.last_notified,
-        rec.trace,
+        keep_trace,
+        trace,
         rec.target_id
     ])?;
     c.prepare_cached(
@@ -428,7 +463,7 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
         rec.description
     ])?;
     if let Some(event) = event {
-        raise_target_alert(c, rec, prev.status, next.status, event)?;
+        raise_target_alert(c, rec, &trace, prev.status, next.status, event)?;
     }
     Ok(event)
 }
@@ -436,6 +471,7 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
 fn raise_target_alert(
     c: &Connection,
     rec: &CheckRecord,
+    trace: &str,
     previous: Status,
     state: Status,
     event: TargetEvent,
@@ -455,7 +491,7 @@ fn raise_target_alert(
         rec.request,
         state.as_str(),
         rec.description,
-        rec.trace
+        trace
     );
     let now = now_ms();
     c.prepare_cached(

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# 10,000 targets checked every second against nginx on loopback, and the CPU cost of
+# one check compared with Prometheus blackbox_exporter probing the same URL.
+#
+#   bench/targets.sh [TARGETS] [SECONDS] [fresh|keepalive]   (defaults: 10000 60 fresh)
+#
+# "fresh" opens a new connection for every check (the default of a target);
+# "keepalive" sets keep_alive = true on every target.
+#
+# Needs: nginx (nginx-light), prometheus-blackbox-exporter, wrk, hyperfine, sqlite3,
+# python3. Prints a Markdown section for BENCHMARKS.md.
+#
+# Measured over a window that starts 10 s after the targets are loaded:
+#   - done/due: history rows in the window / (targets x window seconds)
+#   - interval jitter: |t(n+1) - t(n) - 1 s| over consecutive check starts of each target
+#   - daemon CPU (utime+stime from /proc) and peak RSS over the window
+#   - `skypunchctl targets` (10,000 rows, table) with hyperfine
+#   - CPU per check: skypunchd's CPU / checks, and blackbox_exporter's CPU / probes
+#     while wrk drives /probe as fast as it answers (its cost includes serving /probe,
+#     which is how Prometheus uses it).
+set -euo pipefail
+N=${1:-10000}
+SECS=${2:-60}
+MODE=${3:-fresh}
+case $MODE in fresh) OPTIONS='{}' ;; keepalive) OPTIONS='{"keep_alive": true}' ;; *) echo "mode: fresh or keepalive" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin skypunchd --bin skypunchctl
+bin=$PWD/target/release
+dir=$(mktemp -d)
+ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
+cleanup() {
+  ctl stop >/dev/null 2>&1 || true
+  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+  [ -n "${bbpid:-}" ] && kill "$bbpid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+hz=$(getconf CLK_TCK)
+
+# nginx: four ports, a fixed 200.
+mkdir -p "$dir/nginx"
+cat > "$dir/nginx.conf" <<NGINX
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx/error.log;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $dir/nginx;
+  proxy_temp_path $dir/nginx;
+  fastcgi_temp_path $dir/nginx;
+  uwsgi_temp_path $dir/nginx;
+  scgi_temp_path $dir/nginx;
+  server {
+    listen 127.0.0.1:18081 backlog=4096; listen 127.0.0.1:18082 backlog=4096;
+    listen 127.0.0.1:18083 backlog=4096; listen 127.0.0.1:18084 backlog=4096;
+    location / { return 200 "ok\n"; }
+  }
+}
+NGINX
+nginx -c "$dir/nginx.conf"
+nginx_pid=$(cat "$dir/nginx.pid")
+
+cat > "$dir/c.toml" <<TOML
+[daemon]
+socket = "run/s.sock"
+pid_file = "run/s.pid"
+database = "lib/s.db"
+log_file = "log/s.log"
+[push]
+listen = ""
+TOML
+ctl start >/dev/null
+pid=$(cat "$dir/run/s.pid")
+python3 - "$dir/lib/s.db" "$N" "$OPTIONS" <<'PY'
+import sqlite3, sys
+db, n, options = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+c = sqlite3.connect(db)
+c.executemany("INSERT INTO targets (name, url, frequency, timeout, options) VALUES (?, ?, 1, 5, ?)",
+              [(f"bench {i}", f"http://127.0.0.1:{18081 + i % 4}/t/{i}?x=1", options) for i in range(n)])
+c.commit()
+PY
+sleep 10
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# nginx's work is done by its worker processes.
+nginx_cpu() { local s=0; for p in $nginx_pid $(pgrep -P "$nginx_pid"); do s=$((s + $(cpu "$p"))); done; echo $s; }
+t0=$(date +%s%3N); c0=$(cpu "$pid"); n0=$(nginx_cpu)
+peak=0
+for _ in $(seq "$SECS"); do
+  sleep 1
+  r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status"); [ "$r" -gt "$peak" ] && peak=$r
+done
+t1=$(date +%s%3N); c1=$(cpu "$pid"); n1=$(nginx_cpu)
+
+hyperfine -N --warmup 3 --runs 20 --export-json "$dir/list.json" \
+  "$bin/skypunchctl --config $dir/c.toml targets" >/dev/null 2>&1
+ctl stop >/dev/null
+
+# blackbox_exporter on the same URL, driven by wrk for 20 s.
+cat > "$dir/bb.yml" <<YML
+modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+YML
+prometheus-blackbox-exporter --config.file="$dir/bb.yml" --web.listen-address=127.0.0.1:19115 >/dev/null 2>&1 &
+bbpid=$!
+sleep 1
+b0=$(cpu "$bbpid")
+wrk -t1 -c8 -d20s "http://127.0.0.1:19115/probe?module=http_2xx&target=http://127.0.0.1:18081/t/1?x=1" > "$dir/wrk.txt"
+b1=$(cpu "$bbpid")
+probes=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
+
+python3 - "$dir" "$N" "$t0" "$t1" "$c0" "$c1" "$hz" "$peak" "$b0" "$b1" "$probes" "$n0" "$n1" "$MODE" <<'PY'
+import json, sqlite3, sys
+from collections import defaultdict
+d, n, t0, t1, c0, c1, hz, peak, b0, b1, probes, n0, n1 = sys.argv[1:14]
+n, t0, t1, hz = int(n), int(t0), int(t1), int(hz)
+secs = (t1 - t0) / 1000
+db = sqlite3.connect(f"{d}/lib/s.db")
+rows = db.execute("SELECT target_id, time, result FROM target_results WHERE time >= ? AND time < ? ORDER BY target_id, time", (t0, t1)).fetchall()
+fails = sum(1 for r in rows if r[2] != "PASS")
+by = defaultdict(list)
+for tid, t, _ in rows:
+    by[tid].append(t)
+jit = sorted(abs(b - a - 1000) for ts in by.values() for a, b in zip(ts, ts[1:]))
+q = lambda xs, p: xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
+cpu_s = (int(c1) - int(c0)) / hz
+nginx_s = (int(n1) - int(n0)) / hz
+bb_s = (int(b1) - int(b0)) / hz
+probes = int(probes)
+lst = json.load(open(f"{d}/list.json"))["results"][0]
+per_check = cpu_s / max(len(rows), 1) * 1e6
+per_probe = bb_s / max(probes, 1) * 1e6
+print(f"| measure | value | bar |")
+print(f"|---|---|---|")
+print(f"| checks done / due ({n} targets x {secs:.0f} s, {sys.argv[14]} connections) | {len(rows)} / {int(n*secs)} = {100*len(rows)/(n*secs):.2f} % ({fails} FAIL) | >= 99 % |")
+print(f"| interval jitter \\|dt - 1 s\\| p50 / p99 / max | {q(jit,.5)} / {q(jit,.99)} / {jit[-1] if jit else 'nan'} ms | p99 < 50 ms |")
+print(f"| skypunchd CPU | {cpu_s/secs:.2f} cores ({cpu_s:.1f} s in {secs:.0f} s) | < 1 core |")
+print(f"| skypunchd peak RSS | {int(peak)/1024:.0f} MB | < 150 MB |")
+print(f"| nginx CPU (for scale) | {nginx_s/secs:.2f} cores | |")
+print(f"| `skypunchctl targets` ({n} rows) median / max | {lst['median']*1000:.0f} / {max(lst['times'])*1000:.0f} ms | < 300 ms |")
+print(f"| CPU per check: skypunchd | {per_check:.0f} us | |")
+print(f"| CPU per probe: blackbox_exporter 0.23 ({probes} probes in 20 s) | {per_probe:.0f} us | |")
+print(f"| ratio blackbox / skypunchd | {per_probe/per_check:.1f} x | |")
+PY
