@@ -67,6 +67,7 @@ socket = "run/s.sock"
 pid_file = "run/s.pid"
 database = "lib/s.db"
 log_file = "log/s.log"
+worker_threads = ${WORKERS:-0}
 [push]
 listen = ""
 TOML

@@ -93,6 +93,8 @@ pub struct DaemonConfig {
     pub history_days: u32,
     /// Most checks running at once; further due checks wait for a slot.
     pub max_concurrent_checks: usize,
+    /// Threads running checks and requests; 0 = one per CPU core.
+    pub worker_threads: usize,
     /// SQLite `synchronous` mode: `normal` survives a crash of the daemon,
     /// `full` also survives a power loss, at one fsync per commit.
     pub database_sync: DatabaseSync,
@@ -112,6 +114,7 @@ impl Default for DaemonConfig {
             socket_group: String::new(),
             history_days: 30,
             max_concurrent_checks: 4096,
+            worker_threads: 0,
             database_sync: DatabaseSync::Normal,
         }
     }

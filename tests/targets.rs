@@ -528,3 +528,72 @@ fn state_changes_raise_alerts_with_thresholds_and_survive_restart() {
     assert_eq!(t["status"], "PASS");
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn keep_alive_reuses_the_connection_and_replaces_one_the_server_closed() {
+    let s = Server::start();
+    let (closing, closing_conns) = common::http::start_closing_server();
+    let f = Fixture::new(
+        &[
+            target("kept", &s.url("/ok"), "keep_alive = true"),
+            target(
+                "closed by server",
+                &format!("http://{closing}/"),
+                "keep_alive = true",
+            ),
+            target("fresh", &s.url("/status/204"), "expect_status = 204"),
+        ]
+        .concat(),
+    );
+    f.start();
+    let t = f.wait_target(1, "three checks", |v| {
+        v["pass_count"].as_i64().unwrap_or(0) >= 3
+    });
+    let trace = t["last_trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!("reuse connection to {} [OK]", s.addr)),
+        "{trace}"
+    );
+    assert!(!trace.contains("connect 127.0.0.1"), "{trace}");
+
+    let t = f.wait_target(2, "three checks", |v| {
+        v["pass_count"].as_i64().unwrap_or(0) >= 3
+    });
+    assert_eq!(
+        t["fail_count"], 0,
+        "a closed idle connection must not fail a check: {t}"
+    );
+    let trace = t["last_trace"].as_str().unwrap();
+    assert!(
+        trace.contains("the reused connection was closed by the server; reconnecting"),
+        "{trace}"
+    );
+    assert!(closing_conns.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+
+    f.wait_target(3, "three checks", |v| {
+        v["pass_count"].as_i64().unwrap_or(0) >= 3
+    });
+    assert!(f.ctl(&["stop"]).status.success());
+    // Target 1 kept one connection; target 3 opened one per check.
+    let checks_3 = f
+        .db()
+        .query_row(
+            "SELECT count(*) FROM target_results WHERE target_id = 3",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    let checks_1 = f
+        .db()
+        .query_row(
+            "SELECT count(*) FROM target_results WHERE target_id = 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert_eq!(
+        s.connections() as i64,
+        1 + checks_3,
+        "target 1 made {checks_1} checks"
+    );
+}

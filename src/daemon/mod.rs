@@ -64,7 +64,11 @@ pub fn main(config: Config, foreground: bool, mut readiness: Readiness) -> Resul
             return Err(e.into());
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.daemon.worker_threads > 0 {
+        builder.worker_threads(config.daemon.worker_threads);
+    }
+    let runtime = builder
         .enable_all()
         .thread_name("skypunchd")
         .build()

@@ -229,7 +229,7 @@ fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<C
         DatabaseSync::Full => "FULL",
     };
     let pragmas = if read_only {
-        "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;".to_string()
+        "PRAGMA foreign_keys = ON;".to_string()
     } else {
         // Rows updated every second are copied from the WAL once per checkpoint, so a
         // larger threshold (32 MiB instead of 4) means far fewer copies under load.
@@ -237,8 +237,8 @@ fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<C
         // runs in a savepoint, and a file-backed sub-journal costs a write per page.
         format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}; PRAGMA cache_size = -65536; \
-             PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;"
+             PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}; PRAGMA cache_size = -16384; \
+             PRAGMA temp_store = MEMORY;"
         )
     };
     conn.execute_batch(&pragmas).map_err(err)?;

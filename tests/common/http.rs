@@ -24,6 +24,7 @@ use std::time::Duration;
 struct State {
     flip: AtomicU16,
     hits: AtomicUsize,
+    connections: AtomicUsize,
     requests: Mutex<Vec<String>>,
 }
 
@@ -114,6 +115,7 @@ impl Server {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                st.connections.fetch_add(1, Ordering::SeqCst);
                 let st = st.clone();
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
@@ -153,6 +155,11 @@ impl Server {
 
     pub fn hits(&self) -> usize {
         self.state.hits.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     /// The `/echo` requests seen so far, as their echoed bodies.
@@ -224,4 +231,34 @@ async fn handle(
         return reply(200, text);
     }
     reply(404, "not found".into())
+}
+
+/// A bare TCP server that answers one request per connection with `200 ok` and then
+/// closes the socket without saying so (no `Connection: close`), as a server whose
+/// idle timeout has passed does. Returns its address and its connection counter.
+pub fn start_closing_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            c.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                std::thread::sleep(Duration::from_millis(100));
+            });
+        }
+    });
+    (addr, count)
 }
