@@ -122,16 +122,22 @@ impl Failure {
 struct Reply {
     status: u16,
     reason: String,
-    location: Option<String>,
+    headers: http::HeaderMap,
     body: Bytes,
     cert_not_after: Option<i64>,
 }
 
-/// Runs checks; holds what is expensive to build (TLS roots, token caches) and the
+impl Reply {
+    fn header(&self, name: http::header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Runs checks; holds what is expensive to build (TLS roots, Keystone tokens) and the
 /// connections kept open for targets with `keep_alive`.
 pub struct Prober {
     tls: tls::TlsConfigs,
-    auth: auth::Authenticator,
+    tokens: auth::Tokens,
     pool: Pool,
 }
 
@@ -148,7 +154,7 @@ impl Prober {
         log::debug!("tls: {} root certificates loaded", tls.roots);
         Prober {
             tls,
-            auth: auth::Authenticator::default(),
+            tokens: auth::Tokens::default(),
             pool: Pool::default(),
         }
     }
@@ -191,16 +197,28 @@ impl Prober {
         let mut url =
             Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
         let mut method = def.method;
+        let mut cred = auth::credential(self, def, trace).await?;
         for hop in 0..=MAX_REDIRECTS {
-            let reply = self.exchange(def, method, &url, trace).await?;
+            let mut reply = self.exchange(def, method, &url, &cred, trace).await?;
+            if reply.status == 401 && cred.is_cached_token() {
+                // A revoked or expired token costs no failed check: one new login.
+                trace.note("the target refused the cached keystone token; logging in again");
+                auth::invalidate(self, &cred);
+                cred = auth::credential(self, def, trace).await?;
+                reply = self.exchange(def, method, &url, &cred, trace).await?;
+            }
             let redirect = def.options.follow_redirects
                 && (300..400).contains(&reply.status)
                 && hop < MAX_REDIRECTS;
-            let Some(location) = reply.location.as_ref().filter(|_| redirect) else {
+            let Some(location) = reply
+                .header(http::header::LOCATION)
+                .filter(|_| redirect)
+                .map(str::to_string)
+            else {
                 return Ok(reply);
             };
             let next = url
-                .join(location)
+                .join(&location)
                 .map_err(|e| Failure::http(format!("bad redirect location {location:?}: {e}")))?;
             trace.ok(format!("redirect {} -> {next}", reply.status));
             // 303 (and, as browsers do, 301/302 after POST) continue with GET.
@@ -220,9 +238,10 @@ impl Prober {
         def: &TargetDef,
         method: Method,
         url: &Url,
+        cred: &auth::Credential,
         trace: &mut Trace,
     ) -> Result<Reply, Failure> {
-        let auth_header = self.auth.header(def, trace).await?;
+        let auth_header = cred.header();
         let keep = def.options.keep_alive;
         let origin = &url[..url::Position::AfterPort];
         if let Some(conn) = keep.then(|| self.pool.take(def.id, origin)).flatten() {
@@ -241,7 +260,9 @@ impl Prober {
                 Err(e) => return Err(e.failure),
             }
         }
-        let conn = self.open(def, url, origin, trace).await?;
+        let conn = self
+            .open(def.options.tls_verify, url, origin, trace)
+            .await?;
         let req = build_request(def, method, url, auth_header, keep)?;
         match send(conn, req, trace, keep).await {
             Ok((reply, conn)) => {
@@ -257,10 +278,10 @@ impl Prober {
         }
     }
 
-    /// Resolves, connects, secures and starts an HTTP/1 connection.
+    /// Resolves, connects and (for https) secures a connection.
     async fn open(
         &self,
-        def: &TargetDef,
+        tls_verify: bool,
         url: &Url,
         origin: &str,
         trace: &mut Trace,
@@ -284,7 +305,7 @@ impl Prober {
             wrote: wrote.clone(),
         };
         let (io, cert_not_after) = if url.scheme() == "https" {
-            let (tls, not_after) = self.handshake(def, url, &host, io, trace).await?;
+            let (tls, not_after) = self.handshake(tls_verify, url, &host, io, trace).await?;
             (Io::Tls(Box::new(tls)), not_after)
         } else {
             (Io::Plain(io), None)
@@ -305,7 +326,7 @@ impl Prober {
 
     async fn handshake(
         &self,
-        def: &TargetDef,
+        tls_verify: bool,
         url: &Url,
         host: &str,
         io: Timed,
@@ -318,7 +339,7 @@ impl Prober {
             _ => ServerName::try_from(host.to_string())
                 .map_err(|e| Failure::network(format!("tls: invalid server name {host}: {e}")))?,
         };
-        let config = if def.options.tls_verify {
+        let config = if tls_verify {
             self.tls.verified.clone()
         } else {
             self.tls.insecure.clone()
@@ -354,7 +375,7 @@ impl Prober {
                 .unwrap_or_default();
             text.push_str(&format!(", certificate valid until {until} ({days} days)"));
         }
-        if !def.options.tls_verify {
+        if !tls_verify {
             text.push_str(", not verified");
         }
         trace.ok(text);
@@ -560,17 +581,12 @@ async fn send(
         .or_else(|| response.status().canonical_reason().map(str::to_string))
         .unwrap_or_default();
     trace.ok(format!("response {status} {reason}"));
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v: &http::HeaderValue| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let location = header(http::header::LOCATION);
-    let closing = header(http::header::CONNECTION).is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let (head, mut body) = response.into_parts();
+    let closing = head
+        .headers
+        .get(http::header::CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     trace.begin("reading the body", "body");
-    let mut body = response.into_body();
     let mut buf = Vec::new();
     let mut truncated = false;
     loop {
@@ -614,7 +630,7 @@ async fn send(
     let reply = Reply {
         status,
         reason,
-        location,
+        headers: head.headers,
         body: Bytes::from(buf),
         cert_not_after,
     };

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod http;
+pub mod keystone;
 
 pub const SKYPUNCHD: &str = env!("CARGO_BIN_EXE_skypunchd");
 pub const SKYPUNCHCTL: &str = env!("CARGO_BIN_EXE_skypunchctl");
