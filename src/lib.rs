@@ -18,6 +18,7 @@
 //! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
 //! - [`table`]: Skypunch-style text tables.
 //! - [`secret`]: strings that never print.
+//! - [`timefmt`]: the UTC time stamps written for every check.
 
 pub mod config;
 pub mod control;
@@ -31,6 +32,7 @@ pub mod store;
 pub mod supervise;
 pub mod table;
 pub mod target;
+pub mod timefmt;
 
 /// The package version, reported by every binary and over the control socket.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

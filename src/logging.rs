@@ -26,21 +26,8 @@ pub struct LineEncoder;
 
 impl Encode for LineEncoder {
     fn encode(&self, w: &mut dyn EncodeWrite, record: &log::Record) -> anyhow::Result<()> {
-        use chrono::{Datelike, Timelike};
-        let t = chrono::Utc::now();
-        writeln!(
-            w,
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03} {} {}",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.nanosecond() % 1_000_000_000 / 1_000_000,
-            record.level(),
-            record.args()
-        )?;
+        let stamp = crate::timefmt::format(chrono::Utc::now(), crate::timefmt::Fraction::Millis);
+        writeln!(w, "{stamp} {} {}", record.level(), record.args())?;
         Ok(())
     }
 }

@@ -32,18 +32,18 @@ pub const POLL: Duration = Duration::from_secs(2);
 
 /// Every target's latest trace (header line and steps), rendered only when asked.
 #[derive(Default)]
-pub struct LastChecks(Mutex<HashMap<i64, (String, Trace)>>);
+pub struct LastChecks(Mutex<HashMap<i64, Arc<(String, Trace)>>>);
 
 impl LastChecks {
-    fn put(&self, id: i64, header: String, trace: Trace) {
+    fn put(&self, id: i64, trace: Arc<(String, Trace)>) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(id, (header, trace));
+            m.insert(id, trace);
         }
     }
 
     fn render(&self, id: i64) -> Option<String> {
-        let m = self.0.lock().ok()?;
-        m.get(&id).map(|(h, t)| t.render(h))
+        let trace = self.0.lock().ok()?.get(&id)?.clone();
+        Some(trace.1.render(&trace.0))
     }
 
     fn forget_all_but(&self, keep: &HashMap<i64, Slot>) {
@@ -142,18 +142,14 @@ pub fn next_tick(due: Instant, period: Duration, now: Instant) -> (Instant, u64)
 async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
     let mut batch = Vec::with_capacity(RESULT_BATCH);
     while pending.recv_many(&mut batch, RESULT_BATCH).await > 0 {
-        let names: HashMap<i64, String> = batch
-            .iter()
-            .map(|r| (r.target_id, r.name.clone()))
-            .collect();
+        let n = batch.len();
         match store.record_checks(std::mem::take(&mut batch)).await {
             Ok(events) => {
-                for (id, event) in events {
-                    let name = names.get(&id).map(String::as_str).unwrap_or("");
+                for (id, name, event) in events {
                     log::warn!("[{id}] {name}: {} raised", event.as_str());
                 }
             }
-            Err(e) => log::error!("cannot store {} check results: {e}", names.len()),
+            Err(e) => log::error!("cannot store {n} check results: {e}"),
         }
     }
 }
@@ -341,21 +337,20 @@ async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
             outcome.trace.render(&header).trim_end()
         );
     }
-    shared
-        .last
-        .put(def.id, header.clone(), outcome.trace.clone());
+    let time_ms = outcome.trace.started_at().timestamp_millis();
+    let trace = Arc::new((header, outcome.trace));
+    shared.last.put(def.id, trace.clone());
     let rec = CheckRecord {
         target_id: def.id,
         name: def.name.clone(),
         request: format!("{} {}", def.method, def.url),
-        time_ms: outcome.trace.started_at().timestamp_millis(),
+        time_ms,
         passed: outcome.passed,
         status_code: outcome.status_code,
-        description: outcome.description.clone(),
+        description: outcome.description,
         response_ms: outcome.response_ms,
         network_fail: outcome.network_fail,
-        header,
-        trace: outcome.trace,
+        trace,
         thresholds: Thresholds {
             failure: def.options.failure_threshold,
             success: def.options.success_threshold,

@@ -74,10 +74,10 @@ pub struct CheckRecord {
     pub response_ms: f64,
     /// No HTTP response arrived.
     pub network_fail: bool,
-    /// The trace's header line (the check's result line, unpadded).
-    pub header: String,
-    /// The trace; rendered and stored only for a FAIL or the PASS that ends one.
-    pub trace: crate::probe::Trace,
+    /// The trace's header line (the check's result line, unpadded) and its steps,
+    /// shared with the daemon's in-memory latest traces; rendered and stored only for
+    /// a FAIL or the PASS that ends one.
+    pub trace: std::sync::Arc<(String, crate::probe::Trace)>,
     /// The target's rules.
     pub thresholds: Thresholds,
 }
@@ -145,7 +145,7 @@ fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
 /// Skypunch's `LastUpdated` form, in UTC.
 pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| crate::timefmt::format(t, crate::timefmt::Fraction::None))
         .unwrap_or_default()
 }
 
@@ -328,14 +328,17 @@ impl Store {
     }
 
     /// Records many checks in one write job (each as [`record_check`](Self::record_check)
-    /// would); returns the events raised, by target id. A record that cannot be
-    /// written is logged and skipped without failing the others.
-    pub async fn record_checks(&self, recs: Vec<CheckRecord>) -> Result<Vec<(i64, TargetEvent)>> {
+    /// would); returns the events raised with the target's id and name. A record that
+    /// cannot be written is logged and skipped without failing the others.
+    pub async fn record_checks(
+        &self,
+        recs: Vec<CheckRecord>,
+    ) -> Result<Vec<(i64, String, TargetEvent)>> {
         self.write(move |c| {
             let mut events = Vec::new();
             for rec in &recs {
                 match in_savepoint(c, |c| record(c, rec)) {
-                    Ok(Some(e)) => events.push((rec.target_id, e)),
+                    Ok(Some(e)) => events.push((rec.target_id, rec.name.clone(), e)),
                     Ok(None) => {}
                     Err(e) => log::error!(
                         "[{}] {}: cannot store the result: {e}",
@@ -420,7 +423,7 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
     // failed or changed the state, which is what survives a restart.
     let keep_trace = !rec.passed || prev.status != Status::Pass;
     let trace = if keep_trace {
-        rec.trace.render(&rec.header)
+        rec.trace.1.render(&rec.trace.0)
     } else {
         String::new()
     };

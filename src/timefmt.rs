@@ -1,0 +1,61 @@
+//! UTC time stamps in the three forms skypunch writes, without interpreting a strftime
+//! pattern each time (they are written for every check).
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use std::fmt::{self, Write};
+
+/// How much of the second to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fraction {
+    /// `2026-11-21 06:10:57` (database, tables).
+    None,
+    /// `2026-11-21 06:10:57,053` (log lines, like Python's logging).
+    Millis,
+    /// `2026-11-21 06:10:57.053123` (traces).
+    Micros,
+}
+
+/// Writes `t` as `YYYY-MM-DD HH:MM:SS` and the fraction asked for.
+pub fn write(out: &mut impl Write, t: DateTime<Utc>, fraction: Fraction) -> fmt::Result {
+    write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )?;
+    let nanos = t.nanosecond() % 1_000_000_000;
+    match fraction {
+        Fraction::None => Ok(()),
+        Fraction::Millis => write!(out, ",{:03}", nanos / 1_000_000),
+        Fraction::Micros => write!(out, ".{:06}", nanos / 1000),
+    }
+}
+
+/// [`write`] into a new string.
+pub fn format(t: DateTime<Utc>, fraction: Fraction) -> String {
+    let mut s = String::with_capacity(26);
+    let _ = write(&mut s, t, fraction);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_strftime() {
+        let t = DateTime::parse_from_rfc3339("2026-11-21T04:44:25.053123Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            format(t, Fraction::None),
+            t.format("%Y-%m-%d %H:%M:%S").to_string()
+        );
+        assert_eq!(format(t, Fraction::Millis), "2026-11-21 04:44:25,053");
+        assert_eq!(format(t, Fraction::Micros), "2026-11-21 04:44:25.053123");
+    }
+}
