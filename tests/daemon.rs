@@ -67,23 +67,14 @@ fn start_status_stop_cleans_up() {
 fn second_daemon_is_refused_and_first_keeps_running() {
     let f = Fixture::new("");
     let pid = f.start();
-    let out = std::process::Command::new(SKYPUNCHD)
-        .arg("--config")
-        .arg(&f.config)
-        .output()
-        .unwrap();
+    let out = f.daemon(&[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out).1;
     assert!(
         stderr.contains(&format!("skypunchd is already running (pid {pid}")),
         "{stderr}"
     );
-    let out = std::process::Command::new(SKYPUNCHD)
-        .arg("--config")
-        .arg(&f.config)
-        .arg("--foreground")
-        .output()
-        .unwrap();
+    let out = f.daemon(&["--foreground"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).1.contains("already running"));
     // The refused attempts did not disturb the first daemon or its files.
@@ -111,11 +102,7 @@ fn a_socket_that_answers_refuses_a_second_daemon_even_without_a_pid_file() {
         ),
         "",
     );
-    let out = std::process::Command::new(SKYPUNCHD)
-        .arg("--config")
-        .arg(&b.config)
-        .output()
-        .unwrap();
+    let out = b.daemon(&[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out).1.contains("its control socket") && text(&out).1.contains("answers"),
@@ -356,11 +343,7 @@ fn users_outside_root_own_user_and_group_are_refused() {
 #[test]
 fn configuration_errors_are_named() {
     let f = Fixture::new("log_levl = \"info\"");
-    let out = std::process::Command::new(SKYPUNCHD)
-        .args(["--check-config", "--config"])
-        .arg(&f.config)
-        .output()
-        .unwrap();
+    let out = f.daemon(&["--check-config"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out).1;
     assert!(
@@ -374,11 +357,7 @@ fn configuration_errors_are_named() {
     assert!(text(&out).1.contains("log_levl"), "{:?}", text(&out));
 
     f.write_config("");
-    let out = std::process::Command::new(SKYPUNCHD)
-        .args(["--check-config", "--config"])
-        .arg(&f.config)
-        .output()
-        .unwrap();
+    let out = f.daemon(&["--check-config"]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     assert!(text(&out).0.contains("configuration is valid"));
 

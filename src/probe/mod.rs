@@ -65,21 +65,17 @@ impl CheckOutcome {
 
     /// The log file's result line: `[8] <name padded to 30> GET <url> PASS (OK)`.
     pub fn result_line(&self, def: &TargetDef) -> String {
-        format!(
-            "[{}] {:<30} {} {} {} ({})",
-            def.id,
-            def.name,
-            def.method,
-            def.url,
-            self.verdict(),
-            self.description
-        )
+        self.line(def, 30)
     }
 
     /// The trace's header line: the result line without the padding.
     pub fn trace_header(&self, def: &TargetDef) -> String {
+        self.line(def, 0)
+    }
+
+    fn line(&self, def: &TargetDef, name_width: usize) -> String {
         format!(
-            "[{}] {} {} {} {} ({})",
+            "[{}] {:<name_width$} {} {} {} ({})",
             def.id,
             def.name,
             def.method,

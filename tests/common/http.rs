@@ -32,7 +32,7 @@ struct State {
 pub struct Server {
     pub addr: SocketAddr,
     state: Arc<State>,
-    _runtime: Arc<tokio::runtime::Runtime>,
+    _runtime: tokio::runtime::Runtime,
 }
 
 /// Certificates for TLS tests.
@@ -95,45 +95,16 @@ impl Server {
     }
 
     fn spawn(tls: Option<Arc<rustls::ServerConfig>>) -> Server {
-        let runtime = Arc::new(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap(),
-        );
         let state = Arc::new(State::default());
         state.flip.store(200, Ordering::SeqCst);
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let st = state.clone();
-        runtime.spawn(async move {
-            let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                st.connections.fetch_add(1, Ordering::SeqCst);
-                let st = st.clone();
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
-                    let http = hyper::server::conn::http1::Builder::new();
-                    match acceptor {
-                        Some(a) => {
-                            if let Ok(s) = a.accept(stream).await {
-                                let _ = http.serve_connection(TokioIo::new(s), svc).await;
-                            }
-                        }
-                        None => {
-                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
-                        }
-                    }
-                });
-            }
-        });
+        let (counted, served) = (state.clone(), state.clone());
+        let (addr, runtime) = serve(
+            tls,
+            move || {
+                counted.connections.fetch_add(1, Ordering::SeqCst);
+            },
+            move |req| handle(served.clone(), req),
+        );
         Server {
             addr,
             state,
@@ -166,6 +137,56 @@ impl Server {
     pub fn requests(&self) -> Vec<String> {
         self.state.requests.lock().unwrap().clone()
     }
+}
+
+/// Serves `handler` over HTTP/1 (TLS when `tls` is given) on a new 127.0.0.1 port,
+/// on a runtime of its own; `on_accept` runs for every accepted connection.
+pub fn serve<H, F>(
+    tls: Option<Arc<rustls::ServerConfig>>,
+    on_accept: impl Fn() + Send + 'static,
+    handler: H,
+) -> (SocketAddr, tokio::runtime::Runtime)
+where
+    H: Fn(Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<Response<Full<Bytes>>, std::convert::Infallible>>
+        + Send
+        + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move {
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            on_accept();
+            let acceptor = acceptor.clone();
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(handler);
+                let http = hyper::server::conn::http1::Builder::new();
+                match acceptor {
+                    Some(a) => {
+                        if let Ok(s) = a.accept(stream).await {
+                            let _ = http.serve_connection(TokioIo::new(s), svc).await;
+                        }
+                    }
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, runtime)
 }
 
 async fn handle(

@@ -81,6 +81,16 @@ impl Fixture {
         std::fs::read_to_string(self.log_file()).unwrap_or_default()
     }
 
+    /// `skypunchd --config <ours> ARGS`, run to completion.
+    pub fn daemon(&self, args: &[&str]) -> Output {
+        Command::new(SKYPUNCHD)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("run skypunchd")
+    }
+
     /// Runs `skypunchctl --config <ours> ARGS`.
     pub fn ctl(&self, args: &[&str]) -> Output {
         Command::new(SKYPUNCHCTL)
