@@ -15,7 +15,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The skypunch monitoring daemon.
 #[derive(Debug, Parser)]
-#[command(name = "skypunchd", version, about, max_term_width = 100)]
+#[command(name = "skypunchd", version, max_term_width = 100)]
 struct Args {
     /// Configuration file
     #[arg(long, value_name = "PATH", env = CONFIG_ENV, default_value = DEFAULT_CONFIG_PATH)]

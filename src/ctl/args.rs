@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Control the skypunch monitoring daemon.
 #[derive(Debug, Parser)]
-#[command(name = "skypunchctl", version, about, max_term_width = 100)]
+#[command(name = "skypunchctl", version, max_term_width = 100)]
 pub struct Cli {
     /// Configuration file (read only to find the socket)
     #[arg(long, global = true, value_name = "PATH", env = "SKYPUNCH_CONFIG")]
@@ -34,6 +34,11 @@ pub enum Command {
     Reload,
     /// List targets, show one, enable, disable or test it, add or remove one
     Targets(Box<TargetsArgs>),
+    /// Print a shell completion script (bash, zsh, fish)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `targets [ID] [enable|disable|test]`, `targets add ...`, `targets remove ID`.

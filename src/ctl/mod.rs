@@ -118,8 +118,19 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "skypunchctl",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
     let socket = socket_path(cli.socket.as_deref(), cli.config.as_deref())?;
     match cli.command {
+        Command::Completions { .. } => Ok(()),
         Command::Start => start(cli.config.as_deref(), &socket, out).await,
         Command::Stop => stop(&socket, out).await,
         Command::Status => status(&socket, out).await,
