@@ -29,9 +29,7 @@ fn rendered(rel: &str) -> String {
         .arg(repo(rel))
         .output()
         .expect("groff (apt-get install groff-base)");
-    String::from_utf8_lossy(&out.stdout)
-        .replace('\u{2010}', "-")
-        .replace('\u{2212}', "-")
+    String::from_utf8_lossy(&out.stdout).replace(['\u{2010}', '\u{2212}'], "-")
 }
 
 #[test]
