@@ -14,6 +14,7 @@
 //! - [`target`]: target definitions, validated from config entries or database rows.
 //! - [`probe`]: one HTTP(S) check with its step trace.
 //! - [`scheduler`]: when each target is checked.
+//! - [`push`]: the HTTP listener and OverC's push API.
 //! - [`supervise`]: check results into states and alerts (pure logic).
 //! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
 //! - [`table`]: Skypunch-style text tables.
@@ -26,6 +27,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod logging;
 pub mod probe;
+pub mod push;
 pub mod scheduler;
 pub mod secret;
 pub mod store;

@@ -37,6 +37,8 @@ pub struct ControlService {
     pub prober: Arc<Prober>,
     /// Told when targets change.
     pub scheduler: SchedulerHandle,
+    /// The push listener's bound address, empty when disabled.
+    pub listen: String,
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
@@ -174,7 +176,7 @@ impl ControlService {
                 uptime_s: self.started.elapsed().as_secs(),
                 config: config.path.display().to_string(),
                 database: config.daemon.database.display().to_string(),
-                listen: config.push.listen.clone(),
+                listen: self.listen.clone(),
                 counts,
             }),
             Err(e) => error(ErrorKind::Internal, e.to_string()),

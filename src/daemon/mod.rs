@@ -124,12 +124,30 @@ async fn run(
             return Err(e.into());
         }
     };
-    if let Err(e) = sync_targets(&store, &config).await {
-        store.close().await;
-        remove_socket(&socket_path);
-        pid_file.remove();
-        return Err(e.into());
-    }
+    let started_up = async {
+        sync_targets(&store, &config).await?;
+        match config.push.listen_addr() {
+            Some(addr) => crate::push::bind(addr)
+                .await
+                .map(Some)
+                .map_err(DaemonError::Other),
+            None => Ok(None),
+        }
+    };
+    let push_listener = match started_up.await {
+        Ok(l) => l,
+        Err(e) => {
+            store.close().await;
+            remove_socket(&socket_path);
+            pid_file.remove();
+            return Err(e);
+        }
+    };
+    let listen = push_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let mut signals = signals::listen()
         .map_err(|e| DaemonError::Other(format!("cannot install signal handlers: {e}")))?;
 
@@ -150,6 +168,16 @@ async fn run(
         config_rx.clone(),
         shutdown.clone(),
     ));
+    if let Some(listener) = push_listener {
+        log::info!("push listener on {listen}");
+        tracker.spawn(crate::push::serve(
+            listener,
+            store.clone(),
+            config_rx.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+    }
     let service = Arc::new(ControlService {
         store: store.clone(),
         config: config_rx,
@@ -157,6 +185,7 @@ async fn run(
         commands: cmd_tx,
         prober,
         scheduler: scheduler.clone(),
+        listen,
     });
     let access = Access {
         own_uid: nix::unistd::geteuid(),

@@ -8,6 +8,8 @@
 //! its batch with it. Reads run on tokio's blocking pool, so neither ever blocks the
 //! async runtime.
 
+mod alerts;
+pub mod push;
 mod schema;
 mod status;
 pub mod targets;

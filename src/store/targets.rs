@@ -496,26 +496,24 @@ fn raise_target_alert(
         rec.description,
         trace
     );
-    let now = now_ms();
-    c.prepare_cached(
-        "INSERT INTO alerts (time, kind, target_id, target, channel, event, message, state, previous, details) \
-         VALUES (?, 'target', ?, ?, 'target', ?, ?, ?, ?, ?)",
-    )?
-    .execute(params![
-        rec.time_ms,
-        rec.target_id,
-        rec.name,
-        event.as_str(),
-        message,
-        state.as_str(),
-        previous.as_str(),
-        details
-    ])?;
-    let alert = c.last_insert_rowid();
-    c.prepare_cached(
-        "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
-         SELECT ?, id, ?, ? FROM notifiers WHERE enabled",
-    )?
-    .execute(params![alert, now, now])?;
+    super::alerts::insert_alert(
+        c,
+        &super::alerts::NewAlert {
+            kind: "target",
+            target_id: Some(rec.target_id),
+            service_id: None,
+            target: &rec.name,
+            server: "",
+            service: "",
+            channel: "target",
+            event: event.as_str(),
+            message: &message,
+            state: state.as_str(),
+            previous: previous.as_str(),
+            details: &details,
+            time: rec.time_ms,
+        },
+        now_ms(),
+    )?;
     Ok(())
 }

@@ -1,0 +1,200 @@
+//! The `[push]` HTTP listener: OverC's push API (and `/healthz`).
+//!
+//! Replies are JSON: 200 `{"pong": 1}` / `{"ok": 1}`, 400 `{"error": "<what is
+//! wrong>"}`, 403 `{"error": "Invalid server key"}`, 404, 405, 408, 413. A reply is
+//! sent only after the report is committed (the store's group commit batches
+//! concurrent reports into one transaction). Stalled clients are bounded by header
+//! and body read timeouts, and connections by a limit.
+
+pub mod api;
+
+use crate::config::Config;
+use crate::store::push::Denied;
+use crate::store::{now_ms, Store};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Connections served at once.
+const MAX_CONNECTIONS: usize = 4096;
+/// Time allowed for a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for a request's body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Binds the listener; a clear error when the address is taken.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("[push] listen: cannot listen on {addr}: {e}"))
+}
+
+/// What request handlers share.
+struct Ctx {
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+}
+
+/// Serves until `shutdown`; connection tasks run on `tracker`.
+pub async fn serve(
+    listener: TcpListener,
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let ctx = Arc::new(Ctx { store, config });
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                log::warn!("push listener: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // At the limit, the connection waits in the backlog rather than being dropped.
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = ctx.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let ctx = ctx.clone();
+                async move { Ok::<_, std::convert::Infallible>(route(&ctx, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_default()
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
+    json(status, serde_json::json!({ "error": message.into() }))
+}
+
+async fn route(ctx: &Ctx, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let api = matches!(
+        path.as_str(),
+        "/api/ping" | "/api/set/service/status" | "/api/set/alerts"
+    );
+    if path == "/healthz" {
+        return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
+    }
+    if !api {
+        return error(StatusCode::NOT_FOUND, format!("Not found: {path}"));
+    }
+    if req.method() != Method::POST {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Method {} not allowed: {path} takes POST", req.method()),
+        );
+    }
+    let (limit, auto_register, history_days) = {
+        let c = ctx.config.borrow();
+        (
+            c.push.max_body_bytes,
+            c.push.auto_register,
+            c.daemon.history_days,
+        )
+    };
+    let body =
+        match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), limit).collect())
+            .await
+        {
+            Err(_) => {
+                return error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Timed out reading the request body",
+                )
+            }
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("Request body larger than {limit} bytes"),
+                )
+            }
+            Ok(Err(e)) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("Cannot read the body: {e}"),
+                )
+            }
+            Ok(Ok(b)) => b.to_bytes(),
+        };
+    let parsed = api::body(&body).and_then(|data| {
+        let server = api::server(&data)?;
+        Ok((data, server))
+    });
+    let (data, server) = match parsed {
+        Ok(p) => p,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+    };
+    let stored = match path.as_str() {
+        "/api/ping" => ctx.store.push_ping(server, auto_register).await,
+        "/api/set/service/status" => {
+            let now = now_ms();
+            let oldest = now - i64::from(history_days) * 86_400_000;
+            match api::services(&data, now, oldest) {
+                Ok(reports) => ctx.store.push_states(server, auto_register, reports).await,
+                Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+            }
+        }
+        _ => match api::alerts(&data) {
+            Ok(alerts) => ctx.store.push_alerts(server, auto_register, alerts).await,
+            Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+        },
+    };
+    match stored {
+        Ok(Ok(())) if path == "/api/ping" => json(StatusCode::OK, serde_json::json!({ "pong": 1 })),
+        Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({ "ok": 1 })),
+        Ok(Err(denied @ (Denied::WrongKey | Denied::Unknown))) => {
+            error(StatusCode::FORBIDDEN, denied.message())
+        }
+        Err(e) => {
+            log::error!("push: {path}: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Cannot store the report: {e}"),
+            )
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Pushed reports: servers, their keys, services, states and the alerts they raise.
+//!
+//! A server's key is stored as a salted SHA-256 and compared in constant time. Every
+//! operation identifies the server inside the same transaction that records the
+//! report, so a registration and its first report are committed together.
+
+use super::alerts::{insert_alert, NewAlert};
+use super::{now_ms, Result, Store};
+use crate::push::api::{AlertReport, ServerId, ServiceReport};
+use crate::secret::Secret;
+use rusqlite::{params, Connection, OptionalExtension};
+use subtle::ConstantTimeEq;
+
+/// Why a report was refused (403).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// The name is registered with another key.
+    WrongKey,
+    /// The name is unknown and `auto_register` is off.
+    Unknown,
+}
+
+impl Denied {
+    /// The 403 body's message.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Denied::WrongKey => "Invalid server key",
+            Denied::Unknown => "Unknown server: register it with skypunchctl servers add NAME",
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key_hash(salt: &str, key: &Secret) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(salt.as_bytes());
+    ctx.update(key.expose().as_bytes());
+    hex(ctx.finish().as_ref())
+}
+
+fn new_salt() -> Result<String> {
+    use ring::rand::SecureRandom;
+    let mut salt = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut salt)
+        .map_err(|_| super::StoreError::Invalid("no randomness available for a key salt".into()))?;
+    Ok(hex(&salt))
+}
+
+/// Finds the server and checks its key; registers it when allowed.
+fn identify(
+    c: &Connection,
+    id: &ServerId,
+    auto_register: bool,
+    now: i64,
+) -> Result<Result<i64, Denied>> {
+    let row: Option<(i64, String, String)> = c
+        .prepare_cached("SELECT id, key_salt, key_hash FROM servers WHERE name = ?")?
+        .query_row([&id.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match row {
+        Some((server, salt, hash)) => {
+            let given = key_hash(&salt, &id.key);
+            if bool::from(given.as_bytes().ct_eq(hash.as_bytes())) {
+                Ok(Ok(server))
+            } else {
+                Ok(Err(Denied::WrongKey))
+            }
+        }
+        None if auto_register => {
+            let salt = new_salt()?;
+            c.prepare_cached(
+                "INSERT INTO servers (name, key_salt, key_hash, origin, created) VALUES (?, ?, ?, 'auto', ?)",
+            )?
+            .execute(params![id.name, salt, key_hash(&salt, &id.key), now])?;
+            log::info!("server {:?} registered on its first report", id.name);
+            Ok(Ok(c.last_insert_rowid()))
+        }
+        None => Ok(Err(Denied::Unknown)),
+    }
+}
+
+/// The service's id, creating it (as previously `OK`, per OverC) when new; returns
+/// (id, previous state or `None` when new, whether it was offline).
+fn service(
+    c: &Connection,
+    server: i64,
+    name: &str,
+    period: i64,
+    now: i64,
+) -> Result<(i64, Option<String>, bool)> {
+    let row: Option<(i64, String, bool)> = c
+        .prepare_cached(
+            "SELECT id, state, timed_out FROM services WHERE server_id = ? AND name = ?",
+        )?
+        .query_row(params![server, name], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    if let Some((id, state, timed_out)) = row {
+        return Ok((id, Some(state), timed_out));
+    }
+    c.prepare_cached(
+        "INSERT INTO services (server_id, name, state, period, last_report) VALUES (?, ?, 'OK', ?, ?)",
+    )?
+    .execute(params![server, name, period, now])?;
+    Ok((c.last_insert_rowid(), None, false))
+}
+
+impl Store {
+    /// `/api/ping`: identifies (and perhaps registers) the server.
+    pub async fn push_ping(&self, id: ServerId, auto_register: bool) -> Result<Result<(), Denied>> {
+        self.write(move |c| Ok(identify(c, &id, auto_register, now_ms())?.map(|_| ())))
+            .await
+    }
+
+    /// `/api/set/service/status`: records each state and raises the alerts of OverC's
+    /// rules (state change; back online after a missed period).
+    pub async fn push_states(
+        &self,
+        id: ServerId,
+        auto_register: bool,
+        reports: Vec<ServiceReport>,
+    ) -> Result<Result<(), Denied>> {
+        self.write(move |c| {
+            let now = now_ms();
+            let server = match identify(c, &id, auto_register, now)? {
+                Ok(s) => s,
+                Err(d) => return Ok(Err(d)),
+            };
+            for r in &reports {
+                let at = r.time.unwrap_or(now);
+                let (sid, previous, offline) = service(c, server, &r.name, r.period, at)?;
+                c.prepare_cached(
+                    "UPDATE services SET state = ?, info = ?, period = ?, \
+                     last_report = max(last_report, ?), timed_out = 0 WHERE id = ?",
+                )?
+                .execute(params![r.state, r.info, r.period, at, sid])?;
+                c.prepare_cached(
+                    "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, ?)",
+                )?
+                .execute(params![sid, at, r.state, r.info])?;
+                let raise = |channel: &str, event: &str, message: &str, prev: &str| {
+                    insert_alert(
+                        c,
+                        &NewAlert {
+                            kind: "service",
+                            target_id: None,
+                            service_id: Some(sid),
+                            target: "",
+                            server: &id.name,
+                            service: &r.name,
+                            channel,
+                            event,
+                            message,
+                            state: r.state,
+                            previous: prev,
+                            details: &r.info,
+                            time: at,
+                        },
+                        now,
+                    )
+                };
+                if offline {
+                    raise("plugin", "online", "Monitoring plugin back online", r.state)?;
+                }
+                let before = previous.as_deref().unwrap_or("OK");
+                if before != r.state {
+                    let shown = previous.as_deref().unwrap_or("(?)");
+                    let message = format!("State changed: \"{shown}\" -> \"{}\"", r.state);
+                    raise("service:state", r.state, &message, before)?;
+                }
+            }
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// `/api/set/alerts`: one `api/alert` alert per entry.
+    pub async fn push_alerts(
+        &self,
+        id: ServerId,
+        auto_register: bool,
+        alerts: Vec<AlertReport>,
+    ) -> Result<Result<(), Denied>> {
+        self.write(move |c| {
+            let now = now_ms();
+            let server = match identify(c, &id, auto_register, now)? {
+                Ok(s) => s,
+                Err(d) => return Ok(Err(d)),
+            };
+            for a in &alerts {
+                let (sid, state) = match &a.service {
+                    Some(name) => {
+                        let (sid, prev, _) = service(c, server, name, 60, now)?;
+                        (Some(sid), prev.unwrap_or_default())
+                    }
+                    None => (None, String::new()),
+                };
+                insert_alert(
+                    c,
+                    &NewAlert {
+                        kind: "api",
+                        target_id: None,
+                        service_id: sid,
+                        target: "",
+                        server: &id.name,
+                        service: a.service.as_deref().unwrap_or(""),
+                        channel: "api",
+                        event: "alert",
+                        message: &a.message,
+                        state: &state,
+                        previous: "",
+                        details: "",
+                        time: now,
+                    },
+                    now,
+                )?;
+            }
+            Ok(Ok(()))
+        })
+        .await
+    }
+}

@@ -1,0 +1,318 @@
+//! OverC's push API, black-box over HTTP against the real daemon.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+const PUSH: &str = "[push]\nlisten = \"127.0.0.1:0\"\n";
+
+/// One HTTP/1.1 request; returns the status and the body parsed as JSON.
+fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).expect("connect to the push listener");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let status = text[9..12].parse().unwrap();
+    let payload = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+}
+
+fn post(addr: &str, path: &str, body: Value) -> (u16, Value) {
+    request(addr, "POST", path, &body.to_string())
+}
+
+fn start(extra: &str) -> (Fixture, String) {
+    let f = Fixture::new(&format!("{PUSH}{extra}"));
+    f.start();
+    let addr = f.json(&["status"])["listen"].as_str().unwrap().to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    (f, addr)
+}
+
+fn id(name: &str, key: &str) -> Value {
+    json!({ "name": name, "key": key })
+}
+
+fn alerts(f: &Fixture) -> Vec<(String, String, String, String)> {
+    let db = f.db();
+    let mut s = db
+        .prepare("SELECT service, channel, event, message FROM alerts ORDER BY id")
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn ping_registers_and_then_checks_the_key_across_restarts() {
+    let (f, addr) = start("");
+    assert_eq!(
+        post(
+            &addr,
+            "/api/ping",
+            json!({ "server": id("localhost", "1234") })
+        ),
+        (200, json!({ "pong": 1 }))
+    );
+    assert_eq!(
+        post(
+            &addr,
+            "/api/ping",
+            json!({ "server": id("localhost", "1234") })
+        ),
+        (200, json!({ "pong": 1 }))
+    );
+    assert_eq!(
+        post(
+            &addr,
+            "/api/ping",
+            json!({ "server": id("localhost", "12345") })
+        ),
+        (403, json!({ "error": "Invalid server key" }))
+    );
+    // Keys are stored salted and hashed, never as sent.
+    let (salt, hash): (String, String) = f
+        .db()
+        .query_row(
+            "SELECT key_salt, key_hash FROM servers WHERE name = 'localhost'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(salt.len() == 32 && hash.len() == 64 && !hash.contains("1234"));
+    assert!(f.ctl(&["stop"]).status.success());
+    f.start();
+    let addr = f.json(&["status"])["listen"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(
+            &addr,
+            "/api/ping",
+            json!({ "server": id("localhost", "bad") })
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        post(
+            &addr,
+            "/api/ping",
+            json!({ "server": id("localhost", "1234") })
+        )
+        .0,
+        200
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn without_auto_register_unknown_servers_are_refused() {
+    let (f, addr) = start("auto_register = false\n");
+    let (status, body) = post(&addr, "/api/ping", json!({ "server": id("new", "k") }));
+    assert_eq!(status, 403);
+    assert!(
+        body["error"].as_str().unwrap().contains("servers add"),
+        "{body}"
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn validation_errors_name_what_is_wrong() {
+    let (f, addr) = start("max_body_bytes = 2000\n");
+    let s = id("a", "k");
+    let cases = [
+        (json!([1, 2]), "Invalid data: should be JSON object"),
+        (
+            json!({ "period": 60, "services": [] }),
+            "Data: \"server\" key is missing",
+        ),
+        (
+            json!({ "server": "a", "period": 60, "services": [] }),
+            "Data: \"server\" should be an object",
+        ),
+        (
+            json!({ "server": { "name": "a" }, "period": 60, "services": [] }),
+            "Data: \"server.key\" key is missing",
+        ),
+        (
+            json!({ "server": s, "services": [] }),
+            "Data: \"period\" key is missing",
+        ),
+        (
+            json!({ "server": s, "period": "soon", "services": [] }),
+            "Data: \"period\" should be an integer",
+        ),
+        (
+            json!({ "server": s, "period": 60, "services": {} }),
+            "Data: \"services\" should be a list",
+        ),
+        (
+            json!({ "server": s, "period": 60, "services": [{ "name": "x", "state": 1 }] }),
+            "Data: \"services[0].state\" should be a string",
+        ),
+        (
+            json!({ "server": s, "period": 60, "services": [{ "name": "x", "state": "OK", "info": 5 }] }),
+            "Data: \"services[0].info\" should be a string",
+        ),
+    ];
+    for (body, message) in cases {
+        assert_eq!(
+            post(&addr, "/api/set/service/status", body.clone()),
+            (400, json!({ "error": message })),
+            "{body}"
+        );
+    }
+    assert_eq!(request(&addr, "POST", "/api/ping", "{nope").0, 400);
+    assert_eq!(request(&addr, "GET", "/api/ping", "").0, 405);
+    assert_eq!(request(&addr, "POST", "/api/nothing", "{}").0, 404);
+    let big = json!({ "server": s, "period": 60, "services": [{ "name": "x", "state": "OK", "info": "i".repeat(3000) }] });
+    assert_eq!(post(&addr, "/api/set/service/status", big).0, 413);
+    assert_eq!(request(&addr, "GET", "/healthz", "").0, 200);
+    // Nothing refused was stored.
+    let n: i64 = f
+        .db()
+        .query_row("SELECT count(*) FROM service_states", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn states_duplicates_and_the_state_change_sequence() {
+    let (f, addr) = start("");
+    let report = |services: Value| {
+        post(
+            &addr,
+            "/api/set/service/status",
+            json!({ "server": id("localhost", "1234"), "period": 60, "services": services }),
+        )
+    };
+    // New services: OK tells nobody; anything else is a change from "(?)".
+    assert_eq!(
+        report(
+            json!([{ "name": "app", "state": "OK", "info": "up 32h" }, { "name": "que", "state": "FAIL" }])
+        ),
+        (200, json!({ "ok": 1 }))
+    );
+    // Unsupported state, ERR, duplicates (the last one wins), unicode names.
+    assert_eq!(
+        report(json!([
+            { "name": "app", "state": "weird", "info": "hmm" },
+            { "name": "que", "state": "ERR" },
+            { "name": "cpu", "state": "warn", "period": 5 },
+            { "name": "cpu", "state": "OK", "info": "28% load" },
+            { "name": "Überwachung ✓", "state": "OK" },
+        ]))
+        .0,
+        200
+    );
+    let db = f.db();
+    let app: (String, String) = db
+        .query_row(
+            "SELECT state, info FROM services WHERE name = 'app'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        app,
+        (
+            "UNK".into(),
+            "hmm (sent unsupported state: \"weird\")".into()
+        )
+    );
+    let cpu: (String, i64, i64) = db
+        .query_row("SELECT state, period, (SELECT count(*) FROM service_states WHERE service_id = services.id) FROM services WHERE name = 'cpu'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    assert_eq!(cpu, ("OK".into(), 60, 1), "the duplicate's last entry wins");
+    let n: i64 = db
+        .query_row(
+            "SELECT count(*) FROM services WHERE name = 'Überwachung ✓'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        alerts(&f),
+        vec![
+            (
+                "que".into(),
+                "service:state".into(),
+                "FAIL".into(),
+                "State changed: \"(?)\" -> \"FAIL\"".into()
+            ),
+            (
+                "app".into(),
+                "service:state".into(),
+                "UNK".into(),
+                "State changed: \"OK\" -> \"UNK\"".into()
+            ),
+        ]
+    );
+    // Every state is history: two in the first report, four distinct in the second.
+    let states: i64 = db
+        .query_row("SELECT count(*) FROM service_states", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(states, 6);
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn pushed_alerts_are_stored_as_api_alerts() {
+    let (f, addr) = start("");
+    let body = json!({ "server": id("localhost", "1234"), "alerts": [
+        { "message": "System down" },
+        { "message": "Cannot check state for service A", "service": "queue" }
+    ] });
+    assert_eq!(
+        post(&addr, "/api/set/alerts", body),
+        (200, json!({ "ok": 1 }))
+    );
+    assert_eq!(
+        alerts(&f),
+        vec![
+            (
+                "".into(),
+                "api".into(),
+                "alert".into(),
+                "System down".into()
+            ),
+            (
+                "queue".into(),
+                "api".into(),
+                "alert".into(),
+                "Cannot check state for service A".into()
+            ),
+        ]
+    );
+    let bad = json!({ "server": id("localhost", "1234"), "alerts": [{ "service": "x" }] });
+    assert_eq!(
+        post(&addr, "/api/set/alerts", bad),
+        (
+            400,
+            json!({ "error": "Data: \"alerts[0].message\" key is missing" })
+        )
+    );
+    assert_eq!(
+        post(
+            &addr,
+            "/api/set/alerts",
+            json!({ "server": id("localhost", "no"), "alerts": [] })
+        )
+        .0,
+        403
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}
