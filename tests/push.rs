@@ -316,3 +316,41 @@ fn pushed_alerts_are_stored_as_api_alerts() {
     );
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn a_service_that_misses_its_period_goes_offline_and_comes_back() {
+    let (f, addr) = start("");
+    let report = || {
+        post(
+            &addr,
+            "/api/set/service/status",
+            json!({ "server": id("web1", "k"), "period": 60,
+            "services": [{ "name": "cron", "state": "OK", "period": 1 }] }),
+        )
+    };
+    assert_eq!(report().0, 200);
+    // The alert is committed first, then the line is logged: wait for both.
+    wait_for(
+        "the offline alert and its log line",
+        std::time::Duration::from_secs(10),
+        || {
+            alerts(&f)
+                .iter()
+                .any(|a| a.1 == "plugin" && a.2 == "offline")
+                && f.log().contains("web1 cron: monitoring plugin offline")
+        },
+    );
+    assert_eq!(report().0, 200);
+    let all = alerts(&f);
+    assert_eq!(
+        all.iter()
+            .filter(|a| a.1 == "plugin")
+            .map(|a| (a.2.as_str(), a.3.as_str()))
+            .collect::<Vec<_>>()[..2],
+        [
+            ("offline", "Monitoring plugin offline"),
+            ("online", "Monitoring plugin back online")
+        ]
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}

@@ -168,6 +168,7 @@ async fn run(
         config_rx.clone(),
         shutdown.clone(),
     ));
+    tracker.spawn(crate::push::supervise(store.clone(), shutdown.clone()));
     if let Some(listener) = push_listener {
         log::info!("push listener on {listen}");
         tracker.spawn(crate::push::serve(

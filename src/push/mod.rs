@@ -30,6 +30,27 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Every second, marks services that missed their period as offline (OverC's
+/// `plugin/offline` alert); reporting again brings them back online.
+pub async fn supervise(store: Store, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match store.mark_offline(now_ms()).await {
+            Ok(late) => {
+                for (server, service) in late {
+                    log::warn!("{server} {service}: monitoring plugin offline (no report within its period)");
+                }
+            }
+            Err(e) => log::error!("push: cannot check for offline services: {e}"),
+        }
+    }
+}
+
 /// Binds the listener; a clear error when the address is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(addr)

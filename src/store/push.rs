@@ -224,4 +224,46 @@ impl Store {
         })
         .await
     }
+
+    /// Marks services that missed their period as offline, each with a
+    /// `plugin/offline` alert, in one transaction; returns (server, service) names.
+    pub async fn mark_offline(&self, now: i64) -> Result<Vec<(String, String)>> {
+        self.write(move |c| {
+            let late: Vec<(i64, String, String, String, String)> = c
+                .prepare_cached(
+                    "SELECT s.id, sv.name, s.name, s.state, s.info FROM services s \
+                     JOIN servers sv ON sv.id = s.server_id \
+                     WHERE s.timed_out = 0 AND s.last_report + s.period * 1000 < ?",
+                )?
+                .query_map([now], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, server, service, state, info) in &late {
+                c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
+                    .execute([id])?;
+                insert_alert(
+                    c,
+                    &NewAlert {
+                        kind: "service",
+                        target_id: None,
+                        service_id: Some(*id),
+                        target: "",
+                        server,
+                        service,
+                        channel: "plugin",
+                        event: "offline",
+                        message: "Monitoring plugin offline",
+                        state,
+                        previous: state,
+                        details: info,
+                        time: now,
+                    },
+                    now,
+                )?;
+            }
+            Ok(late.into_iter().map(|l| (l.1, l.2)).collect())
+        })
+        .await
+    }
 }
