@@ -354,3 +354,72 @@ fn a_service_that_misses_its_period_goes_offline_and_comes_back() {
     );
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn servers_services_and_alerts_on_the_cli() {
+    let (f, addr) = start("auto_register = false\n");
+    let out = f.ctl(&["--json", "servers", "add", "web1"]);
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = added["key"].as_str().unwrap().to_string();
+    assert!(key.len() >= 32, "{added}");
+    let out = f.ctl(&["servers", "add", "web1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("already exists"));
+    assert_eq!(
+        post(&addr, "/api/ping", json!({ "server": id("web1", "wrong") })).0,
+        403
+    );
+    let body = json!({ "server": id("web1", &key), "period": 60, "services": [
+        { "name": "nginx", "state": "OK", "info": "up 32h" }, { "name": "disk", "state": "WARN", "info": "91% used" }] });
+    assert_eq!(post(&addr, "/api/set/service/status", body).0, 200);
+
+    let table = text(&f.ctl(&["services"])).0;
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[1], "| Server | Service | State | Info     | Period | Last Report         | Online |",
+        "{table}"
+    );
+    assert!(
+        lines[3].starts_with("| web1   | disk    | WARN  | 91% used | 60     | "),
+        "{table}"
+    );
+    let services = f.json(&["services", "web1"]);
+    assert_eq!(services.as_array().unwrap().len(), 2);
+    for k in [
+        "id",
+        "server",
+        "name",
+        "state",
+        "info",
+        "period",
+        "last_report",
+        "timed_out",
+    ] {
+        assert!(services[0].get(k).is_some(), "services JSON lacks {k}");
+    }
+    let servers = text(&f.ctl(&["servers"])).0;
+    assert!(
+        servers.contains("| web1 ") && servers.contains("skypunchctl"),
+        "{servers}"
+    );
+
+    let alerts = f.json(&["alerts", "--since", "1h", "--limit", "10"]);
+    assert_eq!(alerts[0]["message"], "State changed: \"(?)\" -> \"WARN\"");
+    for k in [
+        "id", "time", "server", "service", "target", "channel", "event", "message",
+    ] {
+        assert!(alerts[0].get(k).is_some(), "alerts JSON lacks {k}");
+    }
+    assert!(text(&f.ctl(&["alerts"])).0.contains("service:state/WARN"));
+    assert_eq!(f.ctl(&["alerts", "--since", "soon"]).status.code(), Some(2));
+
+    assert_eq!(
+        text(&f.ctl(&["servers", "remove", "web1"])).0,
+        "Server: web1 has been removed\n"
+    );
+    assert_eq!(f.json(&["services"]).as_array().unwrap().len(), 0);
+    let out = f.ctl(&["servers", "remove", "web1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("server \"web1\" does not exist"));
+    assert!(f.ctl(&["stop"]).status.success());
+}

@@ -52,6 +52,33 @@ pub enum Request {
         /// Target id.
         id: i64,
     },
+    /// All servers, or the one named.
+    Servers {
+        /// Only this server.
+        name: Option<String>,
+    },
+    /// Register a server with a generated key.
+    AddServer {
+        /// Its name.
+        name: String,
+    },
+    /// Remove a server, its services and their history.
+    RemoveServer {
+        /// Its name.
+        name: String,
+    },
+    /// Services, of all servers or one.
+    Services {
+        /// Only this server's.
+        server: Option<String>,
+    },
+    /// Recent alerts, newest first.
+    Alerts {
+        /// Only those at or after this time (ms since the epoch).
+        since_ms: Option<i64>,
+        /// At most this many.
+        limit: u32,
+    },
 }
 
 /// A target to create, as `skypunchctl targets add` describes it.
@@ -105,6 +132,19 @@ pub enum Response {
     Target(TargetInfo),
     /// Answer to [`Request::TestTarget`].
     Test(TestReport),
+    /// Answer to [`Request::Servers`].
+    Servers(Vec<crate::store::push::ServerInfo>),
+    /// Answer to [`Request::AddServer`]: the key, shown this once.
+    ServerAdded {
+        /// The server.
+        name: String,
+        /// Its generated key.
+        key: String,
+    },
+    /// Answer to [`Request::Services`].
+    Services(Vec<crate::store::push::ServiceInfo>),
+    /// Answer to [`Request::Alerts`].
+    Alerts(Vec<crate::store::push::AlertInfo>),
     /// The request failed.
     Error {
         /// What class of failure.

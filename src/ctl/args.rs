@@ -34,6 +34,22 @@ pub enum Command {
     Reload,
     /// List targets, show one, enable, disable or test it, add or remove one
     Targets(Box<TargetsArgs>),
+    /// List servers that push, or add (printing its key) or remove one
+    Servers(ServersArgs),
+    /// Services reported by all servers, or by one
+    Services {
+        /// Only this server's services
+        server: Option<String>,
+    },
+    /// Recent alerts, newest first
+    Alerts {
+        /// Only alerts younger than this: 30s, 10m, 2h, 7d
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Print a shell completion script (bash, zsh, fish)
     Completions {
         /// The shell
@@ -143,4 +159,30 @@ pub struct AddTarget {
     /// Add it disabled
     #[arg(long)]
     pub disabled: bool,
+}
+
+/// `servers [NAME]`, `servers add NAME`, `servers remove NAME`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServersArgs {
+    /// Show only this server
+    pub name: Option<String>,
+    /// Add or remove a server
+    #[command(subcommand)]
+    pub command: Option<ServersCommand>,
+}
+
+/// `servers add` and `servers remove`.
+#[derive(Debug, Subcommand)]
+pub enum ServersCommand {
+    /// Register a server and print the key it must report with
+    Add {
+        /// Its name
+        name: String,
+    },
+    /// Remove a server, its services and their history
+    Remove {
+        /// Its name
+        name: String,
+    },
 }

@@ -5,6 +5,7 @@
 //! 3 skypunchd is not running.
 
 pub mod args;
+pub mod push;
 pub mod targets;
 
 use crate::config::{self, DEFAULT_CONFIG_PATH};
@@ -143,6 +144,18 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
         Command::Targets(ref args) => {
             let mut client = Client::connect(&socket).await?;
             targets::run(&mut client, args, out).await
+        }
+        Command::Servers(ref args) => {
+            let mut client = Client::connect(&socket).await?;
+            push::servers(&mut client, args, out).await
+        }
+        Command::Services { ref server } => {
+            let mut client = Client::connect(&socket).await?;
+            push::services(&mut client, server.clone(), out).await
+        }
+        Command::Alerts { ref since, limit } => {
+            let mut client = Client::connect(&socket).await?;
+            push::alerts(&mut client, since.as_deref(), limit, out).await
         }
     }
 }

@@ -96,6 +96,26 @@ impl Service for ControlService {
             }
             Request::TestTarget { id } => self.test_target(id).await,
             Request::AddTarget(new) => self.add_target(new).await,
+            Request::Servers { name } => reply(self.store.servers(name).await, Response::Servers),
+            Request::AddServer { name } => {
+                reply(self.store.add_server(name.clone()).await, |key| {
+                    log::info!("server {name:?} added by skypunchctl");
+                    Response::ServerAdded { name, key }
+                })
+            }
+            Request::RemoveServer { name } => {
+                reply(self.store.remove_server(name.clone()).await, |()| {
+                    Response::Done {
+                        message: format!("Server: {name} has been removed"),
+                    }
+                })
+            }
+            Request::Services { server } => {
+                reply(self.store.services(server).await, Response::Services)
+            }
+            Request::Alerts { since_ms, limit } => {
+                reply(self.store.alerts(since_ms, limit).await, Response::Alerts)
+            }
             Request::RemoveTarget { id } => match self.store.remove_target(id).await {
                 Ok(name) => {
                     self.scheduler.refresh();

@@ -9,6 +9,7 @@ use super::{now_ms, Result, Store};
 use crate::push::api::{AlertReport, ServerId, ServiceReport};
 use crate::secret::Secret;
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 /// Why a report was refused (403).
@@ -266,4 +267,195 @@ impl Store {
         })
         .await
     }
+
+    /// Servers, all or the one named.
+    pub async fn servers(&self, name: Option<String>) -> Result<Vec<ServerInfo>> {
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT sv.id, sv.name, sv.origin, sv.created, count(s.id), max(s.last_report) \
+                 FROM servers sv LEFT JOIN services s ON s.server_id = sv.id \
+                 WHERE ?1 IS NULL OR sv.name = ?1 GROUP BY sv.id ORDER BY sv.name",
+            )?;
+            let rows = s
+                .query_map([&name], |r| {
+                    Ok(ServerInfo {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        origin: r.get(2)?,
+                        created: super::targets::format_time(r.get(3)?),
+                        services: r.get(4)?,
+                        last_report: r
+                            .get::<_, Option<i64>>(5)?
+                            .map(super::targets::format_time)
+                            .unwrap_or_default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if let (Some(n), true) = (&name, rows.is_empty()) {
+                return Err(super::StoreError::NotFound(format!(
+                    "server {n:?} does not exist"
+                )));
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Registers a server with a new random key, which is returned (and never stored).
+    pub async fn add_server(&self, name: String) -> Result<String> {
+        self.write(move |c| {
+            use ring::rand::SecureRandom;
+            let n = name.chars().count();
+            if n == 0 || n > crate::push::api::MAX_NAME {
+                return Err(super::StoreError::Invalid(format!(
+                    "a server name is 1 to {} characters",
+                    crate::push::api::MAX_NAME
+                )));
+            }
+            let exists: bool = c
+                .query_row("SELECT 1 FROM servers WHERE name = ?", [&name], |_| Ok(true))
+                .optional()?
+                .unwrap_or(false);
+            if exists {
+                return Err(super::StoreError::Invalid(format!("server {name:?} already exists")));
+            }
+            let mut raw = [0u8; 18];
+            ring::rand::SystemRandom::new()
+                .fill(&mut raw)
+                .map_err(|_| super::StoreError::Invalid("no randomness available for a key".into()))?;
+            let key = hex(&raw);
+            let salt = new_salt()?;
+            c.execute(
+                "INSERT INTO servers (name, key_salt, key_hash, origin, created) VALUES (?, ?, ?, 'cli', ?)",
+                params![name, salt, key_hash(&salt, &Secret::new(key.clone())), now_ms()],
+            )?;
+            Ok(key)
+        })
+        .await
+    }
+
+    /// Removes a server with its services and their history.
+    pub async fn remove_server(&self, name: String) -> Result<()> {
+        self.write(
+            move |c| match c.execute("DELETE FROM servers WHERE name = ?", [&name])? {
+                0 => Err(super::StoreError::NotFound(format!(
+                    "server {name:?} does not exist"
+                ))),
+                _ => Ok(()),
+            },
+        )
+        .await
+    }
+
+    /// Services, of every server or of one.
+    pub async fn services(&self, server: Option<String>) -> Result<Vec<ServiceInfo>> {
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT s.id, sv.name, s.name, s.state, s.info, s.period, s.last_report, s.timed_out \
+                 FROM services s JOIN servers sv ON sv.id = s.server_id \
+                 WHERE ?1 IS NULL OR sv.name = ?1 ORDER BY sv.name, s.name",
+            )?;
+            let rows = s
+                .query_map([&server], |r| {
+                    Ok(ServiceInfo {
+                        id: r.get(0)?,
+                        server: r.get(1)?,
+                        name: r.get(2)?,
+                        state: r.get(3)?,
+                        info: r.get(4)?,
+                        period: r.get(5)?,
+                        last_report: super::targets::format_time(r.get(6)?),
+                        timed_out: r.get(7)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Alerts, newest first.
+    pub async fn alerts(&self, since_ms: Option<i64>, limit: u32) -> Result<Vec<AlertInfo>> {
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT id, time, server, service, target, channel, event, message FROM alerts \
+                 WHERE time >= ?1 ORDER BY time DESC, id DESC LIMIT ?2",
+            )?;
+            let rows = s
+                .query_map(params![since_ms.unwrap_or(i64::MIN), limit], |r| {
+                    Ok(AlertInfo {
+                        id: r.get(0)?,
+                        time: super::targets::format_time(r.get(1)?),
+                        server: r.get(2)?,
+                        service: r.get(3)?,
+                        target: r.get(4)?,
+                        channel: r.get(5)?,
+                        event: r.get(6)?,
+                        message: r.get(7)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+/// A server as `skypunchctl servers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `auto` (first report) or `cli` (`servers add`).
+    pub origin: String,
+    /// When it was registered.
+    pub created: String,
+    /// How many services it reports.
+    pub services: i64,
+    /// Its latest report, empty if none.
+    pub last_report: String,
+}
+
+/// A service as `skypunchctl services` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// Row id.
+    pub id: i64,
+    /// Its server.
+    pub server: String,
+    /// Name.
+    pub name: String,
+    /// OK, WARN, FAIL or UNK.
+    pub state: String,
+    /// The last info.
+    pub info: String,
+    /// Seconds within which it promised to report.
+    pub period: i64,
+    /// Its latest report.
+    pub last_report: String,
+    /// It missed its period.
+    pub timed_out: bool,
+}
+
+/// An alert as `skypunchctl alerts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertInfo {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub time: String,
+    /// Server (pushed alerts).
+    pub server: String,
+    /// Service (pushed alerts).
+    pub service: String,
+    /// Target (check alerts).
+    pub target: String,
+    /// `target`, `service:state`, `plugin`, `api`.
+    pub channel: String,
+    /// `FAILURE`, `RECOVERY`, the new state, `offline`, `online`, `alert`.
+    pub event: String,
+    /// The message.
+    pub message: String,
 }
