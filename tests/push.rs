@@ -423,3 +423,55 @@ fn servers_services_and_alerts_on_the_cli() {
     assert!(text(&out).1.contains("server \"web1\" does not exist"));
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn service_history_newest_first_behind_optional_basic_auth() {
+    let (f, addr) = start("ui_user = \"ops\"\nui_password = \"pw\"\n");
+    for (state, info) in [("OK", "one"), ("WARN", "two"), ("FAIL", "three")] {
+        let body = json!({ "server": id("h", "k"), "period": 60, "services": [{ "name": "s", "state": state, "info": info }] });
+        assert_eq!(post(&addr, "/api/set/service/status", body).0, 200);
+    }
+    let sid = f.json(&["services"])[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        request(&addr, "GET", &format!("/api/services/{sid}/history"), "").0,
+        401
+    );
+    let get = |path: &str| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic b3BzOnB3\r\nConnection: close\r\n\r\n").unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let status: u16 = raw[9..12].parse().unwrap();
+        (
+            status,
+            serde_json::from_str::<Value>(raw.split_once("\r\n\r\n").unwrap().1)
+                .unwrap_or(Value::Null),
+        )
+    };
+    let (status, history) = get(&format!("/api/services/{sid}/history"));
+    assert_eq!(status, 200);
+    let states: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["FAIL", "WARN", "OK"]);
+    assert_eq!(history[0]["info"], "three");
+    assert!(history[0]["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        get(&format!("/api/services/{sid}/history?limit=1"))
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(get("/api/services/999/history").0, 404);
+    // The push API keeps its own keys, not the page's credentials.
+    assert_eq!(
+        post(&addr, "/api/ping", json!({ "server": id("h", "k") })).0,
+        200
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}

@@ -116,6 +116,82 @@ pub async fn serve(
     }
 }
 
+/// Whether the request carries the `[push] ui_user` / `ui_password` credentials (or
+/// none are configured).
+fn ui_allowed(ctx: &Ctx, req: &Request<hyper::body::Incoming>) -> bool {
+    use base64::Engine;
+    use subtle::ConstantTimeEq;
+    let c = ctx.config.borrow();
+    if c.push.ui_user.is_empty() {
+        return true;
+    }
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        c.push.ui_user,
+        c.push.ui_password.expose()
+    ));
+    req.headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// `GET /api/services/<id>/history[?limit=N]`: newest first, `time` (RFC 3339),
+/// `state`, `info`.
+async fn read_api(
+    ctx: &Ctx,
+    req: &Request<hyper::body::Incoming>,
+    rest: &str,
+) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed: use GET",
+        );
+    }
+    if !ui_allowed(ctx, req) {
+        let mut r = error(StatusCode::UNAUTHORIZED, "Authentication required");
+        r.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Basic realm=\"skypunch\""),
+        );
+        return r;
+    }
+    let Some(id) = rest
+        .strip_suffix("/history")
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("Not found: /api/services/{rest}"),
+        );
+    };
+    let limit = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("limit=")))
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(100)
+        .clamp(1, 10_000);
+    match ctx.store.service_history(id, limit).await {
+        Ok(Some(rows)) => {
+            let items: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|(t, state, info)| {
+                    let time = chrono::DateTime::from_timestamp_millis(t)
+                        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                        .unwrap_or_default();
+                    serde_json::json!({ "time": time, "state": state, "info": info })
+                })
+                .collect();
+            json(StatusCode::OK, serde_json::Value::Array(items))
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("No service with id {id}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
@@ -136,6 +212,9 @@ async fn route(ctx: &Ctx, req: Request<hyper::body::Incoming>) -> Response<Full<
     );
     if path == "/healthz" {
         return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
+    }
+    if let Some(rest) = path.strip_prefix("/api/services/") {
+        return read_api(ctx, &req, rest).await;
     }
     if !api {
         return error(StatusCode::NOT_FOUND, format!("Not found: {path}"));

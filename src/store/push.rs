@@ -374,6 +374,34 @@ impl Store {
         .await
     }
 
+    /// A service's states, newest first; `None` when there is no such service.
+    pub async fn service_history(
+        &self,
+        id: i64,
+        limit: u32,
+    ) -> Result<Option<Vec<(i64, String, String)>>> {
+        self.read(move |c| {
+            let exists = c
+                .query_row("SELECT 1 FROM services WHERE id = ?", [id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+            let mut s = c.prepare_cached(
+                "SELECT time, state, info FROM service_states WHERE service_id = ? \
+                 ORDER BY time DESC, id DESC LIMIT ?",
+            )?;
+            let rows = s
+                .query_map(params![id, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(rows))
+        })
+        .await
+    }
+
     /// Alerts, newest first.
     pub async fn alerts(&self, since_ms: Option<i64>, limit: u32) -> Result<Vec<AlertInfo>> {
         self.read(move |c| {
