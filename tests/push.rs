@@ -475,3 +475,62 @@ fn service_history_newest_first_behind_optional_basic_auth() {
     );
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn kill_9_under_load_loses_no_acknowledged_report() {
+    let (f, addr) = start("");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..4 {
+        let (addr, stop) = (addr.clone(), stop.clone());
+        clients.push(std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            for n in 0..100_000 {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let info = format!("c{c}-n{n}");
+                let body = json!({ "server": id("load", "k"), "period": 60,
+                    "services": [{ "name": format!("svc{c}"), "state": "OK", "info": info }] });
+                // A refused connection or a cut reply means "not acknowledged".
+                let sent =
+                    std::panic::catch_unwind(|| post(&addr, "/api/set/service/status", body));
+                match sent {
+                    Ok((200, _)) => acked.push(info),
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    signal(f.pid().unwrap(), nix::sys::signal::Signal::SIGKILL);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let acked: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 100,
+        "only {} reports were acknowledged",
+        acked.len()
+    );
+    f.start();
+    let stored: std::collections::HashSet<String> = {
+        let db = f.db();
+        let mut s = db.prepare("SELECT info FROM service_states").unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let lost: Vec<&String> = acked.iter().filter(|a| !stored.contains(*a)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged reports lost, e.g. {:?}",
+        lost.len(),
+        acked.len(),
+        &lost[..lost.len().min(5)]
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}
