@@ -112,10 +112,30 @@ fn service(
 }
 
 impl Store {
+    /// Runs `record` for an identified server (registering it if allowed) in one write
+    /// job; a refused server gets `Denied` and nothing is written.
+    async fn as_server<F>(
+        &self,
+        id: ServerId,
+        auto_register: bool,
+        record: F,
+    ) -> Result<Result<(), Denied>>
+    where
+        F: FnOnce(&Connection, &ServerId, i64, i64) -> Result<()> + Send + 'static,
+    {
+        self.write(move |c| {
+            let now = now_ms();
+            match identify(c, &id, auto_register, now)? {
+                Ok(server) => record(c, &id, server, now).map(Ok),
+                Err(denied) => Ok(Err(denied)),
+            }
+        })
+        .await
+    }
+
     /// `/api/ping`: identifies (and perhaps registers) the server.
     pub async fn push_ping(&self, id: ServerId, auto_register: bool) -> Result<Result<(), Denied>> {
-        self.write(move |c| Ok(identify(c, &id, auto_register, now_ms())?.map(|_| ())))
-            .await
+        self.as_server(id, auto_register, |_, _, _, _| Ok(())).await
     }
 
     /// `/api/set/service/status`: records each state and raises the alerts of OverC's
@@ -126,12 +146,7 @@ impl Store {
         auto_register: bool,
         reports: Vec<ServiceReport>,
     ) -> Result<Result<(), Denied>> {
-        self.write(move |c| {
-            let now = now_ms();
-            let server = match identify(c, &id, auto_register, now)? {
-                Ok(s) => s,
-                Err(d) => return Ok(Err(d)),
-            };
+        self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
                 let at = r.time.unwrap_or(now);
                 let (sid, previous, offline) = service(c, server, &r.name, r.period, at)?;
@@ -175,7 +190,7 @@ impl Store {
                     raise("service:state", r.state, &message, before)?;
                 }
             }
-            Ok(Ok(()))
+            Ok(())
         })
         .await
     }
@@ -187,12 +202,7 @@ impl Store {
         auto_register: bool,
         alerts: Vec<AlertReport>,
     ) -> Result<Result<(), Denied>> {
-        self.write(move |c| {
-            let now = now_ms();
-            let server = match identify(c, &id, auto_register, now)? {
-                Ok(s) => s,
-                Err(d) => return Ok(Err(d)),
-            };
+        self.as_server(id, auto_register, move |c, id, server, now| {
             for a in &alerts {
                 let (sid, state) = match &a.service {
                     Some(name) => {
@@ -221,7 +231,7 @@ impl Store {
                     now,
                 )?;
             }
-            Ok(Ok(()))
+            Ok(())
         })
         .await
     }
