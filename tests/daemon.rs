@@ -55,7 +55,7 @@ fn start_status_stop_cleans_up() {
     assert_eq!(
         text(&out).1.trim(),
         format!(
-            "skypunchctl: skypunchd is not running (no socket at {})",
+            "skypunchd is not running (no socket at {})",
             f.socket().display()
         )
     );

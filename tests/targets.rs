@@ -184,11 +184,7 @@ fn cli_verbs_print_skypunchs_tables_and_messages() {
     ] {
         let out = f.ctl(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert_eq!(
-            text(&out).1,
-            "skypunchctl: id: 8 does not exist\n",
-            "{args:?}"
-        );
+        assert_eq!(text(&out).1, "id: 8 does not exist\n", "{args:?}");
     }
     assert_eq!(f.ctl(&["targets", "1", "explode"]).status.code(), Some(2));
 

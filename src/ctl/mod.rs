@@ -111,7 +111,9 @@ pub fn run(cli: Cli) -> u8 {
             if out.json {
                 println!("{}", serde_json::json!({ "error": f.message }));
             } else {
-                eprintln!("skypunchctl: {}", f.message);
+                // The message alone, as the specification words it
+                // (`id: 8 does not exist`, `skypunchd is not running (...)`).
+                eprintln!("{}", f.message);
             }
             f.code
         }
