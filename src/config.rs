@@ -551,14 +551,14 @@ impl Config {
             &mut d.log_file,
         ] {
             if p.is_relative() {
-                *p = dir.join(&*p);
+                *p = normalize(&dir.join(&*p));
             }
         }
         if let Some(p) = d.log_config.as_mut() {
             if p.as_os_str().is_empty() {
                 d.log_config = None;
             } else if p.is_relative() {
-                *p = dir.join(&*p);
+                *p = normalize(&dir.join(&*p));
             }
         }
     }
@@ -666,7 +666,29 @@ fn validate_notifier(n: &NotifierConfig) -> Result<(), String> {
 
 /// Turns a relative path into an absolute one without touching the file system.
 pub fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+/// Removes `.` and `..` components lexically (`/etc/../var/x` → `/var/x`), so the
+/// paths an operator reads in logs and messages are the plain ones.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            // The parent of the root is the root; a relative path keeps leading `..`.
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Folds the parser's multi-line message (with its source excerpt) into one line.
@@ -713,6 +735,13 @@ mod tests {
             c.daemon.log_config,
             Some(PathBuf::from("/etc/skypunch/log4rs.yaml"))
         );
+    }
+
+    #[test]
+    fn relative_paths_are_normalised() {
+        let c = parse("[daemon]\ndatabase = \"../var/./lib/s.db\"\n").unwrap();
+        assert_eq!(c.daemon.database, PathBuf::from("/etc/var/lib/s.db"));
+        assert_eq!(normalize(Path::new("/a/b/../../../c")), PathBuf::from("/c"));
     }
 
     #[test]

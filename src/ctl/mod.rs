@@ -201,7 +201,7 @@ pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathB
     Ok(match configured {
         Some(s) => {
             let dir = file.parent().unwrap_or(Path::new("/"));
-            dir.join(s)
+            config::normalize(&dir.join(s))
         }
         None => config::DaemonConfig::default().socket,
     })
