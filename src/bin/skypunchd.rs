@@ -8,11 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Each check allocates and frees connection buffers; mimalloc does that with far
-/// less contention between threads than the system allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The skypunch monitoring daemon.
 #[derive(Debug, Parser)]
 #[command(name = "skypunchd", version, max_term_width = 100)]
