@@ -200,7 +200,6 @@ async fn run(
         tracker.clone(),
     ));
 
-    readiness.ready();
     {
         let c = config_tx.borrow();
         log::info!(
@@ -212,6 +211,8 @@ async fn run(
             c.daemon.socket.display()
         );
     }
+    // Only after the line is in the log: whoever waits for readiness may read it next.
+    readiness.ready();
 
     let reason = loop {
         tokio::select! {
