@@ -140,7 +140,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     message    TEXT    NOT NULL,
     state      TEXT    NOT NULL DEFAULT '',               -- state at the time of the alert
     previous   TEXT    NOT NULL DEFAULT '',
-    details    TEXT    NOT NULL DEFAULT ''                -- description, counters, trace
+    details    TEXT    NOT NULL DEFAULT '',               -- targets: description, counters, trace; services: info
+    description TEXT   NOT NULL DEFAULT ''                -- targets: the check's description
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
 
@@ -158,4 +159,4 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt);
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -98,6 +98,8 @@ pub struct DaemonConfig {
     /// SQLite `synchronous` mode: `normal` survives a crash of the daemon,
     /// `full` also survives a power loss, at one fsync per commit.
     pub database_sync: DatabaseSync,
+    /// Seconds an alert's delivery to a notifier is retried before it is given up.
+    pub delivery_retry_seconds: u64,
 }
 
 impl Default for DaemonConfig {
@@ -116,6 +118,7 @@ impl Default for DaemonConfig {
             max_concurrent_checks: 4096,
             worker_threads: 0,
             database_sync: DatabaseSync::Normal,
+            delivery_retry_seconds: 86_400,
         }
     }
 }
@@ -476,6 +479,17 @@ pub struct NotifierConfig {
     pub only_servers: Vec<String>,
 }
 
+impl NotifierConfig {
+    /// What goes into the notifier's `address` column for its kind.
+    pub fn address(&self) -> &str {
+        match self.kind {
+            NotifierKind::Smtp => &self.address,
+            NotifierKind::Command => &self.command,
+            NotifierKind::Webhook => &self.url,
+        }
+    }
+}
+
 /// Notifier kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -486,6 +500,27 @@ pub enum NotifierKind {
     Command,
     /// An HTTP POST of JSON.
     Webhook,
+}
+
+impl NotifierKind {
+    /// The name used in the file, the database and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifierKind::Smtp => "smtp",
+            NotifierKind::Command => "command",
+            NotifierKind::Webhook => "webhook",
+        }
+    }
+
+    /// Parses a stored or typed kind.
+    pub fn parse(s: &str) -> Option<NotifierKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "smtp" => Some(NotifierKind::Smtp),
+            "command" => Some(NotifierKind::Command),
+            "webhook" => Some(NotifierKind::Webhook),
+            _ => None,
+        }
+    }
 }
 
 fn default_expect_status() -> u16 {
@@ -585,6 +620,9 @@ impl Config {
         if self.daemon.max_concurrent_checks == 0 {
             return Err("[daemon] max_concurrent_checks must be at least 1".into());
         }
+        if self.daemon.delivery_retry_seconds == 0 {
+            return Err("[daemon] delivery_retry_seconds must be at least 1".into());
+        }
         if self.daemon.log_rotate_keep == 0 {
             return Err("[daemon] log_rotate_keep must be at least 1".into());
         }
@@ -660,7 +698,35 @@ fn validate_notifier(n: &NotifierConfig) -> Result<(), String> {
             Err("type \"webhook\" needs url".into())
         }
         _ if n.timeout == 0 => Err("timeout must be at least 1 second".into()),
-        _ => Ok(()),
+        _ => check_notifier_address(n.kind, n.address()),
+    }
+}
+
+/// Checks a notifier's address column: e-mail addresses, a command line or a URL
+/// (shared by the file and `skypunchctl notifiers add`).
+pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), String> {
+    match kind {
+        NotifierKind::Smtp => {
+            for a in address.split(',').map(str::trim) {
+                if a.parse::<lettre::Address>().is_err() {
+                    return Err(format!("address {a:?} is not an e-mail address"));
+                }
+            }
+            Ok(())
+        }
+        NotifierKind::Command => match shell_words::split(address) {
+            Ok(words) if !words.is_empty() => Ok(()),
+            Ok(_) => Err("command is empty".into()),
+            Err(e) => Err(format!(
+                "command {address:?} cannot be split into words: {e}"
+            )),
+        },
+        NotifierKind::Webhook => match url::Url::parse(address) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+            _ => Err(format!(
+                "url {address:?} must be an http:// or https:// URL"
+            )),
+        },
     }
 }
 

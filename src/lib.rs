@@ -26,6 +26,7 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod logging;
+pub mod notify;
 pub mod probe;
 pub mod push;
 pub mod scheduler;

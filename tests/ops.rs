@@ -85,7 +85,8 @@ fn man_pages_match_the_cli() {
             .collect()
     };
     let add = options(&help(SKYPUNCHCTL, &["targets", "add", "--help"]));
-    for o in [options(&top), add].concat() {
+    let add_notifier = options(&help(SKYPUNCHCTL, &["notifiers", "add", "--help"]));
+    for o in [options(&top), add, add_notifier].concat() {
         assert!(ctl_page.contains(&o), "skypunchctl.1 does not document {o}");
     }
     let daemon_page = rendered("man/skypunchd.8");

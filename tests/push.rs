@@ -9,28 +9,6 @@ use std::net::TcpStream;
 
 const PUSH: &str = "[push]\nlisten = \"127.0.0.1:0\"\n";
 
-/// One HTTP/1.1 request; returns the status and the body parsed as JSON.
-fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).expect("connect to the push listener");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let status = text[9..12].parse().unwrap();
-    let payload = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
-}
-
-fn post(addr: &str, path: &str, body: Value) -> (u16, Value) {
-    request(addr, "POST", path, &body.to_string())
-}
-
 fn start(extra: &str) -> (Fixture, String) {
     let f = Fixture::new(&format!("{PUSH}{extra}"));
     f.start();

@@ -79,6 +79,47 @@ pub enum Request {
         /// At most this many.
         limit: u32,
     },
+    /// All notifiers.
+    Notifiers,
+    /// One notifier with its counters.
+    Notifier {
+        /// Notifier id.
+        id: i64,
+    },
+    /// Enable or disable a notifier.
+    SetNotifierEnabled {
+        /// Notifier id.
+        id: i64,
+        /// The new setting.
+        enabled: bool,
+    },
+    /// Send a test message through a notifier now.
+    TestNotifier {
+        /// Notifier id.
+        id: i64,
+    },
+    /// Create a notifier.
+    AddNotifier(NewNotifier),
+    /// Delete a notifier and its pending deliveries.
+    RemoveNotifier {
+        /// Notifier id.
+        id: i64,
+    },
+}
+
+/// A notifier to create, as `skypunchctl notifiers add` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewNotifier {
+    /// Name.
+    pub name: String,
+    /// `smtp`, `command` or `webhook`.
+    pub kind: String,
+    /// E-mail addresses, command line or URL.
+    pub address: String,
+    /// JSON of the further settings (`NotifierParams`).
+    pub params: String,
+    /// Used from the start or not.
+    pub enabled: bool,
 }
 
 /// A target to create, as `skypunchctl targets add` describes it.
@@ -150,6 +191,20 @@ pub enum Response {
         /// What class of failure.
         kind: ErrorKind,
         /// What is wrong, naming the thing and the cause.
+        message: String,
+    },
+    /// Answer to [`Request::Notifiers`].
+    Notifiers(Vec<crate::store::notifiers::NotifierInfo>),
+    /// Answer to [`Request::Notifier`], [`Request::SetNotifierEnabled`] and
+    /// [`Request::AddNotifier`].
+    Notifier(crate::store::notifiers::NotifierInfo),
+    /// Answer to [`Request::TestNotifier`].
+    NotifierTest {
+        /// The notifier.
+        name: String,
+        /// Whether the message was delivered.
+        delivered: bool,
+        /// What the peer answered, or why it failed.
         message: String,
     },
 }

@@ -34,6 +34,8 @@ pub enum Command {
     Reload,
     /// List targets, show one, enable, disable or test it, add or remove one
     Targets(Box<TargetsArgs>),
+    /// List notifiers, show one, enable, disable or test it, add or remove one
+    Notifiers(Box<NotifiersArgs>),
     /// List servers that push, or add (printing its key) or remove one
     Servers(ServersArgs),
     /// Services reported by all servers, or by one
@@ -185,4 +187,75 @@ pub enum ServersCommand {
         /// Its name
         name: String,
     },
+}
+
+/// `notifiers [ID] [enable|disable|test]`, `notifiers add ...`, `notifiers remove ID`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NotifiersArgs {
+    /// Notifier id (without it: the table of all notifiers)
+    pub id: Option<i64>,
+    /// What to do with the notifier (without it: all its details)
+    pub action: Option<NotifierAction>,
+    /// Add or remove a notifier
+    #[command(subcommand)]
+    pub command: Option<NotifiersCommand>,
+}
+
+/// What to do with one notifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotifierAction {
+    /// Tell it about alerts again
+    Enable,
+    /// Stop telling it (it stays in the database)
+    Disable,
+    /// Send a test message through it now; exit 1 if it is not delivered
+    Test,
+}
+
+/// `notifiers add` and `notifiers remove`.
+#[derive(Debug, Subcommand)]
+pub enum NotifiersCommand {
+    /// Add a notifier
+    Add(Box<AddNotifier>),
+    /// Remove a notifier and what it has not yet been told
+    Remove {
+        /// Notifier id
+        id: i64,
+    },
+}
+
+/// The options of `notifiers add`.
+#[derive(Debug, Args)]
+pub struct AddNotifier {
+    /// Name of the notifier
+    #[arg(long)]
+    pub name: String,
+    /// smtp, command or webhook
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: String,
+    /// E-mail addresses, comma-separated (smtp)
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Command line reading the alert text on stdin (command)
+    #[arg(long)]
+    pub command: Option<String>,
+    /// URL to POST the alert to (webhook)
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds one delivery attempt may take
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u32,
+    /// Extra request header, NAME:VALUE (webhook; repeatable)
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// Only alerts about this target (repeatable)
+    #[arg(long = "only-target", value_name = "NAME")]
+    pub only_targets: Vec<String>,
+    /// Only alerts about this server (repeatable)
+    #[arg(long = "only-server", value_name = "NAME")]
+    pub only_servers: Vec<String>,
+    /// Add it disabled
+    #[arg(long)]
+    pub disabled: bool,
 }

@@ -5,6 +5,7 @@
 //! 3 skypunchd is not running.
 
 pub mod args;
+pub mod notifiers;
 pub mod push;
 pub mod targets;
 
@@ -146,6 +147,10 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
         Command::Targets(ref args) => {
             let mut client = Client::connect(&socket).await?;
             targets::run(&mut client, args, out).await
+        }
+        Command::Notifiers(ref args) => {
+            let mut client = Client::connect(&socket).await?;
+            notifiers::run(&mut client, args, out).await
         }
         Command::Servers(ref args) => {
             let mut client = Client::connect(&socket).await?;

@@ -3,11 +3,14 @@
 //! Reads go straight to the store; anything that changes the daemon itself (stop,
 //! reload) is sent to the main loop, which owns that state.
 
-use crate::config::Config;
-use crate::control::protocol::{ErrorKind, NewTarget, Request, Response, StatusReport, TestReport};
+use crate::config::{Config, NotifierKind};
+use crate::control::protocol::{
+    ErrorKind, NewNotifier, NewTarget, Request, Response, StatusReport, TestReport,
+};
 use crate::control::server::Service;
 use crate::probe::Prober;
 use crate::scheduler::SchedulerHandle;
+use crate::store::notifiers::{NotifierParams, NotifierRow};
 use crate::store::{Store, StoreError};
 use crate::target::{Origin, TargetDef, TargetRow};
 use std::sync::Arc;
@@ -39,6 +42,8 @@ pub struct ControlService {
     pub scheduler: SchedulerHandle,
     /// The push listener's bound address, empty when disabled.
     pub listen: String,
+    /// Sends test messages through notifiers.
+    pub deliverer: crate::notify::Deliverer,
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
@@ -116,6 +121,24 @@ impl Service for ControlService {
             Request::Alerts { since_ms, limit } => {
                 reply(self.store.alerts(since_ms, limit).await, Response::Alerts)
             }
+            Request::Notifiers => reply(self.store.list_notifiers().await, Response::Notifiers),
+            Request::Notifier { id } => {
+                reply(self.store.notifier_info(id).await, Response::Notifier)
+            }
+            Request::SetNotifierEnabled { id, enabled } => {
+                match self.store.set_notifier_enabled(id, enabled).await {
+                    Ok(_) => reply(self.store.notifier_info(id).await, Response::Notifier),
+                    Err(e) => store_error(e),
+                }
+            }
+            Request::TestNotifier { id } => self.test_notifier(id).await,
+            Request::AddNotifier(new) => self.add_notifier(new).await,
+            Request::RemoveNotifier { id } => reply(self.store.remove_notifier(id).await, |name| {
+                log::info!("notifier `{name}` removed by skypunchctl");
+                Response::Done {
+                    message: format!("Notifier: {name} has been removed"),
+                }
+            }),
             Request::RemoveTarget { id } => match self.store.remove_target(id).await {
                 Ok(name) => {
                     self.scheduler.refresh();
@@ -183,6 +206,63 @@ impl ControlService {
                 self.scheduler.refresh();
                 reply(self.store.target_info(id).await, Response::Target)
             }
+            Err(e) => store_error(e),
+        }
+    }
+
+    async fn test_notifier(&self, id: i64) -> Response {
+        let row = match self.store.notifier_row(id).await {
+            Ok(r) => r,
+            Err(e) => return store_error(e),
+        };
+        let alert = crate::notify::text::test_alert(&row.name);
+        let outcome = self.deliverer.deliver(&row, &alert).await;
+        match &outcome {
+            Ok(answer) => log::info!("notifier `{}`: test message delivered ({answer})", row.name),
+            Err(e) => log::warn!("notifier `{}`: test message not delivered: {e}", row.name),
+        }
+        Response::NotifierTest {
+            name: row.name,
+            delivered: outcome.is_ok(),
+            message: outcome.unwrap_or_else(|e| e),
+        }
+    }
+
+    async fn add_notifier(&self, new: NewNotifier) -> Response {
+        let Some(kind) = NotifierKind::parse(&new.kind) else {
+            return error(
+                ErrorKind::InvalidInput,
+                format!(
+                    "notifier type {:?} is not smtp, command or webhook",
+                    new.kind
+                ),
+            );
+        };
+        if new.name.trim().is_empty() {
+            return error(ErrorKind::InvalidInput, "notifier name must not be empty");
+        }
+        if let Err(e) = crate::config::check_notifier_address(kind, &new.address) {
+            return error(
+                ErrorKind::InvalidInput,
+                format!("notifier {:?}: {e}", new.name),
+            );
+        }
+        if let Err(e) = serde_json::from_str::<NotifierParams>(&new.params) {
+            return error(
+                ErrorKind::InvalidInput,
+                format!("notifier {:?}: params are not valid: {e}", new.name),
+            );
+        }
+        let row = NotifierRow {
+            id: 0,
+            name: new.name,
+            kind: kind.as_str().to_string(),
+            address: new.address,
+            params: new.params,
+            enabled: new.enabled,
+        };
+        match self.store.add_notifier(row, Origin::Cli).await {
+            Ok(id) => reply(self.store.notifier_info(id).await, Response::Notifier),
             Err(e) => store_error(e),
         }
     }

@@ -17,6 +17,7 @@ use crate::control::server::{self, Access, BindError};
 use crate::logging::{LogError, Logging};
 use crate::probe::Prober;
 use crate::scheduler::{self, SchedulerHandle};
+use crate::store::notifiers::NotifierRow;
 use crate::store::{Store, StoreError};
 use crate::target::row_from_config;
 use control::{Command, ControlService};
@@ -179,6 +180,16 @@ async fn run(
             tracker.clone(),
         ));
     }
+    let deliverer = crate::notify::Deliverer {
+        prober: prober.clone(),
+        config: config_rx.clone(),
+    };
+    crate::notify::spawn(
+        store.clone(),
+        deliverer.clone(),
+        tracker.clone(),
+        shutdown.clone(),
+    );
     let service = Arc::new(ControlService {
         store: store.clone(),
         config: config_rx,
@@ -187,6 +198,7 @@ async fn run(
         prober,
         scheduler: scheduler.clone(),
         listen,
+        deliverer,
     });
     let access = Access {
         own_uid: nix::unistd::geteuid(),
@@ -254,18 +266,26 @@ async fn run(
     Ok(())
 }
 
-/// Makes the database's config-made targets match the file.
+/// Makes the database's config-made targets and notifiers match the file.
 async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> {
     let rows = config.targets.iter().map(row_from_config).collect();
-    let r = store.sync_config_targets(rows).await?;
-    if r.added + r.updated + r.removed > 0 {
-        log::info!(
-            "targets from {}: {} added, {} updated, {} removed",
-            config.path.display(),
-            r.added,
-            r.updated,
-            r.removed
-        );
+    let targets = store.sync_config_targets(rows).await?;
+    let rows = config
+        .notifiers
+        .iter()
+        .map(NotifierRow::from_config)
+        .collect();
+    let notifiers = store.sync_config_notifiers(rows).await?;
+    for (what, r) in [("targets", targets), ("notifiers", notifiers)] {
+        if r.added + r.updated + r.removed > 0 {
+            log::info!(
+                "{what} from {}: {} added, {} updated, {} removed",
+                config.path.display(),
+                r.added,
+                r.updated,
+                r.removed
+            );
+        }
     }
     Ok(())
 }
@@ -326,7 +346,7 @@ async fn reload(
         }
     }
     if let Err(e) = sync_targets(store, &new).await {
-        let msg = format!("reload failed while updating targets: {e}");
+        let msg = format!("reload failed while updating targets and notifiers: {e}");
         log::error!("{msg}");
         return Err(msg);
     }

@@ -13,12 +13,10 @@
 //! at `token.expires_at`. Bodies are built with serde, so any character in a password
 //! is sent as it is.
 
-use super::{send, Failure, Prober, Trace};
+use super::{Failure, Prober, Trace};
 use crate::secret::Secret;
 use crate::target::{Auth, Keystone, KeystoneScope, TargetDef};
 use base64::Engine;
-use bytes::Bytes;
-use http_body_util::Full;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -210,32 +208,11 @@ async fn login(prober: &Prober, k: &Keystone, auth_url: &str) -> Result<Token, F
         |why: &str| Failure::network(format!("Openstack keystone {endpoint} unreachable: {why}"));
     let url = url::Url::parse(&endpoint).map_err(|e| unreachable(&format!("invalid url: {e}")))?;
     let body = serde_json::to_vec(&login_body(k)).map_err(|e| unreachable(&e.to_string()))?;
-    let req = http::Request::builder()
-        .method("POST")
-        .uri(&url[url::Position::BeforePath..url::Position::AfterQuery])
-        .header(
-            http::header::HOST,
-            &url[url::Position::BeforeHost..url::Position::AfterPort],
-        )
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::ACCEPT, "application/json")
-        .header(
-            http::header::USER_AGENT,
-            concat!("skypunch/", env!("CARGO_PKG_VERSION")),
-        )
-        .header(http::header::CONNECTION, "close")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| unreachable(&e.to_string()))?;
     // The login's own steps are not the target's; its outcome is one step of the trace.
-    let mut scratch = Trace::start();
-    let origin = url[..url::Position::AfterPort].to_string();
-    let conn = prober
-        .open(true, &url, &origin, &mut scratch)
+    let reply = prober
+        .post(&url, &[], body)
         .await
-        .map_err(|f| unreachable(&f.description))?;
-    let (reply, _) = send(conn, req, &mut scratch, false)
-        .await
-        .map_err(|e| unreachable(&e.failure.description))?;
+        .map_err(|e| unreachable(&e))?;
     if !(200..300).contains(&reply.status) {
         return Err(Failure::http(format!(
             "Openstack keystone auth failure {} {}",

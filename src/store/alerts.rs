@@ -2,10 +2,11 @@
 
 use super::Result;
 use rusqlite::{params, Connection};
+use std::cell::Cell;
 
 /// An alert about to be stored.
 pub(super) struct NewAlert<'a> {
-    /// `target`, `service`, `api`.
+    /// `target`, `service`, `api`, `notifier`.
     pub kind: &'a str,
     pub target_id: Option<i64>,
     pub service_id: Option<i64>,
@@ -18,17 +19,35 @@ pub(super) struct NewAlert<'a> {
     /// The state at the time of the alert and the one before.
     pub state: &'a str,
     pub previous: &'a str,
+    /// For targets: the check's description.
+    pub description: &'a str,
     /// For targets: description, counters, trace. For services: the current info.
     pub details: &'a str,
     pub time: i64,
+    /// A notifier that must not be told (the one the alert is about).
+    pub exclude_notifier: Option<i64>,
 }
 
-/// Stores the alert with one pending delivery per enabled notifier, in the caller's
-/// transaction, so an alert is never committed without its deliveries or vice versa.
+thread_local! {
+    /// Set when the writer thread stores a delivery; read after the commit to wake
+    /// the delivery loop. Only the writer thread writes alerts.
+    static RAISED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether deliveries were stored on this thread since the last call.
+pub(super) fn take_raised() -> bool {
+    RAISED.with(|r| r.replace(false))
+}
+
+/// Stores the alert with one pending delivery per enabled notifier whose filters let
+/// it through, in the caller's transaction, so an alert is never committed without
+/// its deliveries or vice versa. A notifier's `only_targets` applies to target
+/// alerts, `only_servers` to alerts from pushed data; unreadable params filter nothing.
 pub(super) fn insert_alert(c: &Connection, a: &NewAlert, now: i64) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO alerts (time, kind, target_id, service_id, target, server, service, channel, \
-         event, message, state, previous, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         event, message, state, previous, description, details) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         a.time,
@@ -43,13 +62,24 @@ pub(super) fn insert_alert(c: &Connection, a: &NewAlert, now: i64) -> Result<i64
         a.message,
         a.state,
         a.previous,
+        a.description,
         a.details
     ])?;
     let alert = c.last_insert_rowid();
-    c.prepare_cached(
-        "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
-         SELECT ?, id, ?, ? FROM notifiers WHERE enabled",
-    )?
-    .execute(params![alert, now, now])?;
+    let n = c
+        .prepare_cached(
+            "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
+             SELECT ?1, id, ?2, ?2 FROM notifiers WHERE enabled AND id IS NOT ?3 \
+             AND (?4 = '' OR NOT json_valid(params) \
+                  OR coalesce(json_array_length(params, '$.only_targets'), 0) = 0 \
+                  OR ?4 IN (SELECT value FROM json_each(params, '$.only_targets'))) \
+             AND (?5 = '' OR NOT json_valid(params) \
+                  OR coalesce(json_array_length(params, '$.only_servers'), 0) = 0 \
+                  OR ?5 IN (SELECT value FROM json_each(params, '$.only_servers')))",
+        )?
+        .execute(params![alert, now, a.exclude_notifier, a.target, a.server])?;
+    if n > 0 {
+        RAISED.with(|r| r.set(true));
+    }
     Ok(alert)
 }

@@ -9,6 +9,7 @@
 //! async runtime.
 
 mod alerts;
+pub mod notifiers;
 pub mod push;
 mod schema;
 mod status;
@@ -94,6 +95,7 @@ struct Inner {
     path: PathBuf,
     sync: DatabaseSync,
     writer: mpsc::Sender<Msg>,
+    outbox: Arc<tokio::sync::Notify>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -111,9 +113,11 @@ impl Store {
         let mut conn = open_connection(path, sync, false)?;
         schema::prepare(&mut conn, path)?;
         let (tx, rx) = mpsc::channel();
+        let outbox = Arc::new(tokio::sync::Notify::new());
+        let raised = outbox.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &raised))
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
                 message: format!("cannot start the writer thread: {e}"),
@@ -123,10 +127,16 @@ impl Store {
                 path: path.to_path_buf(),
                 sync,
                 writer: tx,
+                outbox,
                 writer_thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Woken after a commit that stored deliveries (the delivery loop waits on it).
+    pub fn outbox(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.outbox.clone()
     }
 
     /// The database file.
@@ -262,7 +272,7 @@ pub(crate) fn in_savepoint<T>(
     out
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::Notify) {
     let mut closing = None;
     while closing.is_none() {
         let Ok(first) = rx.recv() else { break };
@@ -282,6 +292,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>) {
         }
         if !jobs.is_empty() {
             run_batch(&conn, jobs);
+            // Committed or rolled back: either way the delivery loop may look.
+            if alerts::take_raised() {
+                outbox.notify_one();
+            }
         }
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {

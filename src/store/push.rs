@@ -174,8 +174,10 @@ impl Store {
                             message,
                             state: r.state,
                             previous: prev,
+                            description: "",
                             details: &r.info,
                             time: at,
+                            exclude_notifier: None,
                         },
                         now,
                     )
@@ -204,12 +206,20 @@ impl Store {
     ) -> Result<Result<(), Denied>> {
         self.as_server(id, auto_register, move |c, id, server, now| {
             for a in &alerts {
-                let (sid, state) = match &a.service {
+                // The service's state and info as they are now, for the `Current:` line;
+                // a service first named by this alert has none.
+                let (sid, state, info) = match &a.service {
                     Some(name) => {
                         let (sid, prev, _) = service(c, server, name, 60, now)?;
-                        (Some(sid), prev.unwrap_or_default())
+                        let info: String = match prev {
+                            Some(_) => c
+                                .prepare_cached("SELECT info FROM services WHERE id = ?")?
+                                .query_row([sid], |r| r.get(0))?,
+                            None => String::new(),
+                        };
+                        (Some(sid), prev.unwrap_or_default(), info)
                     }
-                    None => (None, String::new()),
+                    None => (None, String::new(), String::new()),
                 };
                 insert_alert(
                     c,
@@ -225,8 +235,10 @@ impl Store {
                         message: &a.message,
                         state: &state,
                         previous: "",
-                        details: "",
+                        description: "",
+                        details: &info,
                         time: now,
+                        exclude_notifier: None,
                     },
                     now,
                 )?;
@@ -267,8 +279,10 @@ impl Store {
                         message: "Monitoring plugin offline",
                         state,
                         previous: state,
+                        description: "",
                         details: info,
                         time: now,
+                        exclude_notifier: None,
                     },
                     now,
                 )?;

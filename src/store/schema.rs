@@ -13,7 +13,9 @@ use std::path::Path;
 const SCHEMA: &str = include_str!("../../sql/schema.sql");
 
 /// Upgrades, in order: entry `i` moves a database from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[];
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../../sql/migrations/0002_alert_description.sql"
+)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = 1 + MIGRATIONS.len() as u32;
@@ -67,6 +69,30 @@ mod tests {
         let mut c = Connection::open(&path).unwrap();
         prepare(&mut c, &path).unwrap();
         prepare(&mut c, &path).unwrap();
+        let v: u32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn version_1_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE alerts (id INTEGER PRIMARY KEY, message TEXT NOT NULL);
+             INSERT INTO alerts (message) VALUES ('kept');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        prepare(&mut c, &path).unwrap();
+        let (message, description): (String, String) = c
+            .query_row("SELECT message, description FROM alerts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((message.as_str(), description.as_str()), ("kept", ""));
         let v: u32 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();

@@ -510,8 +510,10 @@ fn raise_target_alert(
             message: &message,
             state: state.as_str(),
             previous: previous.as_str(),
+            description: &rec.description,
             details: &details,
             time: rec.time_ms,
+            exclude_notifier: None,
         },
         now_ms(),
     )?;

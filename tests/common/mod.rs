@@ -1,6 +1,8 @@
 //! A real skypunchd in a temporary directory, driven through its socket and CLI.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -248,4 +250,29 @@ impl Drop for Fixture {
             }
         }
     }
+}
+
+/// One HTTP/1.1 request; returns the status and the body parsed as JSON.
+pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).expect("connect to the push listener");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let status = text[9..12].parse().unwrap();
+    let payload = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(payload).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+pub fn post(addr: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    request(addr, "POST", path, &body.to_string())
 }

@@ -1,0 +1,174 @@
+//! What an alert says: the text given to commands and webhooks (OverC's for pushed
+//! data), the e-mail subject and body, and the webhook's JSON object.
+
+use crate::store::notifiers::AlertRecord;
+use serde_json::{json, Value};
+
+/// Whether the alert comes from pushed data (OverC's kinds).
+fn is_pushed(a: &AlertRecord) -> bool {
+    matches!(a.kind.as_str(), "service" | "api")
+}
+
+/// `<server> <service>` or `<server>` alone.
+fn source(a: &AlertRecord) -> String {
+    if a.service.is_empty() {
+        a.server.clone()
+    } else {
+        format!("{} {}", a.server, a.service)
+    }
+}
+
+/// The alert text. For pushed data exactly OverC's:
+///
+/// ```text
+/// <server> <service>: [<channel>/<event>] <message>
+/// Current: <state>: <info>
+/// ```
+///
+/// For targets the message (`Skypunch FAILURE detected for <name>`) followed by the
+/// details (description, counters, trace). Every line ends with `\n`.
+pub fn text(a: &AlertRecord) -> String {
+    let mut out = if is_pushed(a) {
+        let mut s = format!("{}: [{}/{}] {}\n", source(a), a.channel, a.event, a.message);
+        if !a.state.is_empty() {
+            s.push_str(&format!("Current: {}: {}\n", a.state, a.details));
+        }
+        s
+    } else if a.details.is_empty() {
+        format!("{}\n", a.message)
+    } else {
+        format!("{}\n{}", a.message, a.details)
+    };
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// The e-mail subject.
+pub fn subject(a: &AlertRecord) -> String {
+    match a.kind.as_str() {
+        "target" => a.message.clone(),
+        "service" | "api" => format!("skypunch: {}: {}/{}", source(a), a.channel, a.event),
+        _ => format!("skypunch: {}", a.message),
+    }
+}
+
+/// The e-mail body: the alert text, and when it was raised.
+pub fn body(a: &AlertRecord) -> String {
+    format!(
+        "{}\nTime: {}\n",
+        text(a),
+        crate::store::targets::format_time(a.time)
+    )
+}
+
+/// The name the alert is about: the target, `<server> <service>`, or the message.
+fn name(a: &AlertRecord) -> String {
+    match a.kind.as_str() {
+        "target" => a.target.clone(),
+        "service" | "api" => source(a),
+        _ => String::new(),
+    }
+}
+
+/// The webhook's JSON object; `text` makes Slack- and Mattermost-style hooks work.
+pub fn webhook_json(a: &AlertRecord) -> Value {
+    let time = chrono::DateTime::from_timestamp_millis(a.time)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    json!({
+        "id": a.id,
+        "kind": a.kind,
+        "name": name(a),
+        "target": a.target,
+        "server": a.server,
+        "service": a.service,
+        "channel": a.channel,
+        "event": a.event,
+        "state": a.state,
+        "previous": a.previous,
+        "message": a.message,
+        "description": if a.kind == "target" { &a.description } else { &a.details },
+        "text": text(a),
+        "time": time,
+    })
+}
+
+/// The alert a `notifiers ID test` sends.
+pub fn test_alert(notifier: &str) -> AlertRecord {
+    AlertRecord {
+        kind: "test".into(),
+        channel: "test".into(),
+        event: "test".into(),
+        message: format!("Test message from skypunch through notifier `{notifier}`"),
+        time: crate::store::now_ms(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pushed(service: &str, state: &str, info: &str) -> AlertRecord {
+        AlertRecord {
+            kind: "service".into(),
+            server: "a.example".into(),
+            service: service.into(),
+            channel: "service:state".into(),
+            event: "FAIL".into(),
+            message: r#"State changed: "OK" -> "FAIL""#.into(),
+            state: state.into(),
+            details: info.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pushed_alert_text_is_overcs() {
+        assert_eq!(
+            text(&pushed("app", "FAIL", "disk full")),
+            "a.example app: [service:state/FAIL] State changed: \"OK\" -> \"FAIL\"\n\
+             Current: FAIL: disk full\n"
+        );
+        let api = AlertRecord {
+            kind: "api".into(),
+            server: "a.example".into(),
+            channel: "api".into(),
+            event: "alert".into(),
+            message: "backup failed".into(),
+            ..Default::default()
+        };
+        assert_eq!(text(&api), "a.example: [api/alert] backup failed\n");
+        assert_eq!(subject(&api), "skypunch: a.example: api/alert");
+        assert_eq!(
+            subject(&pushed("app", "FAIL", "")),
+            "skypunch: a.example app: service:state/FAIL"
+        );
+    }
+
+    #[test]
+    fn target_alert_text_and_subject() {
+        let a = AlertRecord {
+            kind: "target".into(),
+            target: "web".into(),
+            message: "Skypunch FAILURE detected for web".into(),
+            description: "connection refused".into(),
+            details: "Target: [1] web\nStatus: FAIL (connection refused)".into(),
+            state: "FAIL".into(),
+            previous: "PASS".into(),
+            ..Default::default()
+        };
+        assert_eq!(subject(&a), "Skypunch FAILURE detected for web");
+        assert_eq!(
+            text(&a),
+            "Skypunch FAILURE detected for web\nTarget: [1] web\nStatus: FAIL (connection refused)\n"
+        );
+        let v = webhook_json(&a);
+        assert_eq!(v["name"], "web");
+        assert_eq!(v["description"], "connection refused");
+        assert_eq!(v["previous"], "PASS");
+        assert_eq!(v["text"], text(&a));
+    }
+}

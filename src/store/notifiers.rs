@@ -1,0 +1,527 @@
+//! Notifiers and the outbox of deliveries.
+//!
+//! Each (alert, notifier) pair is a `deliveries` row written with the alert. The
+//! delivery loop takes, per notifier, the oldest pending row (so a notifier hears of a
+//! FAILURE before its RECOVERY), attempts it when it is due, and records the outcome
+//! here: delivered, or failed with the next attempt after a doubling backoff, or given
+//! up once it has been retried for `[daemon] delivery_retry_seconds`.
+
+use super::alerts::{insert_alert, NewAlert};
+use super::targets::SyncReport;
+use super::{now_ms, Result, Store, StoreError};
+use crate::config::NotifierConfig;
+use crate::target::Origin;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// First retry delay; it doubles after each failed attempt.
+const FIRST_RETRY_MS: i64 = 1_000;
+/// Longest delay between two attempts.
+const MAX_RETRY_MS: i64 = 3_600_000;
+
+/// A notifier's definition columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierRow {
+    pub id: i64,
+    pub name: String,
+    /// `smtp`, `command` or `webhook` (a row added by hand may hold anything).
+    pub kind: String,
+    /// E-mail addresses, a command line or a URL.
+    pub address: String,
+    /// [`NotifierParams`] as JSON.
+    pub params: String,
+    pub enabled: bool,
+}
+
+impl NotifierRow {
+    /// The row a `[[notifier]]` entry stands for.
+    pub fn from_config(n: &NotifierConfig) -> NotifierRow {
+        let params = NotifierParams {
+            timeout: Some(n.timeout),
+            headers: n.headers.clone(),
+            only_targets: n.only_targets.clone(),
+            only_servers: n.only_servers.clone(),
+        };
+        NotifierRow {
+            id: 0,
+            name: n.name.clone(),
+            kind: n.kind.as_str().to_string(),
+            address: n.address().to_string(),
+            params: params.to_json(),
+            enabled: n.enabled,
+        }
+    }
+
+    /// The parameters; a row whose JSON cannot be read gets the defaults and the reason.
+    pub fn params(&self) -> (NotifierParams, Option<String>) {
+        match serde_json::from_str(&self.params) {
+            Ok(p) => (p, None),
+            Err(e) => (
+                NotifierParams::default(),
+                Some(format!("params {:?} are not valid: {e}", self.params)),
+            ),
+        }
+    }
+}
+
+/// Settings beyond the columns, stored as JSON in `notifiers.params`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifierParams {
+    /// Seconds one attempt may take (default 30).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Extra request headers (webhook).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Only alerts about these targets; empty = all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub only_targets: Vec<String>,
+    /// Only alerts about these servers; empty = all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub only_servers: Vec<String>,
+}
+
+impl NotifierParams {
+    /// The stored form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// A notifier as `skypunchctl notifiers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierInfo {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub address: String,
+    pub pass_count: i64,
+    pub fail_count: i64,
+    /// Deliveries waiting for it.
+    pub pending: i64,
+    /// The error of its latest failed attempt, if any.
+    pub last_error: String,
+}
+
+/// An alert as the notifiers are given it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub id: i64,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    /// `target`, `service`, `api`, `notifier`, `test`.
+    pub kind: String,
+    pub target: String,
+    pub server: String,
+    pub service: String,
+    pub channel: String,
+    pub event: String,
+    pub message: String,
+    pub state: String,
+    pub previous: String,
+    pub description: String,
+    pub details: String,
+}
+
+/// The next delivery of one notifier.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub attempts: u32,
+    pub created: i64,
+    pub next_attempt: i64,
+    pub notifier: NotifierRow,
+    pub alert: AlertRecord,
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Tried again at this time (ms).
+    At(i64),
+    /// Retried long enough: given up, and the other notifiers told.
+    GaveUp,
+}
+
+const INFO_COLUMNS: &str = "n.id, n.name, n.enabled, n.type, n.address, n.pass_count, \
+     n.fail_count, (SELECT count(*) FROM deliveries d WHERE d.notifier_id = n.id \
+     AND d.state = 'pending'), (SELECT d.last_error FROM deliveries d WHERE d.notifier_id = n.id \
+     AND d.last_error != '' ORDER BY d.id DESC LIMIT 1)";
+
+fn info_row(r: &Row) -> rusqlite::Result<NotifierInfo> {
+    Ok(NotifierInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        enabled: r.get(2)?,
+        kind: r.get(3)?,
+        address: r.get(4)?,
+        pass_count: r.get(5)?,
+        fail_count: r.get(6)?,
+        pending: r.get(7)?,
+        last_error: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+    })
+}
+
+const DEF_COLUMNS: &str = "id, name, type, address, params, enabled";
+
+fn def_row(r: &Row) -> rusqlite::Result<NotifierRow> {
+    Ok(NotifierRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: r.get(2)?,
+        address: r.get(3)?,
+        params: r.get(4)?,
+        enabled: r.get(5)?,
+    })
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound(format!("id: {id} does not exist"))
+}
+
+fn name_of(c: &Connection, id: i64) -> Result<String> {
+    c.query_row("SELECT name FROM notifiers WHERE id = ?", [id], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
+
+fn insert_row(c: &Connection, row: &NotifierRow, origin: Origin) -> Result<i64> {
+    c.prepare_cached(
+        "INSERT INTO notifiers (name, type, address, params, enabled, origin) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        row.name,
+        row.kind,
+        row.address,
+        row.params,
+        row.enabled,
+        origin.as_str()
+    ])?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The delay before attempt `attempts + 1`, after `attempts` failed ones.
+pub fn backoff_ms(attempts: u32) -> i64 {
+    let shift = attempts.saturating_sub(1).min(32);
+    FIRST_RETRY_MS
+        .saturating_mul(1_i64 << shift)
+        .min(MAX_RETRY_MS)
+}
+
+impl Store {
+    /// All notifiers for the list view.
+    pub async fn list_notifiers(&self) -> Result<Vec<NotifierInfo>> {
+        self.read(|c| {
+            let mut s = c.prepare(&format!(
+                "SELECT {INFO_COLUMNS} FROM notifiers n ORDER BY id"
+            ))?;
+            let rows = s
+                .query_map([], info_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One notifier with its counters.
+    pub async fn notifier_info(&self, id: i64) -> Result<NotifierInfo> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {INFO_COLUMNS} FROM notifiers n WHERE id = ?"),
+                [id],
+                info_row,
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))
+        })
+        .await
+    }
+
+    /// One notifier's definition.
+    pub async fn notifier_row(&self, id: i64) -> Result<NotifierRow> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {DEF_COLUMNS} FROM notifiers WHERE id = ?"),
+                [id],
+                def_row,
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))
+        })
+        .await
+    }
+
+    /// Adds a notifier; returns its id.
+    pub async fn add_notifier(&self, row: NotifierRow, origin: Origin) -> Result<i64> {
+        self.write(move |c| {
+            let taken: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM notifiers WHERE name = ?)",
+                [&row.name],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StoreError::Invalid(format!(
+                    "a notifier named {:?} already exists",
+                    row.name
+                )));
+            }
+            insert_row(c, &row, origin)
+        })
+        .await
+    }
+
+    /// Removes a notifier and its pending deliveries; returns its name.
+    pub async fn remove_notifier(&self, id: i64) -> Result<String> {
+        self.write(move |c| {
+            let name = name_of(c, id)?;
+            c.execute("DELETE FROM notifiers WHERE id = ?", [id])?;
+            Ok(name)
+        })
+        .await
+    }
+
+    /// Enables or disables a notifier; returns its name.
+    pub async fn set_notifier_enabled(&self, id: i64, enabled: bool) -> Result<String> {
+        self.write(move |c| {
+            let name = name_of(c, id)?;
+            c.execute(
+                "UPDATE notifiers SET enabled = ? WHERE id = ? AND enabled != ?",
+                params![enabled, id, enabled],
+            )?;
+            Ok(name)
+        })
+        .await
+    }
+
+    /// Makes the `config` notifiers match the file's entries, by name (as for targets).
+    pub async fn sync_config_notifiers(&self, rows: Vec<NotifierRow>) -> Result<SyncReport> {
+        self.write(move |c| {
+            let mut report = SyncReport::default();
+            let existing: Vec<NotifierRow> = c
+                .prepare(&format!(
+                    "SELECT {DEF_COLUMNS} FROM notifiers WHERE origin = 'config'"
+                ))?
+                .query_map([], def_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            for want in &rows {
+                match existing.iter().find(|e| e.name == want.name) {
+                    None => {
+                        insert_row(c, want, Origin::Config)?;
+                        report.added += 1;
+                    }
+                    Some(have)
+                        if (&have.kind, &have.address, &have.params, have.enabled)
+                            != (&want.kind, &want.address, &want.params, want.enabled) =>
+                    {
+                        c.execute(
+                            "UPDATE notifiers SET type = ?, address = ?, params = ?, enabled = ? \
+                             WHERE id = ?",
+                            params![want.kind, want.address, want.params, want.enabled, have.id],
+                        )?;
+                        report.updated += 1;
+                    }
+                    Some(_) => {}
+                }
+            }
+            for gone in existing
+                .iter()
+                .filter(|e| !rows.iter().any(|w| w.name == e.name))
+            {
+                c.execute("DELETE FROM notifiers WHERE id = ?", [gone.id])?;
+                report.removed += 1;
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// The oldest pending delivery of every enabled notifier, due or not.
+    pub async fn delivery_heads(&self) -> Result<Vec<Delivery>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(
+                "SELECT d.id, d.attempts, d.created, d.next_attempt, \
+                        n.id, n.name, n.type, n.address, n.params, n.enabled, \
+                        a.id, a.time, a.kind, a.target, a.server, a.service, a.channel, \
+                        a.event, a.message, a.state, a.previous, a.description, a.details \
+                 FROM (SELECT min(id) AS id FROM deliveries WHERE state = 'pending' \
+                       GROUP BY notifier_id) h \
+                 JOIN deliveries d ON d.id = h.id \
+                 JOIN notifiers n ON n.id = d.notifier_id \
+                 JOIN alerts a ON a.id = d.alert_id \
+                 WHERE n.enabled",
+            )?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok(Delivery {
+                        id: r.get(0)?,
+                        attempts: r.get(1)?,
+                        created: r.get(2)?,
+                        next_attempt: r.get(3)?,
+                        notifier: NotifierRow {
+                            id: r.get(4)?,
+                            name: r.get(5)?,
+                            kind: r.get(6)?,
+                            address: r.get(7)?,
+                            params: r.get(8)?,
+                            enabled: r.get(9)?,
+                        },
+                        alert: AlertRecord {
+                            id: r.get(10)?,
+                            time: r.get(11)?,
+                            kind: r.get(12)?,
+                            target: r.get(13)?,
+                            server: r.get(14)?,
+                            service: r.get(15)?,
+                            channel: r.get(16)?,
+                            event: r.get(17)?,
+                            message: r.get(18)?,
+                            state: r.get(19)?,
+                            previous: r.get(20)?,
+                            description: r.get(21)?,
+                            details: r.get(22)?,
+                        },
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Records a delivery made.
+    pub async fn delivery_done(&self, delivery: i64, notifier: i64) -> Result<()> {
+        self.write(move |c| {
+            let now = now_ms();
+            let n = c
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, \
+                     finished = ?, last_error = '' WHERE id = ? AND state = 'pending'",
+                )?
+                .execute(params![now, delivery])?;
+            if n > 0 {
+                c.prepare_cached("UPDATE notifiers SET pass_count = pass_count + 1 WHERE id = ?")?
+                    .execute([notifier])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a failed attempt: schedules the next one, or gives up on the notifier's
+    /// deliveries that have been retried for `retry_for_ms` and raises
+    /// ``Notifier `<name>` failed: <error>`` to the other notifiers.
+    pub async fn delivery_failed(
+        &self,
+        delivery: i64,
+        notifier: i64,
+        error: String,
+        retry_for_ms: i64,
+    ) -> Result<Retry> {
+        self.write(move |c| {
+            let now = now_ms();
+            let row: Option<(u32, i64, String)> = c
+                .prepare_cached(
+                    "SELECT d.attempts, d.created, a.kind FROM deliveries d \
+                     JOIN alerts a ON a.id = d.alert_id WHERE d.id = ? AND d.state = 'pending'",
+                )?
+                .query_row([delivery], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((attempts, created, kind)) = row else {
+                return Ok(Retry::GaveUp);
+            };
+            c.prepare_cached("UPDATE notifiers SET fail_count = fail_count + 1 WHERE id = ?")?
+                .execute([notifier])?;
+            let attempts = attempts + 1;
+            if now - created < retry_for_ms {
+                let at = now + backoff_ms(attempts);
+                c.prepare_cached(
+                    "UPDATE deliveries SET attempts = ?, next_attempt = ?, last_error = ? \
+                     WHERE id = ?",
+                )?
+                .execute(params![attempts, at, error, delivery])?;
+                return Ok(Retry::At(at));
+            }
+            c.prepare_cached("UPDATE deliveries SET attempts = ?, last_error = ? WHERE id = ?")?
+                .execute(params![attempts, error, delivery])?;
+            // Everything else this notifier has been owed as long is given up with it.
+            c.prepare_cached(
+                "UPDATE deliveries SET state = 'failed', finished = ? \
+                 WHERE notifier_id = ? AND state = 'pending' AND (id = ? OR created <= ?)",
+            )?
+            .execute(params![now, notifier, delivery, now - retry_for_ms])?;
+            // A failure to pass on a notifier failure is not passed on again.
+            if kind != "notifier" {
+                let name = name_of(c, notifier)?;
+                let message = format!("Notifier `{name}` failed: {error}");
+                insert_alert(
+                    c,
+                    &NewAlert {
+                        kind: "notifier",
+                        target_id: None,
+                        service_id: None,
+                        target: "",
+                        server: "",
+                        service: "",
+                        channel: "notifier",
+                        event: "failed",
+                        message: &message,
+                        state: "",
+                        previous: "",
+                        description: &error,
+                        details: "",
+                        time: now,
+                        exclude_notifier: Some(notifier),
+                    },
+                    now,
+                )?;
+            }
+            Ok(Retry::GaveUp)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_an_hour() {
+        let delays: Vec<i64> = (1..=14).map(backoff_ms).collect();
+        assert_eq!(&delays[..4], &[1_000, 2_000, 4_000, 8_000]);
+        assert_eq!(delays[11], 2_048_000);
+        assert_eq!(delays[12], 3_600_000);
+        assert_eq!(backoff_ms(1000), 3_600_000);
+    }
+
+    #[test]
+    fn params_round_trip_and_leave_out_defaults() {
+        let p = NotifierParams {
+            timeout: Some(5),
+            only_targets: vec!["web".into()],
+            ..Default::default()
+        };
+        assert_eq!(p.to_json(), r#"{"timeout":5,"only_targets":["web"]}"#);
+        let row = NotifierRow {
+            id: 1,
+            name: "x".into(),
+            kind: "command".into(),
+            address: "true".into(),
+            params: p.to_json(),
+            enabled: true,
+        };
+        assert_eq!(row.params(), (p, None));
+        let bad = NotifierRow {
+            params: "{".into(),
+            ..row
+        };
+        assert!(bad.params().1.unwrap().contains("not valid"));
+    }
+}
