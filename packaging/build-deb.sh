@@ -22,6 +22,7 @@ contents=$(dpkg-deb --contents "$deb")
 echo "$contents"
 # Every file the package promises is in it.
 for f in usr/bin/skypunchd usr/bin/skypunchctl usr/bin/skypunch-agent etc/skypunch/skypunchd.toml \
+         etc/skypunch/agent.ini \
          usr/lib/systemd/system/skypunchd.service usr/lib/systemd/system/skypunch-agent.service \
          usr/share/man/man8/skypunchd.8.gz usr/share/man/man5/skypunchd.toml.5.gz \
          usr/share/man/man1/skypunchctl.1.gz etc/logrotate.d/skypunch \

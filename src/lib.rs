@@ -21,6 +21,7 @@
 //! - [`secret`]: strings that never print.
 //! - [`timefmt`]: the UTC time stamps written for every check.
 
+pub mod agent;
 pub mod config;
 pub mod control;
 pub mod ctl;
@@ -28,6 +29,7 @@ pub mod daemon;
 pub mod logging;
 pub mod notify;
 pub mod probe;
+pub mod process;
 pub mod push;
 pub mod scheduler;
 pub mod secret;

@@ -77,6 +77,20 @@ impl Logging {
     }
 }
 
+/// Logs to standard error only, in the daemon's line format (for the agent).
+pub fn init_stderr(level: log::LevelFilter) -> Result<(), LogError> {
+    let stderr = ConsoleAppender::builder()
+        .target(Target::Stderr)
+        .encoder(Box::new(LineEncoder))
+        .build();
+    let config = Config::builder()
+        .appender(Appender::builder().build("stderr", Box::new(stderr)))
+        .build(Root::builder().appender("stderr").build(level))
+        .map_err(|e| LogError::Init(e.to_string()))?;
+    log4rs::init_config(config).map_err(|e| LogError::Init(e.to_string()))?;
+    Ok(())
+}
+
 fn build(daemon: &DaemonConfig, foreground: bool) -> Result<Config, LogError> {
     if let Some(path) = &daemon.log_config {
         return log4rs::config::load_config_file(path, Default::default()).map_err(|e| {

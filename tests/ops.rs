@@ -89,6 +89,20 @@ fn man_pages_match_the_cli() {
     for o in [options(&top), add, add_notifier].concat() {
         assert!(ctl_page.contains(&o), "skypunchctl.1 does not document {o}");
     }
+    let agent_page = rendered("man/skypunch-agent.1");
+    let agent_help = help(env!("CARGO_BIN_EXE_skypunch-agent"), &["--help"]);
+    for o in options(&agent_help) {
+        assert!(
+            agent_page.contains(&o),
+            "skypunch-agent.1 does not document {o}"
+        );
+    }
+    for c in ["ping", "service-status", "alert", "monitor"] {
+        assert!(
+            agent_help.contains(c) && agent_page.contains(c),
+            "agent command {c}"
+        );
+    }
     let daemon_page = rendered("man/skypunchd.8");
     for o in options(&help(SKYPUNCHD, &["--help"])) {
         assert!(

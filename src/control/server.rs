@@ -216,6 +216,9 @@ async fn connection<S: Service>(
     };
     if let Err(message) = allowed {
         log::warn!("control socket: {message}");
+        // Take the client's Hello first: closing while it is still writing would
+        // give it a broken pipe instead of the reason.
+        let _ = next_request(&mut framed, HELLO_TIMEOUT).await;
         let _ = send(&mut framed, &error(ErrorKind::PermissionDenied, message)).await;
         return;
     }

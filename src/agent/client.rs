@@ -1,0 +1,158 @@
+//! The agent's side of the push API: POSTs of JSON to `<server>/api/...`.
+
+use crate::probe::Prober;
+use base64::Engine;
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// Time allowed for one request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a request did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The server answered and refused the request (4xx): sending it again will not
+    /// help. The message is the server's `error`.
+    Refused { status: u16, message: String },
+    /// The server could not be reached or failed (5xx): worth trying again later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Refused { status, message } => write!(f, "refused ({status}): {message}"),
+            SendError::Unavailable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A skypunchd (or OverC) push API.
+pub struct PushClient {
+    /// The server URL without credentials, ending with `/`.
+    base: Url,
+    /// `Authorization` from `user:password@` in the URL.
+    authorization: Option<String>,
+    prober: Prober,
+}
+
+impl PushClient {
+    /// `server` is `http(s)://[user:password@]host[:port][/prefix]`.
+    pub fn new(server: &str) -> Result<PushClient, String> {
+        let mut base =
+            Url::parse(server).map_err(|e| format!("server URL {server:?} is not valid: {e}"))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(format!(
+                "server URL {server:?} must start with http:// or https://"
+            ));
+        }
+        let authorization = if base.username().is_empty() {
+            None
+        } else {
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            let pair = format!(
+                "{}:{}",
+                decode(base.username()),
+                decode(base.password().unwrap_or(""))
+            );
+            Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            ))
+        };
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(PushClient {
+            base,
+            authorization,
+            prober: Prober::new(),
+        })
+    }
+
+    /// The server as shown in messages (without credentials).
+    pub fn server(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// POSTs `body` to `api/<path>` and returns the reply's JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, SendError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| SendError::Unavailable(format!("invalid path {path}: {e}")))?;
+        let headers: Vec<(String, String)> = self
+            .authorization
+            .iter()
+            .map(|a| ("authorization".to_string(), a.clone()))
+            .collect();
+        let sent = self
+            .prober
+            .post_json(&url, &headers, body.to_string().into_bytes());
+        let (status, reason, reply) = match tokio::time::timeout(REQUEST_TIMEOUT, sent).await {
+            Err(_) => {
+                return Err(SendError::Unavailable(format!(
+                    "cannot reach {url}: no answer within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                )))
+            }
+            Ok(Err(e)) => return Err(SendError::Unavailable(format!("cannot reach {url}: {e}"))),
+            Ok(Ok(r)) => r,
+        };
+        let doc: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+        let said = doc
+            .get("error")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(&reply);
+                let text: String = text.trim().chars().take(200).collect();
+                if text.is_empty() {
+                    format!("{status} {reason}")
+                } else {
+                    text
+                }
+            });
+        match status {
+            200..=299 => Ok(doc),
+            400..=499 => Err(SendError::Refused {
+                status,
+                message: said,
+            }),
+            _ => Err(SendError::Unavailable(format!(
+                "{url} answered {status} {reason}: {said}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_leave_the_url_for_a_header() {
+        let c = PushClient::new("http://ops:p%40ss@127.0.0.1:5000").unwrap();
+        assert_eq!(c.server(), "http://127.0.0.1:5000/");
+        assert_eq!(
+            c.authorization.as_deref(),
+            Some("Basic b3BzOnBAc3M=") // ops:p@ss
+        );
+        let c = PushClient::new("https://mon.example/overc?x=1").unwrap();
+        assert_eq!(c.server(), "https://mon.example/overc/");
+        assert_eq!(c.base.join("api/ping").unwrap().path(), "/overc/api/ping");
+        assert!(PushClient::new("mon.example:5000").is_err());
+        assert!(PushClient::new("ftp://mon.example/").is_err());
+    }
+}

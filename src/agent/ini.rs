@@ -1,0 +1,203 @@
+//! overcli's INI files, read unchanged:
+//!
+//! ```ini
+//! [overc]
+//! server = http://localhost:5000/
+//! my-name = web1
+//! my-key = 1234
+//!
+//! [service:app]
+//! period = 60
+//! command = ./plugin.d/app.sh "httpd"
+//! max-lag = 10
+//! ```
+//!
+//! Values are taken as written (no quote or escape processing, as Python's
+//! configparser does); keys are case-insensitive. Besides overcli's keys a service
+//! may set `timeout`, and `[overc]` may set `spool`.
+
+use ini::{Ini, ParseOption};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One `[service:<name>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDef {
+    pub name: String,
+    /// Seconds between runs.
+    pub period: u64,
+    /// Run with `/bin/sh -c` from the file's directory.
+    pub command: String,
+    /// Seconds a report may be late before the server calls the service offline; the
+    /// period reported is `period + max_lag`.
+    pub max_lag: u64,
+    /// Time the command may take.
+    pub timeout: Duration,
+}
+
+impl ServiceDef {
+    /// The period promised to the server.
+    pub fn reported_period(&self) -> u64 {
+        self.period + self.max_lag
+    }
+}
+
+/// A whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    pub server: Option<String>,
+    pub name: Option<String>,
+    pub key: Option<String>,
+    pub spool: Option<PathBuf>,
+    pub services: Vec<ServiceDef>,
+    /// The file's directory, where commands run.
+    pub dir: PathBuf,
+}
+
+/// The default `max-lag`: a tenth of the period, at least 5 s and at most 5 min.
+pub fn default_max_lag(period: u64) -> u64 {
+    (period / 10).clamp(5, 300)
+}
+
+/// Reads and checks an INI file; errors name the file, section and key.
+pub fn load(path: &Path) -> Result<AgentConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let dir = std::path::absolute(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    parse(&text, dir).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses the text of an INI file whose commands run in `dir`.
+pub fn parse(text: &str, dir: PathBuf) -> Result<AgentConfig, String> {
+    let opt = ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..Default::default()
+    };
+    let ini = Ini::load_from_str_opt(text, opt).map_err(|e| e.to_string())?;
+    let mut config = AgentConfig {
+        dir: dir.clone(),
+        ..Default::default()
+    };
+    for (section, props) in ini.iter() {
+        let Some(section) = section else {
+            if let Some((k, _)) = props.iter().next() {
+                return Err(format!("{k:?} is outside any section"));
+            }
+            continue;
+        };
+        if section == "overc" {
+            for (k, v) in props.iter() {
+                let v = v.trim().to_string();
+                match k.to_ascii_lowercase().as_str() {
+                    "server" => config.server = Some(v),
+                    "my-name" => config.name = Some(v),
+                    "my-key" => config.key = Some(v),
+                    "spool" => config.spool = Some(dir.join(v)),
+                    _ => {
+                        return Err(format!(
+                            "[overc] {k}: unknown key (server, my-name, my-key, spool)"
+                        ))
+                    }
+                }
+            }
+        } else if let Some(name) = section.strip_prefix("service:") {
+            config.services.push(service(name.trim(), props)?);
+        } else {
+            return Err(format!(
+                "[{section}]: unknown section ([overc] or [service:<name>])"
+            ));
+        }
+    }
+    if config.services.is_empty() {
+        return Err("no [service:<name>] sections".into());
+    }
+    Ok(config)
+}
+
+fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
+    let at = |k: &str| format!("[service:{name}] {k}");
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(format!("[service:{name}]: a name of 1 to 128 characters"));
+    }
+    let (mut period, mut command, mut max_lag, mut timeout) = (None, None, None, None);
+    let seconds = |k: &str, v: &str, min: u64| -> Result<u64, String> {
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= min && *n <= 366 * 86_400)
+            .ok_or_else(|| format!("{}: {v:?} is not a number of seconds >= {min}", at(k)))
+    };
+    for (k, v) in props.iter() {
+        match k.to_ascii_lowercase().as_str() {
+            "period" => period = Some(seconds(k, v, 1)?),
+            "command" => command = Some(v.trim().to_string()),
+            "max-lag" => max_lag = Some(seconds(k, v, 0)?),
+            "timeout" => timeout = Some(seconds(k, v, 1)?),
+            _ => {
+                return Err(format!(
+                    "{}: unknown key (period, command, max-lag, timeout)",
+                    at(k)
+                ))
+            }
+        }
+    }
+    let period = period.ok_or_else(|| format!("{}: missing", at("period")))?;
+    let command = command
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| format!("{}: missing", at("command")))?;
+    Ok(ServiceDef {
+        name: name.to_string(),
+        period,
+        command,
+        max_lag: max_lag.unwrap_or_else(|| default_max_lag(period)),
+        timeout: Duration::from_secs(timeout.unwrap_or(period)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_overclis_files_unchanged() {
+        let c = parse(
+            "[overc]\nserver=http://localhost:5000/\nmy-name=web1\nmy-key=1234\n\n\
+             ; a comment\n[service:app]\nperiod=5\ncommand=./plugin.d/pid-check.sh \"httpd\"\n\n\
+             [service:echo]\nperiod = 60\ncommand = echo 1 # not a comment\nmax-lag = 0\ntimeout = 3\n",
+            PathBuf::from("/etc/agent"),
+        )
+        .unwrap();
+        assert_eq!(c.server.as_deref(), Some("http://localhost:5000/"));
+        assert_eq!(
+            (c.name.as_deref(), c.key.as_deref()),
+            (Some("web1"), Some("1234"))
+        );
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.services[0].command, "./plugin.d/pid-check.sh \"httpd\"");
+        assert_eq!(c.services[0].timeout, Duration::from_secs(5));
+        assert_eq!(c.services[0].reported_period(), 10);
+        assert_eq!(c.services[1].command, "echo 1 # not a comment");
+        assert_eq!(c.services[1].reported_period(), 60);
+        assert_eq!(c.services[1].timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = |text: &str| parse(text, PathBuf::from("/")).unwrap_err();
+        assert_eq!(
+            err("[service:a]\ncommand=x\n"),
+            "[service:a] period: missing"
+        );
+        assert_eq!(
+            err("[service:a]\nperiod=0\ncommand=x\n"),
+            "[service:a] period: \"0\" is not a number of seconds >= 1"
+        );
+        assert!(err("[service:a]\nperiod=1\ncommand=x\nperiod_s=2\n").contains("unknown key"));
+        assert!(err("[overc]\nserver=x\n").contains("no [service:<name>] sections"));
+        assert!(err("[services:a]\nperiod=1\n").contains("unknown section"));
+    }
+}
