@@ -71,6 +71,17 @@ CREATE TABLE IF NOT EXISTS target_results (
 );
 CREATE INDEX IF NOT EXISTS target_results_time ON target_results (time);
 
+-- Checks and passes per target and hour, for uptime over 24 h / 7 d / 30 d without
+-- reading every check.
+CREATE TABLE IF NOT EXISTS target_hours (
+    target_id INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    hour      INTEGER NOT NULL,                          -- ms since the epoch / 3600000
+    checks    INTEGER NOT NULL DEFAULT 0,
+    passes    INTEGER NOT NULL DEFAULT 0,
+    total_ms  REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (target_id, hour)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS notifiers (
     id         INTEGER PRIMARY KEY,
     name       TEXT    NOT NULL,
@@ -159,4 +170,4 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt);
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

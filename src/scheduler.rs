@@ -30,20 +30,98 @@ use tokio_util::task::TaskTracker;
 /// How often the definitions counter is read.
 pub const POLL: Duration = Duration::from_secs(2);
 
-/// Every target's latest trace (header line and steps), rendered only when asked.
+/// Response times kept per target for the status page's sparkline.
+pub const SPARK_POINTS: usize = 30;
+
+/// A target's latest check as the daemon holds it in memory.
+struct Last {
+    trace: Arc<(String, Trace)>,
+    passed: bool,
+    status_code: Option<u16>,
+    cert_not_after: Option<i64>,
+    /// The latest response times, oldest first.
+    spark: std::collections::VecDeque<f32>,
+}
+
+/// What the status page and the metrics show of a target's latest check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub passed: bool,
+    pub status_code: Option<u16>,
+    /// Milliseconds of the latest check.
+    pub response_ms: f64,
+    /// Expiry of the certificate (ms since the epoch), for https.
+    pub cert_not_after: Option<i64>,
+    /// The latest response times (ms), oldest first.
+    pub spark: Vec<f32>,
+    /// Seconds per phase of the latest check: resolve, connect, tls, processing
+    /// (request sent to response head), transfer (body).
+    pub phases: Vec<(&'static str, f64)>,
+}
+
+/// Every target's latest check (trace rendered only when asked) and recent response
+/// times, since the daemon started.
 #[derive(Default)]
-pub struct LastChecks(Mutex<HashMap<i64, Arc<(String, Trace)>>>);
+pub struct LastChecks(Mutex<HashMap<i64, Last>>);
 
 impl LastChecks {
-    fn put(&self, id: i64, trace: Arc<(String, Trace)>) {
+    fn put(&self, id: i64, trace: Arc<(String, Trace)>, outcome: &OutcomeSummary) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(id, trace);
+            let last = m.entry(id).or_insert_with(|| Last {
+                trace: trace.clone(),
+                passed: false,
+                status_code: None,
+                cert_not_after: None,
+                spark: std::collections::VecDeque::with_capacity(SPARK_POINTS),
+            });
+            last.trace = trace;
+            last.passed = outcome.passed;
+            last.status_code = outcome.status_code;
+            last.cert_not_after = outcome.cert_not_after.or(last.cert_not_after);
+            if last.spark.len() == SPARK_POINTS {
+                last.spark.pop_front();
+            }
+            last.spark.push_back(outcome.response_ms as f32);
         }
     }
 
     fn render(&self, id: i64) -> Option<String> {
-        let trace = self.0.lock().ok()?.get(&id)?.clone();
+        let trace = self.0.lock().ok()?.get(&id)?.trace.clone();
         Some(trace.1.render(&trace.0))
+    }
+
+    fn live(&self, id: i64) -> Option<Live> {
+        let m = self.0.lock().ok()?;
+        let last = m.get(&id)?;
+        let steps = last.trace.1.steps();
+        let mut phases: Vec<(&'static str, f64)> = Vec::new();
+        let mut before = 0.0;
+        for s in steps {
+            let phase = match s.text.split_whitespace().next().unwrap_or("") {
+                "resolve" => Some("resolve"),
+                "connect" | "reuse" => Some("connect"),
+                "tls" => Some("tls"),
+                "send" | "response" => Some("processing"),
+                "body" => Some("transfer"),
+                _ => None,
+            };
+            if let Some(p) = phase {
+                let secs = (s.elapsed_ms - before).max(0.0) / 1000.0;
+                match phases.iter_mut().find(|(n, _)| *n == p) {
+                    Some(e) => e.1 += secs,
+                    None => phases.push((p, secs)),
+                }
+            }
+            before = s.elapsed_ms;
+        }
+        Some(Live {
+            passed: last.passed,
+            status_code: last.status_code,
+            response_ms: f64::from(last.spark.back().copied().unwrap_or(0.0)),
+            cert_not_after: last.cert_not_after,
+            spark: last.spark.iter().copied().collect(),
+            phases,
+        })
     }
 
     fn forget_all_but(&self, keep: &HashMap<i64, Slot>) {
@@ -69,6 +147,11 @@ impl SchedulerHandle {
     /// The trace of the target's latest scheduled check since the daemon started.
     pub fn last_trace(&self, id: i64) -> Option<String> {
         self.last.render(id)
+    }
+
+    /// The target's latest check and recent response times, if it ran since start.
+    pub fn live(&self, id: i64) -> Option<Live> {
+        self.last.live(id)
     }
 }
 
@@ -319,6 +402,14 @@ fn fire_due(
     }
 }
 
+/// The figures of an outcome kept in memory.
+struct OutcomeSummary {
+    passed: bool,
+    status_code: Option<u16>,
+    response_ms: f64,
+    cert_not_after: Option<i64>,
+}
+
 fn humanize(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
@@ -338,8 +429,14 @@ async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
         );
     }
     let time_ms = outcome.trace.started_at().timestamp_millis();
+    let summary = OutcomeSummary {
+        passed: outcome.passed,
+        status_code: outcome.status_code,
+        response_ms: outcome.response_ms,
+        cert_not_after: outcome.cert_not_after,
+    };
     let trace = Arc::new((header, outcome.trace));
-    shared.last.put(def.id, trace.clone());
+    shared.last.put(def.id, trace.clone(), &summary);
     let rec = CheckRecord {
         target_id: def.id,
         name: def.name.clone(),

@@ -42,6 +42,23 @@ pub fn format(t: DateTime<Utc>, fraction: Fraction) -> String {
     s
 }
 
+/// `30s`, `10m`, `2h`, `7d` (a bare number is seconds) into milliseconds.
+pub fn duration_ms(d: &str) -> Result<i64, String> {
+    let d = d.trim();
+    let (num, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit()).unwrap_or(d.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{d:?}: expected a duration like 30s, 10m, 2h or 7d"))?;
+    let scale = match unit {
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{d:?}: the unit must be s, m, h or d")),
+    };
+    Ok(n.saturating_mul(scale))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +74,16 @@ mod tests {
         );
         assert_eq!(format(t, Fraction::Millis), "2026-11-21 04:44:25,053");
         assert_eq!(format(t, Fraction::Micros), "2026-11-21 04:44:25.053123");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_ms("30s"), Ok(30_000));
+        assert_eq!(duration_ms("10m"), Ok(600_000));
+        assert_eq!(duration_ms("2h"), Ok(7_200_000));
+        assert_eq!(duration_ms("7d"), Ok(604_800_000));
+        assert_eq!(duration_ms("45"), Ok(45_000));
+        assert!(duration_ms("soon").is_err());
+        assert!(duration_ms("5y").is_err());
     }
 }

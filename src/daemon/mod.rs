@@ -175,6 +175,7 @@ async fn run(
         tracker.spawn(crate::push::serve(
             listener,
             store.clone(),
+            scheduler.clone(),
             config_rx.clone(),
             shutdown.clone(),
             tracker.clone(),

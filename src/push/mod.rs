@@ -7,6 +7,7 @@
 //! and body read timeouts, and connections by a limit.
 
 pub mod api;
+pub mod web;
 
 use crate::config::Config;
 use crate::store::push::Denied;
@@ -62,17 +63,21 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 struct Ctx {
     store: Store,
     config: watch::Receiver<Arc<Config>>,
+    web: Arc<web::Web>,
 }
 
 /// Serves until `shutdown`; connection tasks run on `tracker`.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
+    scheduler: crate::scheduler::SchedulerHandle,
     config: watch::Receiver<Arc<Config>>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let ctx = Arc::new(Ctx { store, config });
+    let web = Arc::new(web::Web::new(store.clone(), scheduler));
+    tracker.spawn(web.clone().keep_uptimes(shutdown.clone()));
+    let ctx = Arc::new(Ctx { store, config, web });
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
@@ -137,17 +142,17 @@ fn ui_allowed(ctx: &Ctx, req: &Request<hyper::body::Incoming>) -> bool {
         .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
 }
 
-/// `GET /api/services/<id>/history[?limit=N]`: newest first, `time` (RFC 3339),
-/// `state`, `info`.
-async fn read_api(
+/// The read side: the status page, its JSON API and the metrics, GET only, behind
+/// `ui_user` / `ui_password` when set.
+async fn read_side(
     ctx: &Ctx,
     req: &Request<hyper::body::Incoming>,
-    rest: &str,
+    path: &str,
 ) -> Response<Full<Bytes>> {
-    if req.method() != Method::GET {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
-            "Method not allowed: use GET",
+            format!("Method {} not allowed: {path} takes GET", req.method()),
         );
     }
     if !ui_allowed(ctx, req) {
@@ -158,6 +163,46 @@ async fn read_api(
         );
         return r;
     }
+    let query = req.uri().query().unwrap_or("");
+    let web = &ctx.web;
+    if path == "/ui/" {
+        return web.page();
+    }
+    if path == "/api/status" {
+        return web.status(query).await;
+    }
+    if path == "/api/alerts" {
+        return web.alerts(query).await;
+    }
+    if path == "/metrics" {
+        return web.metrics().await;
+    }
+    if let Some(rest) = path.strip_prefix("/api/targets/") {
+        return match rest.split_once('/') {
+            None => match rest.parse() {
+                Ok(id) => web.target(id).await,
+                Err(_) => error(StatusCode::NOT_FOUND, format!("Not found: {path}")),
+            },
+            Some((id, "history")) => match id.parse() {
+                Ok(id) => web.target_history(id, query).await,
+                Err(_) => error(StatusCode::NOT_FOUND, format!("Not found: {path}")),
+            },
+            Some(_) => error(StatusCode::NOT_FOUND, format!("Not found: {path}")),
+        };
+    }
+    match path.strip_prefix("/api/services/") {
+        Some(rest) => service_history(ctx, req, rest).await,
+        None => error(StatusCode::NOT_FOUND, format!("Not found: {path}")),
+    }
+}
+
+/// `GET /api/services/<id>/history[?limit=N]`: newest first, `time` (RFC 3339),
+/// `state`, `info`.
+async fn service_history(
+    ctx: &Ctx,
+    req: &Request<hyper::body::Incoming>,
+    rest: &str,
+) -> Response<Full<Bytes>> {
     let Some(id) = rest
         .strip_suffix("/history")
         .and_then(|id| id.parse::<i64>().ok())
@@ -192,7 +237,7 @@ async fn read_api(
     }
 }
 
-fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -200,25 +245,33 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
     json(status, serde_json::json!({ "error": message.into() }))
 }
 
 async fn route(ctx: &Ctx, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let api = matches!(
-        path.as_str(),
-        "/api/ping" | "/api/set/service/status" | "/api/set/alerts"
-    );
+    let api = web::ENDPOINTS.contains(&path.as_str());
     if path == "/healthz" {
         return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
     }
-    if let Some(rest) = path.strip_prefix("/api/services/") {
-        return read_api(ctx, &req, rest).await;
+    if path == "/" || path == "/ui" {
+        return Response::builder()
+            .status(StatusCode::FOUND)
+            .header(http::header::LOCATION, "/ui/")
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default();
     }
     if !api {
-        return error(StatusCode::NOT_FOUND, format!("Not found: {path}"));
+        return read_side(ctx, &req, &path).await;
     }
+    let response = push(ctx, req, &path).await;
+    web::PUSH_COUNTERS.count(&path, response.status());
+    response
+}
+
+/// One push API request (a POST to one of [`web::ENDPOINTS`]).
+async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Response<Full<Bytes>> {
     if req.method() != Method::POST {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -268,7 +321,7 @@ async fn route(ctx: &Ctx, req: Request<hyper::body::Incoming>) -> Response<Full<
         Ok(p) => p,
         Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
-    let stored = match path.as_str() {
+    let stored = match path {
         "/api/ping" => ctx.store.push_ping(server, auto_register).await,
         "/api/set/service/status" => {
             let now = now_ms();

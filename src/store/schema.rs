@@ -13,9 +13,10 @@ use std::path::Path;
 const SCHEMA: &str = include_str!("../../sql/schema.sql");
 
 /// Upgrades, in order: entry `i` moves a database from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../sql/migrations/0002_alert_description.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../sql/migrations/0002_alert_description.sql"),
+    include_str!("../../sql/migrations/0003_target_hours.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = 1 + MIGRATIONS.len() as u32;

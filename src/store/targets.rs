@@ -5,6 +5,33 @@ use crate::supervise::{self, Progress, Status, TargetEvent, Thresholds};
 use crate::target::{Origin, TargetRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// An hour in milliseconds.
+const HOUR_MS: i64 = 3_600_000;
+
+/// Share of passed checks; `None` without checks in the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Uptime {
+    /// The last 24 hours.
+    pub day: Option<f64>,
+    /// The last 7 days.
+    pub week: Option<f64>,
+    /// The last 30 days.
+    pub month: Option<f64>,
+}
+
+/// One check of a target's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryRow {
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    /// PASS or FAIL.
+    pub result: String,
+    pub status_code: Option<i64>,
+    pub response_ms: f64,
+    pub description: String,
+}
 
 /// A target as `skypunchctl targets` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,9 +379,79 @@ impl Store {
         .await
     }
 
+    /// Uptime (passes / checks) per target over the last 24 hours, 7 days and 30 days
+    /// (whole hours), from the hourly counts.
+    pub async fn uptimes(&self, now_ms: i64) -> Result<HashMap<i64, Uptime>> {
+        self.read(move |c| {
+            let hour = now_ms.div_euclid(HOUR_MS);
+            let mut s = c.prepare_cached(
+                "SELECT target_id, \
+                   sum(CASE WHEN hour > ?1 THEN checks END), sum(CASE WHEN hour > ?1 THEN passes END), \
+                   sum(CASE WHEN hour > ?2 THEN checks END), sum(CASE WHEN hour > ?2 THEN passes END), \
+                   sum(checks), sum(passes) \
+                 FROM target_hours WHERE hour > ?3 GROUP BY target_id",
+            )?;
+            let ratio = |checks: Option<i64>, passes: Option<i64>| match (checks, passes) {
+                (Some(c), Some(p)) if c > 0 => Some(p as f64 / c as f64),
+                _ => None,
+            };
+            let rows = s
+                .query_map(params![hour - 24, hour - 24 * 7, hour - 24 * 30], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        Uptime {
+                            day: ratio(r.get(1)?, r.get(2)?),
+                            week: ratio(r.get(3)?, r.get(4)?),
+                            month: ratio(r.get(5)?, r.get(6)?),
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// A target's checks, newest first. `None` when the target does not exist.
+    pub async fn target_history(&self, id: i64, limit: u32) -> Result<Option<Vec<HistoryRow>>> {
+        self.read(move |c| {
+            let exists = c
+                .query_row("SELECT 1 FROM targets WHERE id = ?", [id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+            let mut s = c.prepare_cached(
+                "SELECT time, result, status_code, response_ms, description FROM target_results \
+                 WHERE target_id = ? ORDER BY time DESC LIMIT ?",
+            )?;
+            let rows = s
+                .query_map(params![id, limit], |r| {
+                    Ok(HistoryRow {
+                        time: r.get(0)?,
+                        result: r.get(1)?,
+                        status_code: r.get(2)?,
+                        response_ms: r.get(3)?,
+                        description: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(rows))
+        })
+        .await
+    }
+
     /// Deletes check history older than `before_ms`, in slices so writers are not
     /// held up; returns the number of rows deleted.
     pub async fn prune_target_results(&self, before_ms: i64) -> Result<usize> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM target_hours WHERE hour < ?",
+                [before_ms.div_euclid(HOUR_MS)],
+            )?)
+        })
+        .await?;
         let mut total = 0;
         loop {
             let n = self
@@ -464,6 +561,17 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
         rec.status_code,
         rec.response_ms,
         rec.description
+    ])?;
+    c.prepare_cached(
+        "INSERT INTO target_hours (target_id, hour, checks, passes, total_ms) VALUES (?1, ?2, 1, ?3, ?4) \
+         ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + 1, \
+         passes = passes + excluded.passes, total_ms = total_ms + excluded.total_ms",
+    )?
+    .execute(params![
+        rec.target_id,
+        rec.time_ms.div_euclid(HOUR_MS),
+        i64::from(rec.passed),
+        rec.response_ms
     ])?;
     if let Some(event) = event {
         raise_target_alert(c, rec, &trace, prev.status, next.status, event)?;
