@@ -133,7 +133,6 @@ CREATE TABLE IF NOT EXISTS service_states (
     info       TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS service_states_service_time ON service_states (service_id, time);
-CREATE INDEX IF NOT EXISTS service_states_time ON service_states (time);
 
 -- Everything worth telling someone about. Names are copied so an alert still reads
 -- right after its target, server or service is removed.
@@ -170,4 +169,4 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt);
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

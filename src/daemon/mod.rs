@@ -308,7 +308,12 @@ async fn prune_history(
         match store.prune_target_results(before).await {
             Ok(0) => {}
             Ok(n) => log::info!("history: {n} check results older than {days} days deleted"),
-            Err(e) => log::error!("history: pruning failed: {e}"),
+            Err(e) => log::error!("history: pruning check results failed: {e}"),
+        }
+        match store.prune_service_states(before).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("history: {n} service reports older than {days} days deleted"),
+            Err(e) => log::error!("history: pruning service reports failed: {e}"),
         }
     }
 }

@@ -149,6 +149,12 @@ async fn read_side(
     req: &Request<hyper::body::Incoming>,
     path: &str,
 ) -> Response<Full<Bytes>> {
+    let known = matches!(path, "/ui/" | "/api/status" | "/api/alerts" | "/metrics")
+        || path.starts_with("/api/targets/")
+        || path.starts_with("/api/services/");
+    if !known {
+        return error(StatusCode::NOT_FOUND, format!("Not found: {path}"));
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -32,7 +32,54 @@ impl Denied {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// Keys verified lately, by server name: (stored hash, the key). A key matching the
+/// cached one is accepted without hashing as long as the stored hash is still the one
+/// it was verified against, so a server removed or re-keyed (by the CLI or by hand)
+/// is checked afresh. Only the writer thread identifies servers.
+struct Verified {
+    hash: String,
+    key: Vec<u8>,
+}
+
+/// Entries kept before the cache starts over.
+const VERIFIED_MAX: usize = 100_000;
+
+thread_local! {
+    static VERIFIED: std::cell::RefCell<std::collections::HashMap<String, Verified>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn cached_key_matches(name: &str, hash: &str, key: &Secret) -> bool {
+    VERIFIED.with(|v| {
+        v.borrow().get(name).is_some_and(|e| {
+            e.hash == hash && bool::from(e.key.as_slice().ct_eq(key.expose().as_bytes()))
+        })
+    })
+}
+
+fn remember_key(name: &str, hash: &str, key: &Secret) {
+    VERIFIED.with(|v| {
+        let mut v = v.borrow_mut();
+        if v.len() >= VERIFIED_MAX {
+            v.clear();
+        }
+        v.insert(
+            name.to_string(),
+            Verified {
+                hash: hash.to_string(),
+                key: key.expose().as_bytes().to_vec(),
+            },
+        );
+    });
 }
 
 fn key_hash(salt: &str, key: &Secret) -> String {
@@ -63,9 +110,11 @@ fn identify(
         .query_row([&id.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     match row {
+        Some((server, _, hash)) if cached_key_matches(&id.name, &hash, &id.key) => Ok(Ok(server)),
         Some((server, salt, hash)) => {
             let given = key_hash(&salt, &id.key);
             if bool::from(given.as_bytes().ct_eq(hash.as_bytes())) {
+                remember_key(&id.name, &hash, &id.key);
                 Ok(Ok(server))
             } else {
                 Ok(Err(Denied::WrongKey))
@@ -371,6 +420,27 @@ impl Store {
         .await
     }
 
+    /// Deletes report history older than `before_ms`, service by service (through the
+    /// `(service_id, time)` index) in slices; returns the number of rows deleted.
+    pub async fn prune_service_states(&self, before_ms: i64) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |c| {
+                    Ok(c.execute(
+                        "DELETE FROM service_states WHERE id IN (SELECT ss.id FROM services s \
+                         JOIN service_states ss ON ss.service_id = s.id AND ss.time < ? LIMIT 5000)",
+                        [before_ms],
+                    )?)
+                })
+                .await?;
+            total += n;
+            if n < 5000 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Services, of every server or of one.
     pub async fn services(&self, server: Option<String>) -> Result<Vec<ServiceInfo>> {
         self.read(move |c| {
@@ -510,4 +580,25 @@ pub struct AlertInfo {
     pub event: String,
     /// The message.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_pairs() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+    }
+
+    #[test]
+    fn a_cached_key_holds_only_while_the_stored_hash_is_unchanged() {
+        let key = Secret::new("s3cret");
+        assert!(!cached_key_matches("web1", "h1", &key));
+        remember_key("web1", "h1", &key);
+        assert!(cached_key_matches("web1", "h1", &key));
+        assert!(!cached_key_matches("web1", "h1", &Secret::new("other")));
+        assert!(!cached_key_matches("web1", "h2", &key), "re-keyed by hand");
+        assert!(!cached_key_matches("web2", "h1", &key));
+    }
 }

@@ -16,6 +16,7 @@ const SCHEMA: &str = include_str!("../../sql/schema.sql");
 const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0002_alert_description.sql"),
     include_str!("../../sql/migrations/0003_target_hours.sql"),
+    include_str!("../../sql/migrations/0004_service_states_prune.sql"),
 ];
 
 /// The schema version this build writes.
