@@ -390,9 +390,11 @@ fn fire_due(
         let shared = shared.clone();
         let def = slot.def.clone();
         let running = slot.running.clone();
+        // The check's state machine is large (connection, TLS, HTTP, trace); boxed, it
+        // is built once on the heap instead of being copied into the task.
         tracker.spawn(async move {
             let permit = shared.permits.clone().acquire_owned().await;
-            let outcome = shared.prober.check(&def).await;
+            let outcome = Box::pin(shared.prober.check(&def)).await;
             drop(permit);
             // Cleared only once the result is queued: if the writer falls behind, ticks
             // are skipped (and logged) instead of results piling up in memory.

@@ -8,6 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// jemalloc: with thousands of checks a second the system allocator spent a fifth of
+/// the daemon's CPU and fragmented to twice the memory.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The skypunch monitoring daemon.
 #[derive(Debug, Parser)]
 #[command(name = "skypunchd", version, max_term_width = 100)]

@@ -362,6 +362,21 @@ impl Store {
         recs: Vec<CheckRecord>,
     ) -> Result<Vec<(i64, String, TargetEvent)>> {
         self.write(move |c| {
+            // Usually every record goes in: one savepoint for all of them. Only when one
+            // fails are they redone each in its own savepoint, so the bad one is skipped
+            // (a savepoint per record costs a copy of every page it touches).
+            let all = in_savepoint(c, |c| {
+                let mut events = Vec::new();
+                for rec in &recs {
+                    if let Some(e) = record(c, rec)? {
+                        events.push((rec.target_id, rec.name.clone(), e));
+                    }
+                }
+                Ok(events)
+            });
+            if let Ok(events) = all {
+                return Ok(events);
+            }
             let mut events = Vec::new();
             for rec in &recs {
                 match in_savepoint(c, |c| record(c, rec)) {
@@ -626,4 +641,92 @@ fn raise_target_alert(
         now_ms(),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseSync;
+
+    fn rec(target_id: i64, passed: bool) -> CheckRecord {
+        CheckRecord {
+            target_id,
+            name: format!("t{target_id}"),
+            request: "GET http://x/".into(),
+            time_ms: now_ms(),
+            passed,
+            status_code: Some(if passed { 200 } else { 503 }),
+            description: if passed {
+                "OK".into()
+            } else {
+                "target status:503 != 200".into()
+            },
+            response_ms: 1.5,
+            network_fail: false,
+            trace: std::sync::Arc::new((String::new(), crate::probe::Trace::start())),
+            thresholds: Thresholds {
+                failure: 1,
+                success: 1,
+                renotify_minutes: 0,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_record_that_cannot_be_written_is_skipped_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO targets (name, url) VALUES ('t1', 'http://x/'), ('t2', 'http://x/'), ('t3', 'http://x/');
+                     CREATE TRIGGER refuse AFTER INSERT ON target_results WHEN new.target_id = 2
+                     BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let events = store
+            .record_checks(vec![rec(1, false), rec(2, false), rec(3, true)])
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "t1 NEW->FAIL raised; t2 was not stored");
+        let stored: Vec<(i64, String, i64)> = store
+            .read(|c| {
+                let mut s = c.prepare(
+                    "SELECT t.id, t.status, (SELECT count(*) FROM target_results r WHERE r.target_id = t.id) \
+                     FROM targets t ORDER BY t.id",
+                )?;
+                let rows = s
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            [
+                (1, "FAIL".into(), 1),
+                (2, "NEW".into(), 0),
+                (3, "PASS".into(), 1)
+            ]
+        );
+        let (checks, passes): (i64, i64) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT sum(checks), sum(passes) FROM target_hours",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!((checks, passes), (2, 1));
+        let up = store.uptimes(now_ms()).await.unwrap();
+        assert_eq!(up[&3].day, Some(1.0));
+        assert_eq!(up[&1].month, Some(0.0));
+        assert!(!up.contains_key(&2));
+    }
 }
