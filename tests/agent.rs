@@ -16,14 +16,6 @@ fn agent(args: &[&str]) -> Output {
     Command::new(AGENT).args(args).output().unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A daemon whose push listener is on `port`.
 fn daemon(port: u16) -> Fixture {
     let f = Fixture::new(&format!("[push]\nlisten = \"127.0.0.1:{port}\"\n"));

@@ -6,7 +6,6 @@ mod common;
 use common::http::Server;
 use common::*;
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,15 +22,6 @@ fn script(f: &Fixture, name: &str, body: &str) -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// A TCP port on 127.0.0.1 where nothing listens.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn listen_addr(f: &Fixture) -> String {
@@ -108,7 +98,7 @@ struct Smtp {
 
 impl Smtp {
     fn start(dir: &Path) -> Smtp {
-        let port = closed_port();
+        let port = free_port();
         let maildir = dir.join("maildir");
         let child = Command::new("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
@@ -183,7 +173,7 @@ fn smtp_mails_target_failures_and_pushed_alerts_to_every_address() {
          [[notifier]]\nname = \"mail\"\ntype = \"smtp\"\n\
          address = \"ops@test.example, oncall@test.example\"\n",
         smtp.port,
-        closed_port()
+        free_port()
     ));
     f.start();
     wait_for("the failure mail", Duration::from_secs(10), || {
@@ -414,7 +404,7 @@ fn filters_and_rows_added_by_hand() {
             [],
         )
         .unwrap();
-    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let url = format!("http://127.0.0.1:{}/", free_port());
     for name in ["a", "b"] {
         let added = f.ctl(&[
             "targets",
@@ -457,7 +447,7 @@ fn the_notifiers_verbs() {
         out.lines().nth(3).unwrap(),
         "| 1  | Operations | Yes     | smtp | ops@example.com |"
     );
-    let dead = format!("http://127.0.0.1:{}/hook", closed_port());
+    let dead = format!("http://127.0.0.1:{}/hook", free_port());
     let added = f.ctl(&[
         "notifiers",
         "add",

@@ -35,14 +35,6 @@ fn get_json(addr: &str, path: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A daemon with a passing and a failing target and one pushed service.
 fn start(extra: &str) -> (Fixture, Server, String) {
     let web = Server::start();
@@ -51,7 +43,7 @@ fn start(extra: &str) -> (Fixture, Server, String) {
          [[target]]\nname = \"healthy\"\nurl = \"{}\"\nfrequency = 1\n\n\
          [[target]]\nname = \"broken\"\nurl = \"http://127.0.0.1:{}/\"\nfrequency = 1\n",
         web.url("/ok"),
-        closed_port()
+        free_port()
     ));
     f.start();
     let addr = f.json(&["status"])["listen"].as_str().unwrap().to_string();

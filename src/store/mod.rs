@@ -139,6 +139,27 @@ impl Store {
         self.inner.outbox.clone()
     }
 
+    /// Runs `sql` (a DELETE taking `?1` = `before_ms` and `?2` = a slice size) one slice
+    /// per write job until a slice comes back short, so other writers are not held up;
+    /// returns the number of rows deleted.
+    pub(crate) async fn delete_in_slices(
+        &self,
+        sql: &'static str,
+        before_ms: i64,
+    ) -> Result<usize> {
+        const SLICE: usize = 5000;
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |c| Ok(c.execute(sql, rusqlite::params![before_ms, SLICE as i64])?))
+                .await?;
+            total += n;
+            if n < SLICE {
+                return Ok(total);
+            }
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path

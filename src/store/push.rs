@@ -423,22 +423,12 @@ impl Store {
     /// Deletes report history older than `before_ms`, service by service (through the
     /// `(service_id, time)` index) in slices; returns the number of rows deleted.
     pub async fn prune_service_states(&self, before_ms: i64) -> Result<usize> {
-        let mut total = 0;
-        loop {
-            let n = self
-                .write(move |c| {
-                    Ok(c.execute(
-                        "DELETE FROM service_states WHERE id IN (SELECT ss.id FROM services s \
-                         JOIN service_states ss ON ss.service_id = s.id AND ss.time < ? LIMIT 5000)",
-                        [before_ms],
-                    )?)
-                })
-                .await?;
-            total += n;
-            if n < 5000 {
-                return Ok(total);
-            }
-        }
+        self.delete_in_slices(
+            "DELETE FROM service_states WHERE id IN (SELECT ss.id FROM services s \
+             JOIN service_states ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
+            before_ms,
+        )
+        .await
     }
 
     /// Services, of every server or of one.

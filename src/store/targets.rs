@@ -467,22 +467,12 @@ impl Store {
             )?)
         })
         .await?;
-        let mut total = 0;
-        loop {
-            let n = self
-                .write(move |c| {
-                    Ok(c.execute(
-                        "DELETE FROM target_results WHERE id IN \
-                         (SELECT id FROM target_results WHERE time < ? LIMIT 5000)",
-                        [before_ms],
-                    )?)
-                })
-                .await?;
-            total += n;
-            if n < 5000 {
-                return Ok(total);
-            }
-        }
+        self.delete_in_slices(
+            "DELETE FROM target_results WHERE id IN \
+             (SELECT id FROM target_results WHERE time < ?1 LIMIT ?2)",
+            before_ms,
+        )
+        .await
     }
 }
 
@@ -728,5 +718,30 @@ mod tests {
         assert_eq!(up[&3].day, Some(1.0));
         assert_eq!(up[&1].month, Some(0.0));
         assert!(!up.contains_key(&2));
+    }
+
+    #[tokio::test]
+    async fn old_history_is_pruned_in_slices() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute("INSERT INTO targets (name, url) VALUES ('t1', 'http://x/')", [])?;
+                let mut s = c.prepare(
+                    "INSERT INTO target_results (target_id, time, result, response_ms) VALUES (1, ?, 'PASS', 1)",
+                )?;
+                for t in 0..12_000 {
+                    s.execute([t])?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.prune_target_results(11_000).await.unwrap(), 11_000);
+        let left: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM target_results", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(left, 1000);
     }
 }

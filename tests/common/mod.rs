@@ -276,3 +276,12 @@ pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_
 pub fn post(addr: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
     request(addr, "POST", path, &body.to_string())
 }
+
+/// A TCP port on 127.0.0.1 where nothing listens (until someone binds it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
