@@ -309,7 +309,9 @@ fn failing_missing_hanging_and_noisy_plugins_never_hold_up_the_others() {
         "{log}"
     );
     assert!(
-        log.contains("notifier `noisy`: delivered alert #1 (disk almost full) (xxxx"),
+        log.contains(
+            "notifier `noisy`: delivered alert #1 (disk almost full) (exit status 0: xxxx"
+        ),
         "{log}"
     );
 }
@@ -494,7 +496,7 @@ fn the_notifiers_verbs() {
     assert_eq!(test.status.code(), Some(0));
     assert_eq!(
         text(&test).0,
-        "Notifier: echo: test message delivered (Test message from skypunch through notifier `echo`)\n"
+        "Notifier: echo: test message delivered (exit status 0: Test message from skypunch through notifier `echo`)\n"
     );
 
     let missing = f.ctl(&["notifiers", "9"]);

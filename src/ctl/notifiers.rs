@@ -44,6 +44,10 @@ pub async fn run(client: &mut Client, args: &NotifiersArgs, out: &Out) -> Result
                 println!("{}", notifier_json(&n));
             } else {
                 print!("{}", detail_table(&n));
+                println!("\nPending deliveries: {}", n.pending);
+                if !n.last_error.is_empty() {
+                    println!("Last error: {}", n.last_error);
+                }
             }
             Ok(())
         }
@@ -125,7 +129,7 @@ pub fn list_table(all: &[NotifierInfo]) -> String {
     t.render()
 }
 
-/// The list's rows, then the counters and what is waiting.
+/// The list's rows, then Pass Count and Fail Count (SPEC §6).
 pub fn detail_table(n: &NotifierInfo) -> String {
     let mut t = Table::detail();
     for (k, v) in [
@@ -136,8 +140,6 @@ pub fn detail_table(n: &NotifierInfo) -> String {
         ("Address", cell(&n.address)),
         ("Pass Count", n.pass_count.to_string()),
         ("Fail Count", n.fail_count.to_string()),
-        ("Pending", n.pending.to_string()),
-        ("Last Error", cell(&n.last_error)),
     ] {
         t.row(&[k.to_string(), v]);
     }
@@ -214,6 +216,27 @@ mod tests {
         assert_eq!(
             text.lines().nth(3).unwrap(),
             "| 3  | Operations | Yes     | smtp | ops@example.com |"
+        );
+    }
+
+    #[test]
+    fn detail_rows_are_the_specs() {
+        let rows: Vec<String> = detail_table(&info())
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(|l| l.split('|').nth(1).unwrap().trim().to_string())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "ID",
+                "Name",
+                "Enabled",
+                "Type",
+                "Address",
+                "Pass Count",
+                "Fail Count"
+            ]
         );
     }
 

@@ -30,7 +30,12 @@ pub async fn run(
         .await
         .map_err(|e: RunError| e.to_string())?;
     if done.code == Some(0) {
-        return Ok(quote(&done.stdout, &done.stderr));
+        let said = quote(&done.stdout, &done.stderr);
+        return Ok(if said.is_empty() {
+            "exit status 0".to_string()
+        } else {
+            format!("exit status 0: {said}")
+        });
     }
     let how = match done.code {
         Some(code) => format!("exit status {code}"),
@@ -78,7 +83,7 @@ mod tests {
         let t = Duration::from_secs(5);
         assert_eq!(
             run("sh -c 'cat; echo done'", &dir, t, "hello\n").await,
-            Ok("hello | done".into())
+            Ok("exit status 0: hello | done".into())
         );
         assert_eq!(
             run("sh -c 'echo broken >&2; exit 3'", &dir, t, "").await,
