@@ -65,7 +65,10 @@ pub struct Live {
 pub struct LastChecks(Mutex<HashMap<i64, Last>>);
 
 impl LastChecks {
-    fn put(&self, id: i64, trace: Arc<(String, Trace)>, outcome: &OutcomeSummary) {
+    /// Keeps a check's outcome; returns whether the check before it passed (`false`
+    /// when it is the first since the daemon started).
+    fn put(&self, id: i64, trace: Arc<(String, Trace)>, outcome: &OutcomeSummary) -> bool {
+        let mut passed_before = false;
         if let Ok(mut m) = self.0.lock() {
             let last = m.entry(id).or_insert_with(|| Last {
                 trace: trace.clone(),
@@ -74,6 +77,7 @@ impl LastChecks {
                 cert_not_after: None,
                 spark: std::collections::VecDeque::with_capacity(SPARK_POINTS),
             });
+            passed_before = last.passed;
             last.trace = trace;
             last.passed = outcome.passed;
             last.status_code = outcome.status_code;
@@ -83,6 +87,7 @@ impl LastChecks {
             }
             last.spark.push_back(outcome.response_ms as f32);
         }
+        passed_before
     }
 
     fn render(&self, id: i64) -> Option<String> {
@@ -166,7 +171,13 @@ struct Shared {
 /// Results waiting to be written; a full queue makes checks wait (backpressure).
 const RESULT_QUEUE: usize = 32 * 1024;
 /// Most results written in one database job.
-const RESULT_BATCH: usize = 512;
+const RESULT_BATCH: usize = 2048;
+/// How long a routine result (a PASS after a PASS) waits for others to share its
+/// transaction. Every transaction rewrites each page it touches in the WAL, and the
+/// targets' rows sit on hundreds of pages: at 10,000 checks a second, committing
+/// every few milliseconds wrote each page dozens of times a second, and the writer
+/// spent twice the CPU. A result that may change a state is written at once.
+const RESULT_LINGER: Duration = Duration::from_millis(100);
 
 struct Slot {
     row: TargetRow,
@@ -225,6 +236,7 @@ pub fn next_tick(due: Instant, period: Duration, now: Instant) -> (Instant, u64)
 async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
     let mut batch = Vec::with_capacity(RESULT_BATCH);
     while pending.recv_many(&mut batch, RESULT_BATCH).await > 0 {
+        gather(&mut pending, &mut batch).await;
         let n = batch.len();
         match store.record_checks(std::mem::take(&mut batch)).await {
             Ok(events) => {
@@ -233,6 +245,21 @@ async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
                 }
             }
             Err(e) => log::error!("cannot store {n} check results: {e}"),
+        }
+    }
+}
+
+/// Lets a batch of routine results fill for up to [`RESULT_LINGER`]; returns at once
+/// when it is full, holds an urgent result, or the queue has closed.
+async fn gather(pending: &mut mpsc::Receiver<CheckRecord>, batch: &mut Vec<CheckRecord>) {
+    let deadline = tokio::time::Instant::now() + RESULT_LINGER;
+    let mut seen = 0;
+    while batch.len() < RESULT_BATCH && !batch[seen..].iter().any(|r| r.urgent) {
+        seen = batch.len();
+        let room = RESULT_BATCH - batch.len();
+        tokio::select! {
+            n = pending.recv_many(batch, room) => if n == 0 { return },
+            _ = tokio::time::sleep_until(deadline) => return,
         }
     }
 }
@@ -438,8 +465,9 @@ async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
         cert_not_after: outcome.cert_not_after,
     };
     let trace = Arc::new((header, outcome.trace));
-    shared.last.put(def.id, trace.clone(), &summary);
+    let passed_before = shared.last.put(def.id, trace.clone(), &summary);
     let rec = CheckRecord {
+        urgent: !outcome.passed || !passed_before,
         target_id: def.id,
         name: def.name.clone(),
         request: format!("{} {}", def.method, def.url),
@@ -468,6 +496,57 @@ async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn result(target_id: i64, urgent: bool) -> CheckRecord {
+        CheckRecord {
+            target_id,
+            name: format!("t{target_id}"),
+            request: "GET http://127.0.0.1/".into(),
+            time_ms: 0,
+            passed: !urgent,
+            status_code: Some(200),
+            description: "OK".into(),
+            response_ms: 1.0,
+            network_fail: false,
+            trace: Arc::new((String::new(), Trace::start())),
+            thresholds: crate::supervise::Thresholds {
+                failure: 1,
+                success: 1,
+                renotify_minutes: 0,
+            },
+            urgent,
+        }
+    }
+
+    #[tokio::test]
+    async fn routine_results_wait_for_company_and_urgent_ones_do_not() {
+        let (tx, mut rx) = mpsc::channel(16);
+        tx.send(result(1, false)).await.unwrap();
+        let mut batch = Vec::new();
+        rx.recv_many(&mut batch, RESULT_BATCH).await;
+        let started = std::time::Instant::now();
+        let late = tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            late.send(result(2, false)).await.unwrap();
+        });
+        gather(&mut rx, &mut batch).await;
+        assert!(started.elapsed() >= RESULT_LINGER);
+        assert_eq!(batch.len(), 2, "the result sent meanwhile joined the batch");
+
+        let mut batch = Vec::new();
+        tx.send(result(3, false)).await.unwrap();
+        rx.recv_many(&mut batch, RESULT_BATCH).await;
+        let started = std::time::Instant::now();
+        let urgent = tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            urgent.send(result(4, true)).await.unwrap();
+        });
+        gather(&mut rx, &mut batch).await;
+        assert!(started.elapsed() < RESULT_LINGER, "{:?}", started.elapsed());
+        assert_eq!(batch.len(), 2);
+    }
 
     #[test]
     fn first_offsets_stay_in_the_period_and_spread() {

@@ -107,6 +107,9 @@ pub struct CheckRecord {
     pub trace: std::sync::Arc<(String, crate::probe::Trace)>,
     /// The target's rules.
     pub thresholds: Thresholds,
+    /// It may change the target's state (a FAIL, or the first PASS after a FAIL or a
+    /// start): written without waiting to share a transaction.
+    pub urgent: bool,
 }
 
 /// What `sync_config_targets` changed.
@@ -659,6 +662,7 @@ mod tests {
                 success: 1,
                 renotify_minutes: 0,
             },
+            urgent: !passed,
         }
     }
 
