@@ -172,14 +172,15 @@ async fn run(
     tracker.spawn(crate::push::supervise(store.clone(), shutdown.clone()));
     if let Some(listener) = push_listener {
         log::info!("push listener on {listen}");
-        tracker.spawn(crate::push::serve(
+        crate::push::spawn(
             listener,
             store.clone(),
             scheduler.clone(),
             config_rx.clone(),
             shutdown.clone(),
-            tracker.clone(),
-        ));
+            &tracker,
+        )
+        .map_err(DaemonError::Other)?;
     }
     let deliverer = crate::notify::Deliverer {
         prober: prober.clone(),

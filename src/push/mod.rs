@@ -59,25 +59,72 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|e| format!("[push] listen: cannot listen on {addr}: {e}"))
 }
 
-/// What request handlers share.
-struct Ctx {
-    store: Store,
-    config: watch::Receiver<Arc<Config>>,
-    web: Arc<web::Web>,
-}
-
-/// Serves until `shutdown`; connection tasks run on `tracker`.
-pub async fn serve(
+/// Serves on a thread of its own, with its own single-threaded event loop, until
+/// `shutdown`; `tracker` counts it until its connections are drained.
+///
+/// Reports are committed by the store's single writer thread anyway; keeping their
+/// connections on one thread spares each request the hand-offs between the runtime's
+/// workers, and a burst of reports never delays a check. The read side (status page,
+/// JSON API, metrics), whose answers are computed from thousands of rows, is handed
+/// to the daemon's main runtime so it never holds up a report.
+pub fn spawn(
     listener: TcpListener,
     store: Store,
     scheduler: crate::scheduler::SchedulerHandle,
     config: watch::Receiver<Arc<Config>>,
     shutdown: CancellationToken,
-    tracker: TaskTracker,
-) {
+    tracker: &TaskTracker,
+) -> Result<(), String> {
+    let listener = listener
+        .into_std()
+        .map_err(|e| format!("push listener: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("push listener: cannot start its event loop: {e}"))?;
     let web = Arc::new(web::Web::new(store.clone(), scheduler));
     tracker.spawn(web.clone().keep_uptimes(shutdown.clone()));
-    let ctx = Arc::new(Ctx { store, config, web });
+    let ctx = Arc::new(Ctx {
+        store,
+        config,
+        web,
+        main: tokio::runtime::Handle::current(),
+    });
+    let token = tracker.token();
+    std::thread::Builder::new()
+        .name("push".into())
+        .spawn(move || {
+            let connections = TaskTracker::new();
+            runtime.block_on(async {
+                match TcpListener::from_std(listener) {
+                    Ok(l) => serve(l, ctx, shutdown, connections.clone()).await,
+                    Err(e) => log::error!("push listener: {e}"),
+                }
+                connections.close();
+                connections.wait().await;
+            });
+            drop(token);
+        })
+        .map_err(|e| format!("push listener: cannot start its thread: {e}"))?;
+    Ok(())
+}
+
+/// What request handlers share.
+struct Ctx {
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    web: Arc<web::Web>,
+    /// The daemon's main runtime, where read-side answers are computed.
+    main: tokio::runtime::Handle,
+}
+
+/// Serves until `shutdown`; connection tasks run on `tracker`.
+async fn serve(
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
@@ -102,7 +149,7 @@ pub async fn serve(
         tracker.spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, std::convert::Infallible>(route(&ctx, req).await) }
+                async move { Ok::<_, std::convert::Infallible>(route(ctx, req).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -123,7 +170,7 @@ pub async fn serve(
 
 /// Whether the request carries the `[push] ui_user` / `ui_password` credentials (or
 /// none are configured).
-fn ui_allowed(ctx: &Ctx, req: &Request<hyper::body::Incoming>) -> bool {
+fn ui_allowed(ctx: &Ctx, req: &http::request::Parts) -> bool {
     use base64::Engine;
     use subtle::ConstantTimeEq;
     let c = ctx.config.borrow();
@@ -135,7 +182,7 @@ fn ui_allowed(ctx: &Ctx, req: &Request<hyper::body::Incoming>) -> bool {
         c.push.ui_user,
         c.push.ui_password.expose()
     ));
-    req.headers()
+    req.headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
@@ -144,21 +191,17 @@ fn ui_allowed(ctx: &Ctx, req: &Request<hyper::body::Incoming>) -> bool {
 
 /// The read side: the status page, its JSON API and the metrics, GET only, behind
 /// `ui_user` / `ui_password` when set.
-async fn read_side(
-    ctx: &Ctx,
-    req: &Request<hyper::body::Incoming>,
-    path: &str,
-) -> Response<Full<Bytes>> {
+async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Response<Full<Bytes>> {
     let known = matches!(path, "/ui/" | "/api/status" | "/api/alerts" | "/metrics")
         || path.starts_with("/api/targets/")
         || path.starts_with("/api/services/");
     if !known {
         return error(StatusCode::NOT_FOUND, format!("Not found: {path}"));
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    if req.method != Method::GET && req.method != Method::HEAD {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("Method {} not allowed: {path} takes GET", req.method()),
+            format!("Method {} not allowed: {path} takes GET", req.method),
         );
     }
     if !ui_allowed(ctx, req) {
@@ -169,7 +212,7 @@ async fn read_side(
         );
         return r;
     }
-    let query = req.uri().query().unwrap_or("");
+    let query = req.uri.query().unwrap_or("");
     let web = &ctx.web;
     if path == "/ui/" {
         return web.page();
@@ -206,7 +249,7 @@ async fn read_side(
 /// `state`, `info`.
 async fn service_history(
     ctx: &Ctx,
-    req: &Request<hyper::body::Incoming>,
+    req: &http::request::Parts,
     rest: &str,
 ) -> Response<Full<Bytes>> {
     let Some(id) = rest
@@ -219,7 +262,7 @@ async fn service_history(
         );
     };
     let limit = req
-        .uri()
+        .uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("limit=")))
         .and_then(|n| n.parse::<u32>().ok())
@@ -255,7 +298,7 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response<
     json(status, serde_json::json!({ "error": message.into() }))
 }
 
-async fn route(ctx: &Ctx, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let api = web::ENDPOINTS.contains(&path.as_str());
     if path == "/healthz" {
@@ -269,9 +312,14 @@ async fn route(ctx: &Ctx, req: Request<hyper::body::Incoming>) -> Response<Full<
             .unwrap_or_default();
     }
     if !api {
-        return read_side(ctx, &req, &path).await;
+        let (parts, _) = req.into_parts();
+        let main = ctx.main.clone();
+        return main
+            .spawn(async move { read_side(&ctx, &parts, &path).await })
+            .await
+            .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
     }
-    let response = push(ctx, req, &path).await;
+    let response = push(&ctx, req, &path).await;
     web::PUSH_COUNTERS.count(&path, response.status());
     response
 }
