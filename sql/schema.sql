@@ -134,6 +134,25 @@ CREATE TABLE IF NOT EXISTS service_states (
 );
 CREATE INDEX IF NOT EXISTS service_states_service_time ON service_states (service_id, time);
 
+-- Reports not yet filed into service_states, in arrival order: appending here costs a
+-- report one hot page, and the filing (once a second, and when the database is opened)
+-- writes each service's index page once for all its reports. The service_history
+-- view shows both.
+CREATE TABLE IF NOT EXISTS service_reports (
+    id         INTEGER PRIMARY KEY,
+    service_id INTEGER NOT NULL,
+    time       INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    info       TEXT    NOT NULL DEFAULT ''
+);
+CREATE VIEW IF NOT EXISTS service_history (service_id, time, state, info) AS
+    SELECT service_id, time, state, info FROM service_states
+    UNION ALL
+    SELECT service_id, time, state, info FROM service_reports;
+-- A removed service's reports go with it (its id may be given to a new service).
+CREATE TRIGGER IF NOT EXISTS services_reports_delete AFTER DELETE ON services
+BEGIN DELETE FROM service_reports WHERE service_id = old.id; END;
+
 -- Everything worth telling someone about. Names are copied so an alert still reads
 -- right after its target, server or service is removed.
 CREATE TABLE IF NOT EXISTS alerts (
@@ -169,4 +188,4 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt);
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

@@ -289,6 +289,15 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
     let (status, err) = stop(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("the server answers again;"), "{err}");
+    // Reports are filed into service_states, in arrival order, within a second.
+    wait_for("the reports to be filed", Duration::from_secs(5), || {
+        f.db()
+            .query_row("SELECT count(*) FROM service_reports", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+            == 0
+    });
     let times: Vec<i64> = f
         .db()
         .prepare("SELECT time FROM service_states ORDER BY id")

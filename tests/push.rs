@@ -160,7 +160,7 @@ fn validation_errors_name_what_is_wrong() {
     // Nothing refused was stored.
     let n: i64 = f
         .db()
-        .query_row("SELECT count(*) FROM service_states", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM service_history", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 0);
     assert!(f.ctl(&["stop"]).status.success());
@@ -211,7 +211,7 @@ fn states_duplicates_and_the_state_change_sequence() {
         )
     );
     let cpu: (String, i64, i64) = db
-        .query_row("SELECT state, period, (SELECT count(*) FROM service_states WHERE service_id = services.id) FROM services WHERE name = 'cpu'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT state, period, (SELECT count(*) FROM service_history WHERE service_id = services.id) FROM services WHERE name = 'cpu'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap();
     assert_eq!(cpu, ("OK".into(), 60, 1), "the duplicate's last entry wins");
     let n: i64 = db
@@ -241,7 +241,7 @@ fn states_duplicates_and_the_state_change_sequence() {
     );
     // Every state is history: two in the first report, four distinct in the second.
     let states: i64 = db
-        .query_row("SELECT count(*) FROM service_states", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM service_history", [], |r| r.get(0))
         .unwrap();
     assert_eq!(states, 6);
     assert!(f.ctl(&["stop"]).status.success());
@@ -496,7 +496,7 @@ fn kill_9_under_load_loses_no_acknowledged_report() {
     f.start();
     let stored: std::collections::HashSet<String> = {
         let db = f.db();
-        let mut s = db.prepare("SELECT info FROM service_states").unwrap();
+        let mut s = db.prepare("SELECT info FROM service_history").unwrap();
         s.query_map([], |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()

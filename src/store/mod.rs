@@ -112,6 +112,11 @@ impl Store {
         }
         let mut conn = open_connection(path, sync, false)?;
         schema::prepare(&mut conn, path)?;
+        // Reports a stopped or killed daemon had not filed yet.
+        push::file_reports(&conn).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            message: format!("cannot file the pending reports: {e}"),
+        })?;
         let (tx, rx) = mpsc::channel();
         let outbox = Arc::new(tokio::sync::Notify::new());
         let raised = outbox.clone();
@@ -287,6 +292,7 @@ pub(crate) fn in_savepoint<T>(
     conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let out = f(conn);
     if out.is_err() {
+        push::forget();
         conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
     }
     conn.prepare_cached("RELEASE job")?.execute([])?;
@@ -295,6 +301,7 @@ pub(crate) fn in_savepoint<T>(
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::Notify) {
     let mut closing = None;
+    let mut data_version = None;
     while closing.is_none() {
         let Ok(first) = rx.recv() else { break };
         let mut jobs = Vec::new();
@@ -312,7 +319,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::
             }
         }
         if !jobs.is_empty() {
-            run_batch(&conn, jobs);
+            run_batch(&conn, jobs, &mut data_version);
             // Committed or rolled back: either way the delivery loop may look.
             if alerts::take_raised() {
                 outbox.notify_one();
@@ -328,7 +335,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::
     }
 }
 
-fn run_batch(conn: &Connection, jobs: Vec<Job>) {
+fn run_batch(conn: &Connection, jobs: Vec<Job>, data_version: &mut Option<i64>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = e.to_string();
         log::error!("database: cannot begin a transaction: {msg}");
@@ -337,9 +344,20 @@ fn run_batch(conn: &Connection, jobs: Vec<Job>) {
         }
         return;
     }
+    // Another connection committed since the last batch: what the writer knows of
+    // the rows may be stale.
+    let version = conn
+        .prepare_cached("PRAGMA data_version")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .ok();
+    if version.is_none() || version != *data_version {
+        push::forget();
+        *data_version = version;
+    }
     let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Ok(conn))).collect();
     let commit = conn.execute_batch("COMMIT").map_err(|e| {
         let _ = conn.execute_batch("ROLLBACK");
+        push::forget();
         log::error!("database: commit of {} writes failed: {e}", replies.len());
         e.to_string()
     });

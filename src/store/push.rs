@@ -10,6 +10,8 @@ use crate::push::api::{AlertReport, ServerId, ServiceReport};
 use crate::secret::Secret;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
 /// Why a report was refused (403).
@@ -41,44 +43,65 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Keys verified lately, by server name: (stored hash, the key). A key matching the
-/// cached one is accepted without hashing as long as the stored hash is still the one
-/// it was verified against, so a server removed or re-keyed (by the CLI or by hand)
-/// is checked afresh. Only the writer thread identifies servers.
-struct Verified {
-    hash: String,
-    key: Vec<u8>,
+/// What the writer thread knows of servers and services, so that a report from a
+/// known server about a known service costs no lookups: by server name, its id and
+/// the key verified against its stored hash; by (server id, service name), the
+/// service's id, state and whether it is marked offline.
+///
+/// It is forgotten whenever it might be stale: when another connection commits (a
+/// row edited by hand, seen through `PRAGMA data_version`), when a write job or a
+/// commit fails (its changes are rolled back), when a server is added or removed,
+/// and when services are marked offline.
+#[derive(Default)]
+struct Known {
+    servers: HashMap<String, (i64, Vec<u8>)>,
+    services: HashMap<(i64, String), (i64, &'static str, bool)>,
 }
 
 /// Entries kept before the cache starts over.
-const VERIFIED_MAX: usize = 100_000;
+const KNOWN_MAX: usize = 100_000;
 
 thread_local! {
-    static VERIFIED: std::cell::RefCell<std::collections::HashMap<String, Verified>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static KNOWN: RefCell<Known> = RefCell::new(Known::default());
 }
 
-fn cached_key_matches(name: &str, hash: &str, key: &Secret) -> bool {
-    VERIFIED.with(|v| {
-        v.borrow().get(name).is_some_and(|e| {
-            e.hash == hash && bool::from(e.key.as_slice().ct_eq(key.expose().as_bytes()))
-        })
+/// Drops everything [`Known`] holds.
+pub(super) fn forget() {
+    KNOWN.with(|k| *k.borrow_mut() = Known::default());
+}
+
+fn known_server(name: &str, key: &Secret) -> Option<i64> {
+    KNOWN.with(|k| {
+        k.borrow()
+            .servers
+            .get(name)
+            .filter(|(_, known)| bool::from(known.as_slice().ct_eq(key.expose().as_bytes())))
+            .map(|(id, _)| *id)
     })
 }
 
-fn remember_key(name: &str, hash: &str, key: &Secret) {
-    VERIFIED.with(|v| {
-        let mut v = v.borrow_mut();
-        if v.len() >= VERIFIED_MAX {
-            v.clear();
+fn remember_server(name: &str, id: i64, key: &Secret) {
+    KNOWN.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.servers.len() >= KNOWN_MAX {
+            k.servers.clear();
         }
-        v.insert(
-            name.to_string(),
-            Verified {
-                hash: hash.to_string(),
-                key: key.expose().as_bytes().to_vec(),
-            },
-        );
+        k.servers
+            .insert(name.to_string(), (id, key.expose().as_bytes().to_vec()));
+    });
+}
+
+fn remember_service(server: i64, name: &str, id: i64, state: &str, timed_out: bool) {
+    let Some(state) = crate::push::api::state(state) else {
+        return;
+    };
+    KNOWN.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.services.len() >= KNOWN_MAX {
+            k.services.clear();
+        }
+        k.services
+            .insert((server, name.to_string()), (id, state, timed_out));
     });
 }
 
@@ -105,16 +128,18 @@ fn identify(
     auto_register: bool,
     now: i64,
 ) -> Result<Result<i64, Denied>> {
+    if let Some(server) = known_server(&id.name, &id.key) {
+        return Ok(Ok(server));
+    }
     let row: Option<(i64, String, String)> = c
         .prepare_cached("SELECT id, key_salt, key_hash FROM servers WHERE name = ?")?
         .query_row([&id.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     match row {
-        Some((server, _, hash)) if cached_key_matches(&id.name, &hash, &id.key) => Ok(Ok(server)),
         Some((server, salt, hash)) => {
             let given = key_hash(&salt, &id.key);
             if bool::from(given.as_bytes().ct_eq(hash.as_bytes())) {
-                remember_key(&id.name, &hash, &id.key);
+                remember_server(&id.name, server, &id.key);
                 Ok(Ok(server))
             } else {
                 Ok(Err(Denied::WrongKey))
@@ -142,6 +167,15 @@ fn service(
     period: i64,
     now: i64,
 ) -> Result<(i64, Option<String>, bool)> {
+    let known = KNOWN.with(|k| {
+        k.borrow()
+            .services
+            .get(&(server, name.to_string()))
+            .copied()
+    });
+    if let Some((id, state, timed_out)) = known {
+        return Ok((id, Some(state.to_string()), timed_out));
+    }
     let row: Option<(i64, String, bool)> = c
         .prepare_cached(
             "SELECT id, state, timed_out FROM services WHERE server_id = ? AND name = ?",
@@ -151,13 +185,31 @@ fn service(
         })
         .optional()?;
     if let Some((id, state, timed_out)) = row {
+        remember_service(server, name, id, &state, timed_out);
         return Ok((id, Some(state), timed_out));
     }
     c.prepare_cached(
         "INSERT INTO services (server_id, name, state, period, last_report) VALUES (?, ?, 'OK', ?, ?)",
     )?
     .execute(params![server, name, period, now])?;
-    Ok((c.last_insert_rowid(), None, false))
+    let id = c.last_insert_rowid();
+    remember_service(server, name, id, "OK", false);
+    Ok((id, None, false))
+}
+
+/// Moves `service_reports` into `service_states` (see the schema); rows of services
+/// removed meanwhile are dropped.
+pub(super) fn file_reports(c: &Connection) -> Result<usize> {
+    let filed = c
+        .prepare_cached(
+            "INSERT INTO service_states (service_id, time, state, info) \
+             SELECT r.service_id, r.time, r.state, r.info FROM service_reports r \
+             JOIN services s ON s.id = r.service_id ORDER BY r.id",
+        )?
+        .execute([])?;
+    c.prepare_cached("DELETE FROM service_reports")?
+        .execute([])?;
+    Ok(filed)
 }
 
 impl Store {
@@ -204,8 +256,9 @@ impl Store {
                      last_report = max(last_report, ?), timed_out = 0 WHERE id = ?",
                 )?
                 .execute(params![r.state, r.info, r.period, at, sid])?;
+                remember_service(server, &r.name, sid, r.state, false);
                 c.prepare_cached(
-                    "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
                 )?
                 .execute(params![sid, at, r.state, r.info])?;
                 let raise = |channel: &str, event: &str, message: &str, prev: &str| {
@@ -311,6 +364,9 @@ impl Store {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            if !late.is_empty() {
+                forget();
+            }
             for (id, server, service, state, info) in &late {
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
                     .execute([id])?;
@@ -398,6 +454,7 @@ impl Store {
                 .map_err(|_| super::StoreError::Invalid("no randomness available for a key".into()))?;
             let key = hex(&raw);
             let salt = new_salt()?;
+            forget();
             c.execute(
                 "INSERT INTO servers (name, key_salt, key_hash, origin, created) VALUES (?, ?, ?, 'cli', ?)",
                 params![name, salt, key_hash(&salt, &Secret::new(key.clone())), now_ms()],
@@ -409,15 +466,22 @@ impl Store {
 
     /// Removes a server with its services and their history.
     pub async fn remove_server(&self, name: String) -> Result<()> {
-        self.write(
-            move |c| match c.execute("DELETE FROM servers WHERE name = ?", [&name])? {
+        self.write(move |c| {
+            forget();
+            match c.execute("DELETE FROM servers WHERE name = ?", [&name])? {
                 0 => Err(super::StoreError::NotFound(format!(
                     "server {name:?} does not exist"
                 ))),
                 _ => Ok(()),
-            },
-        )
+            }
+        })
         .await
+    }
+
+    /// Files the reports received since the last filing into `service_states`, in
+    /// arrival order; returns how many.
+    pub async fn file_reports(&self) -> Result<usize> {
+        self.write(file_reports).await
     }
 
     /// Deletes report history older than `before_ms`, service by service (through the
@@ -472,9 +536,14 @@ impl Store {
             if !exists {
                 return Ok(None);
             }
+            // Filed rows through their index; the few not yet filed by a scan.
             let mut s = c.prepare_cached(
-                "SELECT time, state, info FROM service_states WHERE service_id = ? \
-                 ORDER BY time DESC, id DESC LIMIT ?",
+                "SELECT time, state, info FROM ( \
+                   SELECT time, state, info, 0 AS filed, id FROM service_reports WHERE service_id = ?1 \
+                   UNION ALL \
+                   SELECT * FROM (SELECT time, state, info, 1 AS filed, id FROM service_states \
+                     WHERE service_id = ?1 ORDER BY time DESC, id DESC LIMIT ?2)) \
+                 ORDER BY time DESC, filed, id DESC LIMIT ?2",
             )?;
             let rows = s
                 .query_map(params![id, limit], |r| {
@@ -581,14 +650,112 @@ mod tests {
         assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
     }
 
+    fn report(name: &str, state: &'static str) -> Vec<ServiceReport> {
+        vec![ServiceReport {
+            name: name.into(),
+            state,
+            info: String::new(),
+            period: 60,
+            time: None,
+        }]
+    }
+
+    #[tokio::test]
+    async fn rows_changed_by_hand_are_not_hidden_by_what_the_writer_knows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, crate::config::DatabaseSync::Normal).unwrap();
+        let web1 = || ServerId {
+            name: "web1".into(),
+            key: Secret::new("k"),
+        };
+        let push = |state| store.push_states(web1(), true, report("disk", state));
+        assert_eq!(push("OK").await.unwrap(), Ok(()));
+        // By hand, from another connection: the server goes, with its services.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM servers;")
+            .unwrap();
+        assert_eq!(push("FAIL").await.unwrap(), Ok(()), "registered again");
+        let (servers, state): (i64, String) = other
+            .query_row(
+                "SELECT (SELECT count(*) FROM servers), (SELECT state FROM services WHERE name = 'disk')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((servers, state.as_str()), (1, "FAIL"));
+        let states: i64 = other
+            .query_row("SELECT count(*) FROM service_history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(states, 1, "the first report went with its server");
+        // A state set by hand is the one a report is compared with.
+        other
+            .execute_batch("UPDATE services SET state = 'WARN'")
+            .unwrap();
+        assert_eq!(push("FAIL").await.unwrap(), Ok(()));
+        let message: String = other
+            .query_row(
+                "SELECT message FROM alerts ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(message, "State changed: \"WARN\" -> \"FAIL\"");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn reports_are_history_before_and_after_filing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            crate::config::DatabaseSync::Normal,
+        )
+        .unwrap();
+        let id = || ServerId {
+            name: "web1".into(),
+            key: Secret::new("k"),
+        };
+        for state in ["OK", "WARN", "FAIL"] {
+            store
+                .push_states(id(), true, report("disk", state))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let sid = store.services(None).await.unwrap()[0].id;
+        let states = |h: Vec<(i64, String, String)>| h.into_iter().map(|r| r.1).collect::<Vec<_>>();
+        let before = states(store.service_history(sid, 10).await.unwrap().unwrap());
+        assert_eq!(before, ["FAIL", "WARN", "OK"]);
+        assert_eq!(store.file_reports().await.unwrap(), 3);
+        assert_eq!(store.file_reports().await.unwrap(), 0);
+        store
+            .push_states(id(), true, report("disk", "OK"))
+            .await
+            .unwrap()
+            .unwrap();
+        let after = states(store.service_history(sid, 10).await.unwrap().unwrap());
+        assert_eq!(after, ["OK", "FAIL", "WARN", "OK"]);
+        assert_eq!(
+            states(store.service_history(sid, 2).await.unwrap().unwrap()),
+            ["OK", "FAIL"]
+        );
+        // Reports of a service removed before they are filed are dropped with it.
+        store.remove_server("web1".into()).await.unwrap();
+        assert_eq!(store.file_reports().await.unwrap(), 0);
+        store.close().await;
+    }
+
     #[test]
-    fn a_cached_key_holds_only_while_the_stored_hash_is_unchanged() {
+    fn a_known_key_holds_until_forgotten() {
         let key = Secret::new("s3cret");
-        assert!(!cached_key_matches("web1", "h1", &key));
-        remember_key("web1", "h1", &key);
-        assert!(cached_key_matches("web1", "h1", &key));
-        assert!(!cached_key_matches("web1", "h1", &Secret::new("other")));
-        assert!(!cached_key_matches("web1", "h2", &key), "re-keyed by hand");
-        assert!(!cached_key_matches("web2", "h1", &key));
+        assert_eq!(known_server("web1", &key), None);
+        remember_server("web1", 7, &key);
+        assert_eq!(known_server("web1", &key), Some(7));
+        assert_eq!(known_server("web1", &Secret::new("other")), None);
+        assert_eq!(known_server("web2", &key), None);
+        forget();
+        assert_eq!(known_server("web1", &key), None);
     }
 }

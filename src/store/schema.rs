@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0002_alert_description.sql"),
     include_str!("../../sql/migrations/0003_target_hours.sql"),
     include_str!("../../sql/migrations/0004_service_states_prune.sql"),
+    include_str!("../../sql/migrations/0005_service_reports.sql"),
 ];
 
 /// The schema version this build writes.
@@ -84,6 +85,8 @@ mod tests {
         let mut c = Connection::open(&path).unwrap();
         c.execute_batch(
             "CREATE TABLE alerts (id INTEGER PRIMARY KEY, message TEXT NOT NULL);
+             CREATE TABLE services (id INTEGER PRIMARY KEY);
+             CREATE TABLE service_states (id INTEGER PRIMARY KEY, service_id INTEGER, time INTEGER, state TEXT, info TEXT);
              INSERT INTO alerts (message) VALUES ('kept');
              PRAGMA user_version = 1;",
         )
