@@ -31,15 +31,22 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Every second, marks services that missed their period as offline (OverC's
-/// `plugin/offline` alert); reporting again brings them back online.
+/// Every second, files the reports received into the services' history and marks
+/// services that missed their period as offline (OverC's `plugin/offline` alert);
+/// reporting again brings them back online.
 pub async fn supervise(store: Store, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
+        let stopping = tokio::select! {
+            _ = shutdown.cancelled() => true,
+            _ = tick.tick() => false,
+        };
+        if let Err(e) = store.file_reports().await {
+            log::error!("push: cannot file the reports received: {e}");
+        }
+        if stopping {
+            return;
         }
         match store.mark_offline(now_ms()).await {
             Ok(late) => {
@@ -153,6 +160,7 @@ async fn serve(
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
+                .writev(false)
                 .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
