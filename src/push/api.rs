@@ -63,6 +63,10 @@ fn string(v: Option<&Value>, what: &str, max: usize) -> Result<String, Invalid> 
         .ok_or_else(|| format!("Data: \"{what}\" key is missing"))?
         .as_str()
         .ok_or_else(|| format!("Data: \"{what}\" should be a string"))?;
+    sized(s, what, max)
+}
+
+fn sized(s: &str, what: &str, max: usize) -> Result<String, Invalid> {
     let n = s.chars().count();
     if n == 0 || n > max {
         return Err(format!(
@@ -101,6 +105,10 @@ fn period(v: &Value, what: &str) -> Result<i64, Invalid> {
         _ => None,
     }
     .ok_or_else(|| format!("Data: \"{what}\" should be an integer"))?;
+    period_in_range(p, what)
+}
+
+fn period_in_range(p: i64, what: &str) -> Result<i64, Invalid> {
     if !(1..=MAX_PERIOD).contains(&p) {
         return Err(format!(
             "Data: \"{what}\" should be 1 to {MAX_PERIOD} seconds"
@@ -157,57 +165,232 @@ pub fn services(
             .ok_or_else(|| format!("Data: \"{}\" key is missing", at("state")))?
             .as_str()
             .ok_or_else(|| format!("Data: \"{}\" should be a string", at("state")))?;
-        let mut info = match s.get("info") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(t)) => t.clone(),
+        let info = match s.get("info") {
+            None | Some(Value::Null) => "",
+            Some(Value::String(t)) => t.as_str(),
             Some(_) => return Err(format!("Data: \"{}\" should be a string", at("info"))),
         };
-        if info.len() > MAX_INFO {
-            return Err(format!(
-                "Data: \"{}\" is longer than {MAX_INFO} bytes",
-                at("info")
-            ));
-        }
-        let state = state(sent).unwrap_or_else(|| {
-            info.push_str(&format!(" (sent unsupported state: \"{sent}\")"));
-            "UNK"
-        });
         let period = match s.get("period") {
             Some(p) => period(p, &at("period"))?,
             None => default_period,
         };
         let time = match s.get("time") {
             None | Some(Value::Null) => None,
-            Some(Value::String(t)) => {
-                let ms = chrono::DateTime::parse_from_rfc3339(t)
-                    .map_err(|e| format!("Data: \"{}\" is not an RFC 3339 time: {e}", at("time")))?
-                    .timestamp_millis();
-                if ms > now + 60_000 {
-                    return Err(format!("Data: \"{}\" is in the future", at("time")));
-                }
-                if ms < oldest {
-                    return Err(format!(
-                        "Data: \"{}\" is older than the history kept",
-                        at("time")
-                    ));
-                }
-                Some(ms)
-            }
+            Some(Value::String(t)) => Some(t.as_str()),
             Some(_) => return Err(format!("Data: \"{}\" should be a string", at("time"))),
         };
-        let report = ServiceReport {
-            name,
-            state,
-            info,
-            period,
-            time,
-        };
+        let report = report(name, sent, info, period, time, &at, (now, oldest))?;
         match out.iter_mut().find(|r| r.name == report.name) {
             Some(earlier) => *earlier = report,
             None => out.push(report),
         }
     }
     Ok(out)
+}
+
+/// Builds one service's report from fields of the right types, with the checks both
+/// readers apply; `at` names a field, `bounds` is (now, oldest) for `time`.
+fn report(
+    name: String,
+    sent: &str,
+    info: &str,
+    period: i64,
+    time: Option<&str>,
+    at: &dyn Fn(&str) -> String,
+    (now, oldest): (i64, i64),
+) -> Result<ServiceReport, Invalid> {
+    if info.len() > MAX_INFO {
+        return Err(format!(
+            "Data: \"{}\" is longer than {MAX_INFO} bytes",
+            at("info")
+        ));
+    }
+    let mut info = info.to_string();
+    let state = state(sent).unwrap_or_else(|| {
+        info.push_str(&format!(" (sent unsupported state: \"{sent}\")"));
+        "UNK"
+    });
+    let time = match time {
+        None => None,
+        Some(t) => {
+            let ms = chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| format!("Data: \"{}\" is not an RFC 3339 time: {e}", at("time")))?
+                .timestamp_millis();
+            if ms > now + 60_000 {
+                return Err(format!("Data: \"{}\" is in the future", at("time")));
+            }
+            if ms < oldest {
+                return Err(format!(
+                    "Data: \"{}\" is older than the history kept",
+                    at("time")
+                ));
+            }
+            Some(ms)
+        }
+    };
+    Ok(ServiceReport {
+        name,
+        state,
+        info,
+        period,
+        time,
+    })
+}
+
+/// Reads `/api/set/service/status`: the server and its reports. A well-formed body
+/// is read in one typed pass; anything that pass does not take (a wrong type, an
+/// unknown key, a key given twice, a value out of range) is read again field by
+/// field, which accepts exactly what it accepted before and names what is wrong.
+pub fn status_report(
+    bytes: &[u8],
+    now: i64,
+    oldest: i64,
+) -> Result<(ServerId, Vec<ServiceReport>), Invalid> {
+    if let Some(read) = typed::status(bytes, now, oldest) {
+        return Ok(read);
+    }
+    let data = body(bytes)?;
+    let server = server(&data)?;
+    Ok((server, services(&data, now, oldest)?))
+}
+
+/// The typed pass of [`status_report`]: `None` for anything it does not take.
+mod typed {
+    use super::{ServerId, ServiceReport};
+    use crate::secret::Secret;
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    /// A JSON object read as `T` (a derived struct would also take an array).
+    struct Obj<T>(T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(std::marker::PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = Obj<T>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                    T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Obj)
+                }
+            }
+            d.deserialize_map(V(std::marker::PhantomData))
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Status<'a> {
+        #[serde(borrow)]
+        server: Obj<Server<'a>>,
+        period: Period,
+        #[serde(borrow)]
+        services: Vec<Obj<Service<'a>>>,
+    }
+
+    #[derive(Deserialize)]
+    struct Server<'a> {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        #[serde(borrow)]
+        key: Cow<'a, str>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Service<'a> {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        #[serde(borrow)]
+        state: Cow<'a, str>,
+        #[serde(default, borrow)]
+        info: Option<Cow<'a, str>>,
+        #[serde(default)]
+        period: Period,
+        #[serde(default, borrow)]
+        time: Option<Cow<'a, str>>,
+    }
+
+    /// An integer, or a string holding one; `null` and anything else are refused
+    /// here (the field-by-field reader says why).
+    #[derive(Default)]
+    enum Period {
+        #[default]
+        Absent,
+        Seconds(Option<i64>),
+    }
+
+    impl<'de> Deserialize<'de> for Period {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Period;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an integer or a string holding one")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Period, E> {
+                    Ok(Period::Seconds(Some(v)))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Period, E> {
+                    Ok(Period::Seconds(i64::try_from(v).ok()))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Period, E> {
+                    Ok(Period::Seconds(v.trim().parse().ok()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    impl Period {
+        fn seconds(&self) -> Option<i64> {
+            match self {
+                Period::Seconds(Some(p)) => super::period_in_range(*p, "period").ok(),
+                _ => None,
+            }
+        }
+    }
+
+    pub(super) fn status(
+        bytes: &[u8],
+        now: i64,
+        oldest: i64,
+    ) -> Option<(ServerId, Vec<ServiceReport>)> {
+        let Obj(status): Obj<Status> = serde_json::from_slice(bytes).ok()?;
+        let Obj(server) = &status.server;
+        let server = ServerId {
+            name: super::sized(&server.name, "", super::MAX_NAME).ok()?,
+            key: Secret::new(super::sized(&server.key, "", super::MAX_KEY).ok()?),
+        };
+        let default_period = status.period.seconds()?;
+        if status.services.len() > super::MAX_ITEMS {
+            return None;
+        }
+        let mut out: Vec<ServiceReport> = Vec::with_capacity(status.services.len());
+        for Obj(s) in &status.services {
+            let period = match s.period {
+                Period::Absent => default_period,
+                ref p => p.seconds()?,
+            };
+            let report = super::report(
+                super::sized(&s.name, "", super::MAX_NAME).ok()?,
+                &s.state,
+                s.info.as_deref().unwrap_or(""),
+                period,
+                s.time.as_deref(),
+                &|f: &str| f.to_string(),
+                (now, oldest),
+            )
+            .ok()?;
+            match out.iter_mut().find(|r| r.name == report.name) {
+                Some(earlier) => *earlier = report,
+                None => out.push(report),
+            }
+        }
+        Some((server, out))
+    }
 }
 
 /// Reads `/api/set/alerts`: `alerts: [{message, service?}]`.
@@ -300,6 +483,83 @@ mod tests {
             "Invalid data: should be JSON object"
         );
         assert!(body(b"{").unwrap_err().starts_with("Invalid JSON"));
+    }
+
+    /// Both readers of a status report: the typed pass takes a body only when it
+    /// reads it exactly as the field-by-field reader does.
+    #[test]
+    fn the_typed_pass_agrees_with_the_field_by_field_reader() {
+        let srv = r#""server": {"name": "web1", "key": "k", "extra": 1}"#;
+        let bodies = [
+            format!(r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK"}}]}}"#),
+            format!(
+                r#"{{{srv}, "period": "60", "services": [{{"name": "a\u00e9", "state": "warn", "info": "x\ny"}}]}}"#
+            ),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "odd", "info": null, "time": null}}]}}"#
+            ),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK", "period": 5}}, {{"name": "a", "state": "ERR"}}]}}"#
+            ),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK", "time": "1970-01-01T00:00:10Z"}}]}}"#
+            ),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK", "time": "1970-01-01T05:00:10Z"}}]}}"#
+            ),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK", "period": null}}]}}"#
+            ),
+            format!(r#"{{{srv}, "period": 60.0, "services": []}}"#),
+            format!(r#"{{{srv}, "period": 0, "services": []}}"#),
+            format!(r#"{{{srv}, "period": -3, "services": []}}"#),
+            format!(r#"{{{srv}, "period": 18446744073709551615, "services": []}}"#),
+            format!(r#"{{{srv}, "period": 60, "services": [["a", "OK"]]}}"#),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK", "x": 1}}]}}"#
+            ),
+            format!(r#"{{{srv}, "period": 60, "services": [{{"name": "", "state": "OK"}}]}}"#),
+            format!(r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": 1}}]}}"#),
+            format!(r#"{{{srv}, "period": 60, "period": 30, "services": []}}"#),
+            format!(r#"{{{srv}, "period": 60, "services": {{}}}}"#),
+            r#"{"server": ["web1", "k"], "period": 60, "services": []}"#.to_string(),
+            r#"{"server": {"name": "web1"}, "period": 60, "services": []}"#.to_string(),
+            format!(r#"[{srv}]"#),
+            r#"{"period": 60, "services": []}"#.to_string(),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK", "info": "{}"}}]}}"#,
+                "i".repeat(MAX_INFO + 1)
+            ),
+            format!(
+                r#"{{{srv}, "period": 60, "services": [{{"name": "a", "state": "OK"}}], "extra": [1]}}"#
+            ),
+            "{".to_string(),
+        ];
+        let (now, oldest) = (20_000, 0);
+        let mut typed_took = 0;
+        for b in &bodies {
+            let slow =
+                body(b.as_bytes()).and_then(|d| Ok((server(&d)?, services(&d, now, oldest)?)));
+            let both = status_report(b.as_bytes(), now, oldest);
+            let show = |r: &Result<(ServerId, Vec<ServiceReport>), Invalid>| {
+                r.as_ref()
+                    .map(|(s, v)| (s.name.clone(), s.key.expose().to_string(), v.clone()))
+                    .map_err(Clone::clone)
+            };
+            assert_eq!(show(&both), show(&slow), "{b}");
+            if let Some((s, v)) = typed::status(b.as_bytes(), now, oldest) {
+                typed_took += 1;
+                assert_eq!(
+                    Ok((s.name, s.key.expose().to_string(), v)),
+                    show(&slow),
+                    "{b}"
+                );
+            }
+        }
+        assert_eq!(
+            typed_took, 6,
+            "the well-formed bodies are read by the typed pass"
+        );
     }
 
     #[test]

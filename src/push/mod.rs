@@ -302,6 +302,14 @@ pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response<Full
         .unwrap_or_default()
 }
 
+/// A 200 with a fixed JSON body.
+fn fixed(body: &'static [u8]) -> Response<Full<Bytes>> {
+    Response::builder()
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap_or_default()
+}
+
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
     json(status, serde_json::json!({ "error": message.into() }))
 }
@@ -375,32 +383,34 @@ async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Res
             }
             Ok(Ok(b)) => b.to_bytes(),
         };
-    let parsed = api::body(&body).and_then(|data| {
-        let server = api::server(&data)?;
-        Ok((data, server))
-    });
-    let (data, server) = match parsed {
-        Ok(p) => p,
-        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
-    };
-    let stored = match path {
-        "/api/ping" => ctx.store.push_ping(server, auto_register).await,
-        "/api/set/service/status" => {
-            let now = now_ms();
-            let oldest = now - i64::from(history_days) * 86_400_000;
-            match api::services(&data, now, oldest) {
-                Ok(reports) => ctx.store.push_states(server, auto_register, reports).await,
+    let stored = if path == "/api/set/service/status" {
+        let now = now_ms();
+        let oldest = now - i64::from(history_days) * 86_400_000;
+        match api::status_report(&body, now, oldest) {
+            Ok((server, reports)) => ctx.store.push_states(server, auto_register, reports).await,
+            Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+        }
+    } else {
+        let parsed = api::body(&body).and_then(|data| {
+            let server = api::server(&data)?;
+            Ok((data, server))
+        });
+        let (data, server) = match parsed {
+            Ok(p) => p,
+            Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+        };
+        if path == "/api/ping" {
+            ctx.store.push_ping(server, auto_register).await
+        } else {
+            match api::alerts(&data) {
+                Ok(alerts) => ctx.store.push_alerts(server, auto_register, alerts).await,
                 Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
             }
         }
-        _ => match api::alerts(&data) {
-            Ok(alerts) => ctx.store.push_alerts(server, auto_register, alerts).await,
-            Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
-        },
     };
     match stored {
-        Ok(Ok(())) if path == "/api/ping" => json(StatusCode::OK, serde_json::json!({ "pong": 1 })),
-        Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({ "ok": 1 })),
+        Ok(Ok(())) if path == "/api/ping" => fixed(b"{\"pong\":1}"),
+        Ok(Ok(())) => fixed(b"{\"ok\":1}"),
         Ok(Err(denied @ (Denied::WrongKey | Denied::Unknown))) => {
             error(StatusCode::FORBIDDEN, denied.message())
         }
