@@ -123,7 +123,14 @@ fn stale_pid_file_and_socket_do_not_block_a_start() {
     assert!(f.socket().exists());
     let out = f.ctl(&["status"]);
     assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
-    assert!(text(&out).1.contains("nothing answers"));
+    assert_eq!(
+        text(&out).1.trim_end(),
+        format!(
+            "skypunchd is not running (no socket at {})",
+            f.socket().display()
+        ),
+        "SPEC.md §6's words, for a leftover socket too"
+    );
 
     let pid = f.start();
     assert_ne!(pid, 999999);

@@ -59,6 +59,35 @@ fn ping_registers_and_then_checks_the_key_across_restarts() {
         ),
         (403, json!({ "error": "Invalid server key" }))
     );
+    // The replies, byte for byte as SPEC.md §4 writes them.
+    let raw =
+        |path: &str, body: serde_json::Value| request_raw(&addr, "POST", path, &body.to_string());
+    assert_eq!(
+        raw("/api/ping", json!({ "server": id("localhost", "1234") })),
+        (200, r#"{"pong": 1}"#.to_string())
+    );
+    assert_eq!(
+        raw(
+            "/api/set/service/status",
+            json!({ "server": id("localhost", "1234"), "period": 60, "services": [] })
+        ),
+        (200, r#"{"ok": 1}"#.to_string())
+    );
+    assert_eq!(
+        raw(
+            "/api/set/alerts",
+            json!({ "server": id("localhost", "1234"), "alerts": [] })
+        ),
+        (200, r#"{"ok": 1}"#.to_string())
+    );
+    assert_eq!(
+        request_raw(&addr, "GET", "/healthz", ""),
+        (200, r#"{"status": "ok"}"#.to_string())
+    );
+    assert_eq!(
+        raw("/api/ping", json!({ "server": id("localhost", "12345") })),
+        (403, r#"{"error": "Invalid server key"}"#.to_string())
+    );
     // Keys are stored salted and hashed, never as sent.
     let (salt, hash): (String, String) = f
         .db()

@@ -14,8 +14,9 @@ pub enum ClientError {
     /// There is no socket file.
     #[error("skypunchd is not running (no socket at {0})")]
     NoSocket(PathBuf),
-    /// The socket file exists but nobody listens on it.
-    #[error("skypunchd is not running (nothing answers on {0})")]
+    /// The socket file exists but nobody listens on it: a leftover of a killed daemon
+    /// (the next start replaces it), reported in SPEC.md §6's words like a missing one.
+    #[error("skypunchd is not running (no socket at {0})")]
     NoAnswer(PathBuf),
     /// Connecting failed for another reason (permissions, most often).
     #[error("cannot connect to skypunchd at {path}: {source}")]

@@ -310,15 +310,21 @@ fn fixed(body: &'static [u8]) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
+/// `{"error": "<message>"}`, spaced as SPEC.md §4 writes it.
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
-    json(status, serde_json::json!({ "error": message.into() }))
+    let message = serde_json::Value::String(message.into());
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(format!("{{\"error\": {message}}}"))))
+        .unwrap_or_default()
 }
 
 async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let api = web::ENDPOINTS.contains(&path.as_str());
     if path == "/healthz" {
-        return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
+        return fixed(b"{\"status\": \"ok\"}");
     }
     if path == "/" || path == "/ui" {
         return Response::builder()
@@ -409,8 +415,8 @@ async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Res
         }
     };
     match stored {
-        Ok(Ok(())) if path == "/api/ping" => fixed(b"{\"pong\":1}"),
-        Ok(Ok(())) => fixed(b"{\"ok\":1}"),
+        Ok(Ok(())) if path == "/api/ping" => fixed(b"{\"pong\": 1}"),
+        Ok(Ok(())) => fixed(b"{\"ok\": 1}"),
         Ok(Err(denied @ (Denied::WrongKey | Denied::Unknown))) => {
             error(StatusCode::FORBIDDEN, denied.message())
         }

@@ -254,6 +254,15 @@ impl Drop for Fixture {
 
 /// One HTTP/1.1 request; returns the status and the body parsed as JSON.
 pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, payload) = request_raw(addr, method, path, body);
+    (
+        status,
+        serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// One HTTP/1.1 request; the status and the body exactly as sent.
+pub fn request_raw(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the push listener");
     write!(
         s,
@@ -267,10 +276,7 @@ pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_
     let text = String::from_utf8_lossy(&raw);
     let status = text[9..12].parse().unwrap();
     let payload = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (
-        status,
-        serde_json::from_str(payload).unwrap_or(serde_json::Value::Null),
-    )
+    (status, payload.to_string())
 }
 
 pub fn post(addr: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
