@@ -541,3 +541,73 @@ fn kill_9_under_load_loses_no_acknowledged_report() {
     );
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+/// Reads until the server closes the connection; the time it took.
+fn until_closed(s: &mut TcpStream, limit: std::time::Duration) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return started.elapsed(),
+            Ok(_) => {}
+            Err(e) => panic!("not closed after {:?}: {e}", started.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn stalled_and_idle_connections_are_closed_busy_ones_are_not() {
+    let (f, addr) = start("");
+    // A client that stops halfway through its headers.
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"POST /api/ping HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // A keep-alive connection that sends one request and then nothing.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    let body = json!({ "server": id("keep", "k") }).to_string();
+    write!(
+        idle,
+        "POST /api/ping HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // A connection used once a second for longer than the timeout.
+    let busy_addr = addr.clone();
+    let busy = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(&busy_addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        for _ in 0..13 {
+            let body = json!({ "server": id("busy", "k") }).to_string();
+            write!(
+                s,
+                "POST /api/ping HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).expect("the busy connection is answered");
+            let reply = String::from_utf8_lossy(&buf[..n]).to_string();
+            assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+            assert!(reply.ends_with("{\"pong\": 1}"), "{reply}");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+    let limit = std::time::Duration::from_secs(20);
+    let waited = until_closed(&mut stalled, limit);
+    assert!(
+        waited >= std::time::Duration::from_secs(9),
+        "closed after {waited:?}, before the 10 s header timeout"
+    );
+    // The idle one got its answer, then was closed like the stalled one.
+    let mut reply = Vec::new();
+    idle.set_read_timeout(Some(limit)).unwrap();
+    idle.read_to_end(&mut reply).unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("{\"pong\": 1}"), "{reply}");
+    busy.join().unwrap();
+    assert!(f.ctl(&["stop"]).status.success());
+}

@@ -11,11 +11,11 @@ pub mod web;
 
 use crate::config::Config;
 use crate::store::push::Denied;
-use crate::store::{now_ms, Store};
+use crate::store::{now_ms, Courier, Store};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,18 +91,19 @@ pub fn spawn(
         .map_err(|e| format!("push listener: cannot start its event loop: {e}"))?;
     let web = Arc::new(web::Web::new(store.clone(), scheduler));
     tracker.spawn(web.clone().keep_uptimes(shutdown.clone()));
-    let ctx = Arc::new(Ctx {
-        store,
-        config,
-        web,
-        main: tokio::runtime::Handle::current(),
-    });
+    let main = tokio::runtime::Handle::current();
     let token = tracker.token();
     std::thread::Builder::new()
         .name("push".into())
         .spawn(move || {
             let connections = TaskTracker::new();
             runtime.block_on(async {
+                let ctx = Arc::new(Ctx {
+                    store: store.delivering_to(Courier::start()),
+                    config,
+                    web,
+                    main,
+                });
                 match TcpListener::from_std(listener) {
                     Ok(l) => serve(l, ctx, shutdown, connections.clone()).await,
                     Err(e) => log::error!("push listener: {e}"),
@@ -154,18 +155,29 @@ async fn serve(
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
+            let idle = Arc::new(Idle::new());
+            let served = idle.clone();
             let service = hyper::service::service_fn(move |req| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, std::convert::Infallible>(route(ctx, req).await) }
+                let served = served.clone();
+                async move {
+                    served.busy();
+                    let response = route(ctx, req).await;
+                    served.waiting();
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             });
+            // The header timeout is kept by `Idle` rather than by hyper, whose timer
+            // is set and cancelled for every request.
             let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
                 .writev(false)
-                .header_read_timeout(HEADER_TIMEOUT)
+                .header_read_timeout(None)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {
+                biased;
                 _ = conn.as_mut() => {}
+                _ = idle.stalled() => {}
                 _ = shutdown.cancelled() => {
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.await;
@@ -173,6 +185,53 @@ async fn serve(
             }
             drop(permit);
         });
+    }
+}
+
+/// How long a connection has been waiting for its next request: from its accept, or
+/// from its last answer, until the head of a request is read. A connection that waits
+/// longer than [`HEADER_TIMEOUT`] (a client that stalls while sending headers, or an
+/// idle keep-alive connection) is closed. A request's body has its own timeout.
+struct Idle {
+    /// Since when, in milliseconds after `epoch` plus one; 0 while a request is served.
+    since: std::sync::atomic::AtomicU64,
+    epoch: tokio::time::Instant,
+}
+
+impl Idle {
+    fn new() -> Idle {
+        Idle {
+            since: std::sync::atomic::AtomicU64::new(1),
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+
+    fn busy(&self) {
+        self.since.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn waiting(&self) {
+        let ms = self.epoch.elapsed().as_millis();
+        let ms = u64::try_from(ms).unwrap_or(u64::MAX - 1);
+        self.since
+            .store(ms + 1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Resolves once the connection has waited longer than [`HEADER_TIMEOUT`]; its
+    /// timer is set again only when that much time has passed, not per request.
+    async fn stalled(&self) {
+        loop {
+            let since = self.since.load(std::sync::atomic::Ordering::Relaxed);
+            let now = tokio::time::Instant::now();
+            let deadline = match since {
+                0 => now + HEADER_TIMEOUT,
+                ms => self.epoch + Duration::from_millis(ms - 1) + HEADER_TIMEOUT,
+            };
+            if since != 0 && deadline <= now {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
     }
 }
 
