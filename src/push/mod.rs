@@ -42,10 +42,10 @@ pub async fn supervise(store: Store, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => true,
             _ = tick.tick() => false,
         };
-        if let Err(e) = store.file_reports().await {
-            log::error!("push: cannot file the reports received: {e}");
-        }
         if stopping {
+            if let Err(e) = store.file_reports().await {
+                log::error!("push: cannot file the reports received: {e}");
+            }
             return;
         }
         match store.mark_offline(now_ms()).await {

@@ -10,6 +10,7 @@ use crate::push::api::{AlertReport, ServerId, ServiceReport};
 use crate::secret::Secret;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
@@ -45,8 +46,8 @@ fn hex(bytes: &[u8]) -> String {
 
 /// What the writer thread knows of servers and services, so that a report from a
 /// known server about a known service costs no lookups: by server name, its id and
-/// the key verified against its stored hash; by (server id, service name), the
-/// service's id, state and whether it is marked offline.
+/// the key verified against its stored hash; by server id and service name, the
+/// service's row as it stands (id, state, info, period, whether it is offline).
 ///
 /// It is forgotten whenever it might be stale: when another connection commits (a
 /// row edited by hand, seen through `PRAGMA data_version`), when a write job or a
@@ -55,7 +56,18 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Default)]
 struct Known {
     servers: HashMap<String, (i64, Vec<u8>)>,
-    services: HashMap<(i64, String), (i64, &'static str, bool)>,
+    services: HashMap<i64, HashMap<String, Service>>,
+    service_count: usize,
+}
+
+/// A service's row, but for its `last_report`.
+#[derive(Clone)]
+struct Service {
+    id: i64,
+    state: &'static str,
+    info: String,
+    period: i64,
+    timed_out: bool,
 }
 
 /// Entries kept before the cache starts over.
@@ -91,17 +103,21 @@ fn remember_server(name: &str, id: i64, key: &Secret) {
     });
 }
 
-fn remember_service(server: i64, name: &str, id: i64, state: &str, timed_out: bool) {
-    let Some(state) = crate::push::api::state(state) else {
-        return;
-    };
+fn remember_service(server: i64, name: &str, service: Service) {
     KNOWN.with(|k| {
         let mut k = k.borrow_mut();
-        if k.services.len() >= KNOWN_MAX {
+        if k.service_count >= KNOWN_MAX {
             k.services.clear();
+            k.service_count = 0;
         }
-        k.services
-            .insert((server, name.to_string()), (id, state, timed_out));
+        if k.services
+            .entry(server)
+            .or_default()
+            .insert(name.to_string(), service)
+            .is_none()
+        {
+            k.service_count += 1;
+        }
     });
 }
 
@@ -158,55 +174,90 @@ fn identify(
     }
 }
 
-/// The service's id, creating it (as previously `OK`, per OverC) when new; returns
-/// (id, previous state or `None` when new, whether it was offline).
+/// The service's row, creating it (as previously `OK`, per OverC) when new, and its
+/// state as stored (`None` for a new one).
 fn service(
     c: &Connection,
     server: i64,
     name: &str,
     period: i64,
     now: i64,
-) -> Result<(i64, Option<String>, bool)> {
+) -> Result<(Service, Option<Cow<'static, str>>)> {
     let known = KNOWN.with(|k| {
         k.borrow()
             .services
-            .get(&(server, name.to_string()))
-            .copied()
+            .get(&server)
+            .and_then(|s| s.get(name))
+            .cloned()
     });
-    if let Some((id, state, timed_out)) = known {
-        return Ok((id, Some(state.to_string()), timed_out));
+    if let Some(known) = known {
+        let state = known.state;
+        return Ok((known, Some(Cow::Borrowed(state))));
     }
-    let row: Option<(i64, String, bool)> = c
+    let row: Option<(i64, String, String, i64, bool)> = c
         .prepare_cached(
-            "SELECT id, state, timed_out FROM services WHERE server_id = ? AND name = ?",
+            "SELECT id, state, info, period, timed_out FROM services WHERE server_id = ? AND name = ?",
         )?
         .query_row(params![server, name], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    if let Some((id, state, timed_out)) = row {
-        remember_service(server, name, id, &state, timed_out);
-        return Ok((id, Some(state), timed_out));
+    if let Some((id, stored, info, period, timed_out)) = row {
+        let state = crate::push::api::state(&stored);
+        let row = Service {
+            id,
+            // A state set by hand to something else matches no report.
+            state: state.unwrap_or(""),
+            info,
+            period,
+            timed_out,
+        };
+        if let Some(state) = state {
+            remember_service(server, name, row.clone());
+            return Ok((row, Some(Cow::Borrowed(state))));
+        }
+        return Ok((row, Some(Cow::Owned(stored))));
     }
     c.prepare_cached(
         "INSERT INTO services (server_id, name, state, period, last_report) VALUES (?, ?, 'OK', ?, ?)",
     )?
     .execute(params![server, name, period, now])?;
-    let id = c.last_insert_rowid();
-    remember_service(server, name, id, "OK", false);
-    Ok((id, None, false))
+    let row = Service {
+        id: c.last_insert_rowid(),
+        state: "OK",
+        info: String::new(),
+        period,
+        timed_out: false,
+    };
+    remember_service(server, name, row.clone());
+    Ok((row, None))
 }
 
-/// Moves `service_reports` into `service_states` (see the schema); rows of services
-/// removed meanwhile are dropped.
+/// Moves `service_reports` into `service_states` (see the schema), service by service
+/// so each service's page of the index is written once, and brings each service's
+/// `last_report` up to its newest report. Reports of a service that no longer exists
+/// (only rows written by hand can be) are dropped.
 pub(super) fn file_reports(c: &Connection) -> Result<usize> {
-    let filed = c
+    c.prepare_cached(
+        "UPDATE services SET last_report = r.time          FROM (SELECT service_id, max(time) AS time FROM service_reports GROUP BY service_id) AS r          WHERE services.id = r.service_id AND services.last_report < r.time",
+    )?
+    .execute([])?;
+    let filed = match c
         .prepare_cached(
-            "INSERT INTO service_states (service_id, time, state, info) \
-             SELECT r.service_id, r.time, r.state, r.info FROM service_reports r \
-             JOIN services s ON s.id = r.service_id ORDER BY r.id",
+            "INSERT INTO service_states (service_id, time, state, info)              SELECT service_id, time, state, info FROM service_reports ORDER BY service_id, id",
         )?
-        .execute([])?;
+        .execute([])
+    {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            c.prepare_cached(
+                "INSERT INTO service_states (service_id, time, state, info)                  SELECT service_id, time, state, info FROM service_reports                  WHERE service_id IN (SELECT id FROM services) ORDER BY service_id, id",
+            )?
+            .execute([])?
+        }
+        other => other?,
+    };
     c.prepare_cached("DELETE FROM service_reports")?
         .execute([])?;
     Ok(filed)
@@ -250,13 +301,33 @@ impl Store {
         self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
                 let at = r.time.unwrap_or(now);
-                let (sid, previous, offline) = service(c, server, &r.name, r.period, at)?;
-                c.prepare_cached(
-                    "UPDATE services SET state = ?, info = ?, period = ?, \
-                     last_report = max(last_report, ?), timed_out = 0 WHERE id = ?",
-                )?
-                .execute(params![r.state, r.info, r.period, at, sid])?;
-                remember_service(server, &r.name, sid, r.state, false);
+                let (row, previous) = service(c, server, &r.name, r.period, at)?;
+                let (sid, offline) = (row.id, row.timed_out);
+                // A report that changes nothing but the time leaves the row alone: the
+                // filing brings `last_report` up to date (within a second).
+                let unchanged = previous.is_some()
+                    && row.state == r.state
+                    && row.info == r.info
+                    && row.period == r.period
+                    && !row.timed_out;
+                if !unchanged {
+                    c.prepare_cached(
+                        "UPDATE services SET state = ?, info = ?, period = ?, \
+                         last_report = max(last_report, ?), timed_out = 0 WHERE id = ?",
+                    )?
+                    .execute(params![r.state, r.info, r.period, at, sid])?;
+                    remember_service(
+                        server,
+                        &r.name,
+                        Service {
+                            id: sid,
+                            state: r.state,
+                            info: r.info.clone(),
+                            period: r.period,
+                            timed_out: false,
+                        },
+                    );
+                }
                 c.prepare_cached(
                     "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
                 )?
@@ -312,14 +383,12 @@ impl Store {
                 // a service first named by this alert has none.
                 let (sid, state, info) = match &a.service {
                     Some(name) => {
-                        let (sid, prev, _) = service(c, server, name, 60, now)?;
-                        let info: String = match prev {
-                            Some(_) => c
-                                .prepare_cached("SELECT info FROM services WHERE id = ?")?
-                                .query_row([sid], |r| r.get(0))?,
-                            None => String::new(),
-                        };
-                        (Some(sid), prev.unwrap_or_default(), info)
+                        let (row, prev) = service(c, server, name, 60, now)?;
+                        (
+                            Some(row.id),
+                            prev.map(Cow::into_owned).unwrap_or_default(),
+                            row.info,
+                        )
                     }
                     None => (None, String::new(), String::new()),
                 };
@@ -350,10 +419,13 @@ impl Store {
         .await
     }
 
-    /// Marks services that missed their period as offline, each with a
-    /// `plugin/offline` alert, in one transaction; returns (server, service) names.
+    /// Files the reports received, then marks services that missed their period as
+    /// offline, each with a `plugin/offline` alert, in one transaction; returns
+    /// (server, service) names.
     pub async fn mark_offline(&self, now: i64) -> Result<Vec<(String, String)>> {
         self.write(move |c| {
+            // A report not yet filed has not yet moved its service's `last_report`.
+            file_reports(c)?;
             let late: Vec<(i64, String, String, String, String)> = c
                 .prepare_cached(
                     "SELECT s.id, sv.name, s.name, s.state, s.info FROM services s \
@@ -741,9 +813,81 @@ mod tests {
             states(store.service_history(sid, 2).await.unwrap().unwrap()),
             ["OK", "FAIL"]
         );
+        // A report written by hand for no service does not hold up the others.
+        store
+            .push_states(id(), true, report("disk", "WARN"))
+            .await
+            .unwrap()
+            .unwrap();
+        rusqlite::Connection::open(dir.path().join("t.db"))
+            .unwrap()
+            .execute_batch(
+                "INSERT INTO service_reports (service_id, time, state, info) VALUES (999, 0, 'OK', '')",
+            )
+            .unwrap();
+        // Filed: the OK above and this WARN.
+        assert_eq!(store.file_reports().await.unwrap(), 2);
+        assert_eq!(
+            states(store.service_history(sid, 1).await.unwrap().unwrap()),
+            ["WARN"]
+        );
         // Reports of a service removed before they are filed are dropped with it.
+        store
+            .push_states(id(), true, report("disk", "OK"))
+            .await
+            .unwrap()
+            .unwrap();
         store.remove_server("web1".into()).await.unwrap();
         assert_eq!(store.file_reports().await.unwrap(), 0);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_report_that_changes_only_the_time_reaches_last_report_by_the_filing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            crate::config::DatabaseSync::Normal,
+        )
+        .unwrap();
+        let now = now_ms();
+        let push = |info: &str, ago_s: i64| {
+            let report = ServiceReport {
+                name: "disk".into(),
+                state: "OK",
+                info: info.into(),
+                period: 60,
+                time: Some(now - ago_s * 1000),
+            };
+            let id = ServerId {
+                name: "web1".into(),
+                key: Secret::new("k"),
+            };
+            store.push_states(id, true, vec![report])
+        };
+        let row = || {
+            store.read(|c| {
+                Ok(
+                    c.query_row("SELECT info, last_report FROM services", [], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })?,
+                )
+            })
+        };
+        push("fine", 100).await.unwrap().unwrap();
+        push("fine", 10).await.unwrap().unwrap();
+        assert_eq!(row().await.unwrap(), ("fine".into(), now - 100_000));
+        // The check for missed periods files first: 100 s ago is late, 10 s is not.
+        assert!(store.mark_offline(now).await.unwrap().is_empty());
+        assert_eq!(row().await.unwrap(), ("fine".into(), now - 10_000));
+        // A new info is written at once.
+        push("slow", 5).await.unwrap().unwrap();
+        assert_eq!(row().await.unwrap(), ("slow".into(), now - 5_000));
+        // Silent for longer than its period: offline.
+        assert_eq!(
+            store.mark_offline(now + 70_000).await.unwrap(),
+            [("web1".to_string(), "disk".to_string())]
+        );
         store.close().await;
     }
 
