@@ -74,14 +74,70 @@ pub enum StoreError {
 /// The result type of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Called after the batch's commit with its outcome.
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// A write: runs on the writer thread inside the batch's transaction, or is handed the
-/// reason the transaction could not be started.
-type Job = Box<dyn FnOnce(Result<&Connection, String>) -> Reply + Send>;
+/// A write queued to the writer thread.
+trait Job: Send {
+    /// Whether it may be run again (see [`Store::write_again`]); one that may not is
+    /// run inside its own savepoint.
+    fn again(&self) -> bool;
+    /// Runs it inside the batch's transaction; false when it failed.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers its caller: the outcome of its last run if the batch was committed, or
+    /// why the batch was not.
+    fn answer(self: Box<Self>, batch: Result<(), String>);
+}
+
+/// A job and the caller waiting for it.
+struct Pending<T, F> {
+    f: F,
+    again: bool,
+    outcome: Option<Result<T>>,
+    tx: oneshot::Sender<Result<T>>,
+    courier: Option<Courier>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    F: FnMut(&Connection) -> Result<T> + Send,
+    T: Send + 'static,
+{
+    fn again(&self) -> bool {
+        self.again
+    }
+
+    fn run(&mut self, conn: &Connection) -> bool {
+        let outcome = if self.again {
+            (self.f)(conn)
+        } else {
+            in_savepoint(conn, &mut self.f)
+        };
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), String>) {
+        let outcome = match (batch, self.outcome) {
+            (Ok(()), Some(outcome)) => outcome,
+            (Err(e), _) => Err(StoreError::Commit(e)),
+            (Ok(()), None) => Err(StoreError::Commit("the write was not run".into())),
+        };
+        let tx = self.tx;
+        match self.courier {
+            Some(c) => {
+                // Gone only with its runtime, and with it the task waiting here.
+                let _ = c.tx.send(Box::new(move || {
+                    let _ = tx.send(outcome);
+                }));
+            }
+            None => {
+                let _ = tx.send(outcome);
+            }
+        }
+    }
+}
 
 enum Msg {
-    Job(Job),
+    Job(Box<dyn Job>),
     Close(oneshot::Sender<()>),
 }
 
@@ -213,40 +269,49 @@ impl Store {
         &self.inner.path
     }
 
-    /// Runs `f` inside the writer's transaction; resolves once it is committed.
+    /// Runs `f` inside the writer's transaction, in a savepoint of its own (a failure
+    /// undoes only its own changes); resolves once it is committed.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let mut f = Some(f);
+        let once = move |c: &Connection| match f.take() {
+            Some(f) => f(c),
+            None => Err(StoreError::Commit("a write was run twice".into())),
+        };
+        self.queue(once, false).await
+    }
+
+    /// Like [`Store::write`], for a write that may be run more than once: consecutive
+    /// such writes share one savepoint instead of one each, and when one of them
+    /// fails, the others are undone with it and run again, each in its own. Whatever
+    /// `f` does outside the transaction must bear being done twice.
+    pub async fn write_again<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnMut(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.queue(f, true).await
+    }
+
+    async fn queue<T, F>(&self, f: F, again: bool) -> Result<T>
+    where
+        F: FnMut(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
-        let courier = self.courier.clone();
-        let job: Job = Box::new(move |conn| {
-            let outcome = match conn {
-                Ok(conn) => in_savepoint(conn, f),
-                Err(e) => Err(StoreError::Commit(e)),
-            };
-            Box::new(move |commit: Result<(), String>| {
-                let outcome = match commit {
-                    Ok(()) => outcome,
-                    Err(e) => Err(StoreError::Commit(e)),
-                };
-                match courier {
-                    Some(c) => {
-                        // Gone only with its runtime, and with it the task waiting here.
-                        let _ = c.tx.send(Box::new(move || {
-                            let _ = tx.send(outcome);
-                        }));
-                    }
-                    None => {
-                        let _ = tx.send(outcome);
-                    }
-                }
-            })
-        });
+        let job = Pending {
+            f,
+            again,
+            outcome: None,
+            tx,
+            courier: self.courier.clone(),
+        };
         self.inner
             .writer
-            .send(Msg::Job(job))
+            .send(Msg::Job(Box::new(job)))
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -390,12 +455,12 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::
     }
 }
 
-fn run_batch(conn: &Connection, jobs: Vec<Job>, data_version: &mut Option<i64>) {
+fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>, data_version: &mut Option<i64>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = e.to_string();
         log::error!("database: cannot begin a transaction: {msg}");
         for job in jobs {
-            job(Err(msg.clone()))(Err(msg.clone()));
+            job.answer(Err(msg.clone()));
         }
         return;
     }
@@ -409,16 +474,73 @@ fn run_batch(conn: &Connection, jobs: Vec<Job>, data_version: &mut Option<i64>) 
         push::forget();
         *data_version = version;
     }
-    let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Ok(conn))).collect();
-    let commit = conn.execute_batch("COMMIT").map_err(|e| {
+    let batch = run_jobs(conn, &mut jobs).and_then(|()| {
+        conn.execute_batch("COMMIT").map_err(|e| {
+            log::error!("database: commit of {} writes failed: {e}", jobs.len());
+            e.to_string()
+        })
+    });
+    if batch.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
         push::forget();
-        log::error!("database: commit of {} writes failed: {e}", replies.len());
-        e.to_string()
-    });
-    for reply in replies {
-        reply(commit.clone());
     }
+    for job in jobs {
+        job.answer(batch.clone());
+    }
+}
+
+/// Runs a batch's jobs: each that may not run again in its own savepoint, and runs of
+/// those that may under one shared savepoint (see [`Store::write_again`]).
+fn run_jobs(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), String> {
+    let exec = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+            .map_err(|e| {
+                log::error!("database: {sql} failed: {e}");
+                e.to_string()
+            })
+    };
+    // The jobs that succeeded under the open shared savepoint, if one is open.
+    let mut shared: Option<Vec<usize>> = None;
+    for i in 0..jobs.len() {
+        if !jobs[i].again() {
+            if shared.take().is_some() {
+                exec("RELEASE shared")?;
+            }
+            jobs[i].run(conn);
+            continue;
+        }
+        let done = match shared.as_mut() {
+            Some(done) => done,
+            None => {
+                exec("SAVEPOINT shared")?;
+                shared.insert(Vec::new())
+            }
+        };
+        if jobs[i].run(conn) {
+            done.push(i);
+            continue;
+        }
+        // Undo this one with the others since the savepoint; run those again alone.
+        let others = std::mem::take(done);
+        shared = None;
+        exec("ROLLBACK TO shared")?;
+        exec("RELEASE shared")?;
+        push::forget();
+        for j in others {
+            exec("SAVEPOINT job")?;
+            if !jobs[j].run(conn) {
+                push::forget();
+                exec("ROLLBACK TO job")?;
+            }
+            exec("RELEASE job")?;
+        }
+    }
+    if shared.is_some() {
+        exec("RELEASE shared")?;
+    }
+    Ok(())
 }
 
 /// Current time in milliseconds since the Unix epoch.
@@ -466,6 +588,69 @@ mod tests {
                 }
             }
         });
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_again_is_undone_alone_and_its_neighbours_run_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (_dir, store) = temp_store();
+        // Holds the writer so that the writes below are queued into one batch.
+        let holder = store.clone();
+        let held = tokio::spawn(async move {
+            holder
+                .write(|_| {
+                    std::thread::sleep(Duration::from_millis(300));
+                    Ok(())
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let insert = |name: &'static str, fail: bool| {
+            let runs = runs.clone();
+            store.write_again(move |c| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                c.execute(
+                    "INSERT INTO targets (name, url) VALUES (?, 'http://x/')",
+                    [name],
+                )?;
+                match fail {
+                    true => Err(StoreError::Invalid(format!("{name} refused"))),
+                    false => Ok(name),
+                }
+            })
+        };
+        let once = store.write(|c| {
+            c.execute(
+                "INSERT INTO targets (name, url) VALUES ('d', 'http://x/')",
+                [],
+            )?;
+            Ok("d")
+        });
+        let (a, b, c, d, e) = tokio::join!(
+            insert("a", false),
+            insert("b", false),
+            insert("c", true),
+            once,
+            insert("e", false)
+        );
+        held.await.unwrap().unwrap();
+        assert_eq!(
+            (a.unwrap(), b.unwrap(), d.unwrap(), e.unwrap()),
+            ("a", "b", "d", "e")
+        );
+        assert_eq!(c.unwrap_err().to_string(), "c refused");
+        // a and b ran again after c failed; c and e once.
+        assert_eq!(runs.load(Ordering::SeqCst), 6);
+        let names: Vec<String> = store
+            .read(|c| {
+                let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, ["a", "b", "d", "e"]);
     }
 
     #[tokio::test]
