@@ -30,6 +30,9 @@ const MAX_CONNECTIONS: usize = 4096;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the listener's thread stays awake, when it has nothing else to do, for
+/// reports waiting on a commit (see [`Courier::spin_while_waiting`]).
+const SPIN_FOR_COMMIT: Duration = Duration::from_micros(50);
 
 /// Every second, files the reports received into the services' history and marks
 /// services that missed their period as offline (OverC's `plugin/offline` alert);
@@ -85,7 +88,10 @@ pub fn spawn(
     let listener = listener
         .into_std()
         .map_err(|e| format!("push listener: {e}"))?;
+    let (courier, deliveries) = Courier::new();
+    let waiting = courier.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .on_thread_park(move || waiting.spin_while_waiting(SPIN_FOR_COMMIT))
         .enable_all()
         .build()
         .map_err(|e| format!("push listener: cannot start its event loop: {e}"))?;
@@ -98,8 +104,9 @@ pub fn spawn(
         .spawn(move || {
             let connections = TaskTracker::new();
             runtime.block_on(async {
+                tokio::spawn(deliveries.run());
                 let ctx = Arc::new(Ctx {
-                    store: store.delivering_to(Courier::start()),
+                    store: store.delivering_to(courier),
                     config,
                     web,
                     main,
