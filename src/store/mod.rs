@@ -494,7 +494,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::
 }
 
 fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>, data_version: &mut Option<i64>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
         let msg = e.to_string();
         log::error!("database: cannot begin a transaction: {msg}");
         for job in jobs {
@@ -513,13 +513,13 @@ fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>, data_version: &mut 
         *data_version = version;
     }
     let batch = run_jobs(conn, &mut jobs).and_then(|()| {
-        conn.execute_batch("COMMIT").map_err(|e| {
+        exec_cached(conn, "COMMIT").map_err(|e| {
             log::error!("database: commit of {} writes failed: {e}", jobs.len());
             e.to_string()
         })
     });
     if batch.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = exec_cached(conn, "ROLLBACK");
         push::forget();
     }
     for job in jobs {
@@ -527,17 +527,19 @@ fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>, data_version: &mut 
     }
 }
 
+/// Runs a statement without parameters, prepared once.
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// Runs a batch's jobs: each that may not run again in its own savepoint, and runs of
 /// those that may under one shared savepoint (see [`Store::write_again`]).
 fn run_jobs(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), String> {
     let exec = |sql: &str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut s| s.execute([]))
-            .map(drop)
-            .map_err(|e| {
-                log::error!("database: {sql} failed: {e}");
-                e.to_string()
-            })
+        exec_cached(conn, sql).map_err(|e| {
+            log::error!("database: {sql} failed: {e}");
+            e.to_string()
+        })
     };
     // The jobs that succeeded under the open shared savepoint, if one is open.
     let mut shared: Option<Vec<usize>> = None;
