@@ -8,7 +8,7 @@
 # Each round runs wrk against skypunchd, then against nginx, so both meet the same
 # conditions (on a VM, the CPU time the hypervisor steals varies minute to minute; it
 # is measured from /proc/stat and shown per run). The result is the median of the
-# rounds for each server, and their ratio.
+# rounds for each server and their ratio, and the median of the rounds' own ratios.
 #
 # Every 200 from skypunchd is an acknowledged report: committed to SQLite before the
 # reply; at the end the reports stored are counted against the 200s. Needs: wrk, nginx
@@ -78,28 +78,33 @@ sleep 0.3
 rows=""
 ours_all=""
 theirs_all=""
+ratios_all=""
 acked=0
 for r in $(seq "$ROUNDS"); do
   IFS='|' read -r o_rps o_n o_err o_non o_st <<<"$(run "http://127.0.0.1:$port")"
   IFS='|' read -r n_rps n_n n_err n_non n_st <<<"$(run "http://127.0.0.1:$nport")"
   [ "$o_non" = 0 ] && acked=$((acked + o_n))
-  rows+="| $r | $o_rps | $o_err, non-2xx $o_non | $o_st % | $n_rps | $n_err, non-2xx $n_non | $n_st % |"$'\n'
+  r_ratio=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$o_rps" "$n_rps")
+  rows+="| $r | $o_rps | $o_err, non-2xx $o_non | $o_st % | $n_rps | $n_err, non-2xx $n_non | $n_st % | $r_ratio |"$'\n'
+  ratios_all+="$r_ratio "
   ours_all+="$o_rps "
   theirs_all+="$n_rps "
 done
 ctl stop >/dev/null
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM service_history').fetchone()[0])" "$dir/s.db")
-read -r o_med n_med ratio < <(python3 -c "
+read -r o_med n_med ratio r_med < <(python3 -c "
 import statistics, sys
 o = [float(x) for x in sys.argv[1].split()]; n = [float(x) for x in sys.argv[2].split()]
+r = [float(x) for x in sys.argv[3].split()]
 mo, mn = statistics.median(o), statistics.median(n)
-print(f'{mo:.0f} {mn:.0f} {mo / mn:.2f}')" "$ours_all" "$theirs_all")
+print(f'{mo:.0f} {mn:.0f} {mo / mn:.2f} {statistics.median(r):.2f}')" "$ours_all" "$theirs_all" "$ratios_all")
 echo "### Push API, wrk -t1 -c64, $ROUNDS rounds of ${SECS} s each ($(date -u +%Y-%m-%d), $(nproc) vCPU, $(uname -r))"
 echo
-echo "| round | skypunchd req/s | errors | CPU stolen | nginx req/s | errors | CPU stolen |"
-echo "|---|---|---|---|---|---|---|"
+echo "| round | skypunchd req/s | errors | CPU stolen | nginx req/s | errors | CPU stolen | ratio |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s' "$rows"
 echo
-echo "Median: skypunchd $o_med req/s, nginx (1 worker, fixed 200) $n_med req/s; skypunchd / nginx = $ratio"
+echo "Median: skypunchd $o_med req/s, nginx (1 worker, fixed 200) $n_med req/s; ratio of the"
+echo "medians $ratio, median of the rounds' ratios $r_med"
 echo "(bar: >= 25,000 requests/s and >= 0.50). Acknowledged reports (200s counted by wrk): $acked;"
 echo "stored: $stored."
