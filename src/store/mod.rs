@@ -592,6 +592,17 @@ pub fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
+    async fn target_names(store: &Store) -> Vec<String> {
+        store
+            .read(|c| {
+                let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap()
+    }
+
     fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
@@ -704,14 +715,7 @@ mod tests {
         assert_eq!(c.unwrap_err().to_string(), "c refused");
         // a and b ran again after c failed; c and e once.
         assert_eq!(runs.load(Ordering::SeqCst), 6);
-        let names: Vec<String> = store
-            .read(|c| {
-                let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
-                let rows = s.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            })
-            .await
-            .unwrap();
+        let names = target_names(&store).await;
         assert_eq!(names, ["a", "b", "d", "e"]);
     }
 
@@ -735,14 +739,7 @@ mod tests {
         let (a, b) = tokio::join!(a, b);
         assert!(a.is_ok());
         assert!(b.is_err());
-        let names: Vec<String> = store
-            .read(|c| {
-                let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
-                let rows = s.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            })
-            .await
-            .unwrap();
+        let names = target_names(&store).await;
         assert_eq!(names, vec!["a".to_string()]);
     }
 

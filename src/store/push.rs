@@ -724,6 +724,16 @@ mod tests {
         assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
     }
 
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            crate::config::DatabaseSync::Normal,
+        )
+        .unwrap();
+        (dir, store)
+    }
+
     fn report(name: &str, state: &'static str) -> Vec<ServiceReport> {
         vec![ServiceReport {
             name: name.into(),
@@ -736,9 +746,8 @@ mod tests {
 
     #[tokio::test]
     async fn rows_changed_by_hand_are_not_hidden_by_what_the_writer_knows() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, store) = temp_store();
         let path = dir.path().join("t.db");
-        let store = Store::open(&path, crate::config::DatabaseSync::Normal).unwrap();
         let web1 = || ServerId {
             name: "web1".into(),
             key: Secret::new("k"),
@@ -781,12 +790,7 @@ mod tests {
 
     #[tokio::test]
     async fn reports_are_history_before_and_after_filing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("t.db"),
-            crate::config::DatabaseSync::Normal,
-        )
-        .unwrap();
+        let (dir, store) = temp_store();
         let id = || ServerId {
             name: "web1".into(),
             key: Secret::new("k"),
@@ -846,12 +850,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_report_that_changes_only_the_time_reaches_last_report_by_the_filing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("t.db"),
-            crate::config::DatabaseSync::Normal,
-        )
-        .unwrap();
+        let (_dir, store) = temp_store();
         let now = now_ms();
         let push = |info: &str, ago_s: i64| {
             let report = ServiceReport {
