@@ -352,6 +352,9 @@ pub struct TargetConfig {
     /// Follow 3xx redirects.
     #[serde(default)]
     pub follow_redirects: bool,
+    /// Follow a redirect from https to http (refused by default).
+    #[serde(default)]
+    pub allow_insecure_redirect: bool,
     /// Verify TLS certificates.
     #[serde(default = "yes")]
     pub tls_verify: bool,
@@ -414,6 +417,9 @@ pub enum AuthKind {
     /// OpenStack Keystone token.
     Openstack,
 }
+
+/// Longest time between two checks of a target: a year.
+pub const MAX_FREQUENCY: u32 = 365 * 86_400;
 
 /// Skypunch's message for an incomplete BASIC setup.
 pub const BASIC_PARAMS_ERROR: &str = "invalid BASIC authn params (user and password required)";
@@ -611,6 +617,17 @@ impl Config {
         if self.push.ui_user.is_empty() != self.push.ui_password.is_empty() {
             return Err("[push] ui_user and ui_password must be set together".into());
         }
+        let clear = match self.smtp.starttls {
+            StartTls::Never => Some("never"),
+            StartTls::Opportunistic => Some("opportunistic"),
+            StartTls::Required | StartTls::Tls => None,
+        };
+        if let Some(mode) = clear.filter(|_| !self.smtp.username.is_empty()) {
+            return Err(format!(
+                "[smtp] username: a login is sent only over an encrypted connection; with \
+                 starttls = \"{mode}\" it could go in clear text (set starttls = \"required\" or \"tls\")"
+            ));
+        }
         if self.daemon.history_days == 0 {
             return Err("[daemon] history_days must be at least 1".into());
         }
@@ -665,14 +682,21 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), String> {
             t.url
         ));
     }
+    match url::Url::parse(&t.url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {}
+        Ok(_) => return Err(format!("url {:?} has no host", t.url)),
+        Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url)),
+    }
     if !(100..=599).contains(&t.expect_status) {
         return Err(format!(
             "expect_status {} is not an HTTP status (100-599)",
             t.expect_status
         ));
     }
-    if t.frequency == 0 {
-        return Err("frequency must be at least 1 second".into());
+    if !(1..=MAX_FREQUENCY).contains(&t.frequency) {
+        return Err(format!(
+            "frequency must be 1 to {MAX_FREQUENCY} seconds (a year)"
+        ));
     }
     if t.timeout == 0 {
         return Err("timeout must be at least 1 second".into());
@@ -882,6 +906,45 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("used by another target"), "{err}");
+    }
+
+    #[test]
+    fn an_smtp_login_needs_an_encrypted_connection() {
+        for mode in ["never", "opportunistic"] {
+            let err = parse(&format!(
+                "[smtp]\nusername = \"u\"\npassword = \"hunter2\"\nstarttls = \"{mode}\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("[smtp] username") && err.contains(mode),
+                "{err}"
+            );
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        let err = parse("[smtp]\nusername = \"u\"\n").unwrap_err().to_string();
+        assert!(
+            err.contains("opportunistic"),
+            "the default mode is refused too: {err}"
+        );
+        for mode in ["required", "tls"] {
+            parse(&format!(
+                "[smtp]\nusername = \"u\"\nstarttls = \"{mode}\"\n"
+            ))
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn target_urls_and_frequencies_are_checked_whole() {
+        let err = parse("[[target]]\nname = \"a\"\nurl = \"http://[::1/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a valid URL"), "{err}");
+        let err = parse("[[target]]\nname = \"a\"\nurl = \"http://x/\"\nfrequency = 4000000000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("frequency"), "{err}");
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! that it shows up as a FAIL with that description instead of vanishing.
 
 use crate::config::{
-    validate_target, AuthConfig, AuthKind, Method, TargetConfig, OPENSTACK_PARAMS_ERROR,
+    validate_target, AuthConfig, AuthKind, Method, TargetConfig, MAX_FREQUENCY,
+    OPENSTACK_PARAMS_ERROR,
 };
-use crate::secret::Secret;
+use crate::secret::{json_error, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -60,6 +61,9 @@ pub struct TargetOptions {
     pub cert_expiry_days: Option<u32>,
     /// Follow 3xx redirects (up to 10).
     pub follow_redirects: bool,
+    /// Follow a redirect from https to http.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure_redirect: bool,
     /// Verify the TLS certificate.
     pub tls_verify: bool,
     /// Reuse the target's connection between checks.
@@ -82,6 +86,7 @@ impl Default for TargetOptions {
             max_response_ms: None,
             cert_expiry_days: None,
             follow_redirects: false,
+            allow_insecure_redirect: false,
             tls_verify: true,
             keep_alive: false,
             failure_threshold: 1,
@@ -116,6 +121,9 @@ pub struct TargetRow {
     pub enabled: bool,
     /// JSON of [`TargetOptions`].
     pub options: String,
+    /// A column typed in by hand that does not hold its type (`frequency = 0.5`),
+    /// named with what it should hold; such a row is checked as a FAIL saying so.
+    pub unreadable: Option<String>,
 }
 
 /// Keystone project scoping, which also selects the API version.
@@ -228,19 +236,22 @@ impl TargetDef {
     }
 
     fn fill(&mut self, row: &TargetRow, method: Option<Method>) -> Result<(), String> {
+        if let Some(problem) = &row.unreadable {
+            return Err(problem.clone());
+        }
         if method.is_none() {
             return Err(format!(
                 "invalid method {:?} (GET PUT POST DELETE HEAD PATCH OPTIONS)",
                 row.method
             ));
         }
-        if row.frequency < 1 {
+        if !(1..=i64::from(MAX_FREQUENCY)).contains(&row.frequency) {
             return Err(format!(
-                "invalid frequency {} (at least 1 second)",
+                "invalid frequency {} (1 to {MAX_FREQUENCY} seconds)",
                 row.frequency
             ));
         }
-        if row.timeout < 1 {
+        if !(1..=i64::from(u32::MAX)).contains(&row.timeout) {
             return Err(format!(
                 "invalid timeout {} (at least 1 second)",
                 row.timeout
@@ -249,7 +260,8 @@ impl TargetDef {
         self.options = if row.options.trim().is_empty() {
             TargetOptions::default()
         } else {
-            serde_json::from_str(&row.options).map_err(|e| format!("invalid options JSON: {e}"))?
+            serde_json::from_str(&row.options)
+                .map_err(|e| format!("invalid options: {}", json_error(&e)))?
         };
         let auth = parse_authn(&row.authn, &row.authn_params)?;
         let config = TargetConfig {
@@ -268,6 +280,7 @@ impl TargetDef {
             max_response_ms: self.options.max_response_ms,
             cert_expiry_days: self.options.cert_expiry_days,
             follow_redirects: self.options.follow_redirects,
+            allow_insecure_redirect: self.options.allow_insecure_redirect,
             tls_verify: self.options.tls_verify,
             keep_alive: self.options.keep_alive,
             failure_threshold: self.options.failure_threshold,
@@ -332,8 +345,8 @@ pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
     };
     let params = params.trim();
     let mut auth = if params.starts_with('{') {
-        let mut a: AuthConfig =
-            serde_json::from_str(params).map_err(|e| format!("invalid authn_params JSON: {e}"))?;
+        let mut a: AuthConfig = serde_json::from_str(params)
+            .map_err(|e| format!("invalid authn_params: {}", json_error(&e)))?;
         a.kind = kind;
         a
     } else {
@@ -342,7 +355,14 @@ pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
             ..AuthConfig::default()
         };
         for pair in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // A piece without `=` is most likely the tail of a value that holds a
+            // comma (a password): it is described, never quoted.
+            let Some((k, v)) = pair.split_once('=') else {
+                return Err(format!(
+                    "invalid authn_params: a parameter without \"=\" (a value holding a comma \
+                     needs the JSON form, {{\"user\": ..., \"password\": ...}})"
+                ));
+            };
             let v = Some(v.trim().to_string());
             match k.trim().to_ascii_lowercase().as_str() {
                 "user" | "username" => a.user = v,
@@ -352,12 +372,16 @@ pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
                 "project_id" | "projectid" => a.project_id = v,
                 "project_name" | "projectname" => a.project_name = v,
                 "domain" => a.domain = v,
-                other => {
+                // Not quoted: after a comma inside a password, the "name" is part
+                // of the password.
+                _ => {
+                    let known = "user, password, osauthendpoint, tenantid, project_id, \
+                                 project_name, domain; a value holding a comma needs the JSON form";
                     return Err(if kind == AuthKind::Openstack {
-                        format!("{OPENSTACK_PARAMS_ERROR}: unknown parameter {other:?}")
+                        format!("{OPENSTACK_PARAMS_ERROR}: unknown parameter (known: {known})")
                     } else {
-                        format!("unknown authn parameter {other:?}")
-                    })
+                        format!("invalid authn_params: unknown parameter (known: {known})")
+                    });
                 }
             }
         }
@@ -397,6 +421,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         max_response_ms: t.max_response_ms,
         cert_expiry_days: t.cert_expiry_days,
         follow_redirects: t.follow_redirects,
+        allow_insecure_redirect: t.allow_insecure_redirect,
         tls_verify: t.tls_verify,
         keep_alive: t.keep_alive,
         failure_threshold: t.failure_threshold,
@@ -415,6 +440,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         timeout: i64::from(t.timeout),
         enabled: t.enabled,
         options: serde_json::to_string(&options).unwrap_or_else(|_| "{}".into()),
+        unreadable: None,
     }
 }
 
@@ -436,6 +462,7 @@ mod tests {
             timeout: 10,
             enabled: true,
             options: "{}".into(),
+            unreadable: None,
         }
     }
 
@@ -492,6 +519,45 @@ mod tests {
             .invalid
             .unwrap()
             .contains("frequency"));
+    }
+
+    #[test]
+    fn authn_problems_never_quote_a_password() {
+        for (authn, params) in [
+            ("BASIC", "user=u,password=hunter2,tail"),
+            ("BASIC", "user=u,password=hunter2,x=tail"),
+            ("OPENSTACK", "user=u,password=hunter2,tail=x"),
+            ("BASIC", r#"{"user": "u", "password": 918273645}"#),
+            ("BASIC", r#"{"user": "u", "password": "hunter2"#),
+        ] {
+            let problem = TargetDef::from_row(&row(authn, params)).invalid.unwrap();
+            for secret in ["hunter2", "tail", "918273645"] {
+                assert!(!problem.contains(secret), "{params}: {problem}");
+            }
+            assert!(problem.contains("authn"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_invalid_not_clamped() {
+        let mut r = row("NONE", "");
+        r.frequency = i64::from(u32::MAX) + 2;
+        assert!(TargetDef::from_row(&r)
+            .invalid
+            .unwrap()
+            .contains("frequency"));
+        let mut r = row("NONE", "");
+        r.timeout = -1;
+        assert!(TargetDef::from_row(&r).invalid.unwrap().contains("timeout"));
+        let mut r = row("NONE", "");
+        r.url = "http://[::1/".into();
+        assert!(TargetDef::from_row(&r).invalid.unwrap().contains("url"));
+        let mut r = row("NONE", "");
+        r.unreadable = Some("invalid frequency 0.5 (a whole number of seconds)".into());
+        assert_eq!(
+            TargetDef::from_row(&r).invalid.as_deref(),
+            Some("invalid frequency 0.5 (a whole number of seconds)")
+        );
     }
 
     #[test]

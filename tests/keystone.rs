@@ -269,3 +269,39 @@ fn skypunch_parameter_strings_work_from_the_cli_and_missing_ones_are_refused() {
         "invalid Openstack / Keystone authn params (user,password,tenantid,osauthendpoint)"
     ));
 }
+
+#[test]
+fn a_wrong_password_never_borrows_another_targets_token() {
+    let k = Keystone::start();
+    let right = os_target(
+        "right",
+        &k.service_url(),
+        &format!(
+            "auth_url = \"{}\", tenant_id = \"{}\"",
+            k.v2_url(),
+            ks::TENANT
+        ),
+    );
+    let wrong = format!(
+        "[[target]]\nname = \"wrong\"\nurl = \"{}\"\nfrequency = 1\ntimeout = 3\n\
+         auth = {{ type = \"openstack\", user = \"{}\", password = \"not-the-password\", \
+         auth_url = \"{}\", tenant_id = \"{}\" }}\n",
+        k.service_url(),
+        ks::USER,
+        k.v2_url(),
+        ks::TENANT
+    );
+    let f = Fixture::new(&(right + &wrong));
+    f.start();
+    f.wait_target(1, "a pass with the right password", |v| passes(v) >= 1);
+    // Checks of the wrong password made while the right one's token is cached.
+    let t = f.wait_target(2, "three checks after the token was cached", |v| {
+        v["fail_count"].as_i64().unwrap_or(0) + passes(v) >= 4
+    });
+    assert_eq!(passes(&t), 0, "the wrong password passed: {t}");
+    assert_eq!(
+        t["status_description"],
+        "Openstack keystone auth failure 401 Unauthorized"
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}

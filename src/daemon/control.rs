@@ -194,6 +194,7 @@ impl ControlService {
             timeout: new.timeout,
             enabled: new.enabled,
             options: new.options,
+            unreadable: None,
         };
         if let Some(problem) = TargetDef::from_row(&row).invalid {
             return error(
@@ -224,7 +225,7 @@ impl ControlService {
         Response::NotifierTest {
             name: row.name,
             delivered: outcome.is_ok(),
-            message: outcome.unwrap_or_else(|e| e),
+            message: outcome.unwrap_or_else(|e| e.reason),
         }
     }
 

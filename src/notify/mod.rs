@@ -26,6 +26,32 @@ pub const DEFAULT_TIMEOUT_S: u32 = 30;
 /// The loop looks at the outbox at least this often (rows added by hand).
 const IDLE_LOOK: Duration = Duration::from_secs(10);
 
+/// Why an attempt delivered nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Undelivered {
+    /// One line, naming the step that failed and never quoting a secret.
+    pub reason: String,
+    /// The peer refused this message for good (a webhook's 4xx other than 408 and
+    /// 429, an SMTP 5xx): retrying it would only hold up the alerts behind it.
+    pub permanent: bool,
+}
+
+impl From<String> for Undelivered {
+    fn from(reason: String) -> Self {
+        Undelivered {
+            reason,
+            permanent: false,
+        }
+    }
+}
+
+/// Whether an HTTP status refuses a message for good: a 4xx other than 408 (request
+/// timeout) and 429 (too many requests), which ask to try again later.
+pub fn refused_for_good(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 408 | 429)
+}
+
 /// Sends alerts through notifiers.
 #[derive(Clone)]
 pub struct Deliverer {
@@ -40,10 +66,10 @@ impl Deliverer {
         &self,
         notifier: &NotifierRow,
         alert: &AlertRecord,
-    ) -> Result<String, String> {
+    ) -> Result<String, Undelivered> {
         let (params, broken) = notifier.params();
         if let Some(why) = broken {
-            return Err(why);
+            return Err(why.into());
         }
         let timeout = Duration::from_secs(u64::from(
             params.timeout.unwrap_or(DEFAULT_TIMEOUT_S).max(1),
@@ -66,35 +92,41 @@ impl Deliverer {
                     .parent()
                     .map(std::path::Path::to_path_buf)
                     .unwrap_or_else(|| std::path::PathBuf::from("/"));
-                command::run(&notifier.address, &dir, timeout, &text::text(alert)).await
+                Ok(command::run(&notifier.address, &dir, timeout, &text::text(alert)).await?)
             }
             Some(NotifierKind::Webhook) => {
                 let url = url::Url::parse(&notifier.address)
-                    .map_err(|e| format!("url {:?}: {e}", notifier.address))?;
+                    // A webhook URL often carries its token: never quoted.
+                    .map_err(|e| format!("url is not valid: {e}"))?;
                 let headers: Vec<(String, String)> = params.headers.into_iter().collect();
                 let body = text::webhook_json(alert).to_string().into_bytes();
                 let post = self.prober.post_json(&url, &headers, body);
                 match tokio::time::timeout(timeout, post).await {
-                    Err(_) => Err(format!("timed out after {} s", timeout.as_secs())),
-                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(format!("timed out after {} s", timeout.as_secs()).into()),
+                    Ok(Err(e)) => Err(e.into()),
                     Ok(Ok((status, reason, _))) if (200..300).contains(&status) => {
                         Ok(format!("HTTP {status} {reason}"))
                     }
                     Ok(Ok((status, reason, body))) => {
                         let said = String::from_utf8_lossy(&body);
                         let said: String = said.trim().chars().take(200).collect();
-                        if said.is_empty() {
-                            Err(format!("HTTP {status} {reason}"))
+                        let reason = if said.is_empty() {
+                            format!("HTTP {status} {reason}")
                         } else {
-                            Err(format!("HTTP {status} {reason}: {said}"))
-                        }
+                            format!("HTTP {status} {reason}: {said}")
+                        };
+                        Err(Undelivered {
+                            reason,
+                            permanent: refused_for_good(status),
+                        })
                     }
                 }
             }
             None => Err(format!(
                 "unknown notifier type {:?} (smtp, command or webhook)",
                 notifier.kind
-            )),
+            )
+            .into()),
         }
     }
 }
@@ -134,11 +166,15 @@ async fn run(
                         continue;
                     }
                     busy.insert(d.notifier.id);
-                    let (store, deliverer, done) =
-                        (store.clone(), deliverer.clone(), done_tx.clone());
+                    let (store, deliverer, done, stop) = (
+                        store.clone(),
+                        deliverer.clone(),
+                        done_tx.clone(),
+                        shutdown.clone(),
+                    );
                     tracker.spawn(async move {
                         let notifier = d.notifier.id;
-                        attempt(&store, &deliverer, d).await;
+                        attempt(&store, &deliverer, d, &stop).await;
                         let _ = done.send(notifier);
                     });
                 }
@@ -160,35 +196,83 @@ async fn run(
 }
 
 /// One attempt, and its outcome recorded.
-async fn attempt(store: &Store, deliverer: &Deliverer, d: Delivery) {
+///
+/// The outcome is recorded before the notifier's next delivery is looked at: when
+/// the database refuses the bookkeeping (locked by another process, disk full), it is
+/// tried again with a growing delay, so a delivery made is never made again at once
+/// because its record failed. Only a stop gives up, and then the next start attempts
+/// the delivery again (at least once, as after kill -9).
+async fn attempt(store: &Store, deliverer: &Deliverer, d: Delivery, shutdown: &CancellationToken) {
     let name = &d.notifier.name;
     let what = describe(&d.alert);
     match deliverer.deliver(&d.notifier, &d.alert).await {
         Ok(answer) => {
             log::info!("notifier `{name}`: delivered {what} ({answer})");
-            if let Err(e) = store.delivery_done(d.id, d.notifier.id).await {
+            let recorded = until_recorded(shutdown, || store.delivery_done(d.id, d.notifier.id));
+            if let Err(e) = recorded.await {
                 log::error!("notifier `{name}`: cannot record the delivery of {what}: {e}");
             }
         }
         Err(error) => {
-            let retry_for = {
-                let c = deliverer.config.borrow();
-                i64::try_from(c.daemon.delivery_retry_seconds).unwrap_or(i64::MAX / 1000) * 1000
+            let retry_for = match error.permanent {
+                // Given up at once: this message will never be taken.
+                true => 0,
+                false => {
+                    let c = deliverer.config.borrow();
+                    i64::try_from(c.daemon.delivery_retry_seconds).unwrap_or(i64::MAX / 1000) * 1000
+                }
             };
-            match store
-                .delivery_failed(d.id, d.notifier.id, error.clone(), retry_for)
-                .await
-            {
+            let recorded = until_recorded(shutdown, || {
+                store.delivery_failed(d.id, d.notifier.id, error.reason.clone(), retry_for)
+            });
+            match recorded.await {
                 Ok(Retry::At(at)) => log::warn!(
                     "notifier `{name}`: {what} not delivered (attempt {}): {error}; next attempt in {} s",
                     d.attempts + 1,
                     (at - now_ms() + 999).max(0) / 1000
+                ),
+                Ok(Retry::GaveUp) if error.permanent => log::error!(
+                    "notifier `{name}`: {what} refused, given up: {error}"
                 ),
                 Ok(Retry::GaveUp) => log::error!(
                     "notifier `{name}`: {what} not delivered after {} attempts, given up: {error}",
                     d.attempts + 1
                 ),
                 Err(e) => log::error!("notifier `{name}`: cannot record the failure of {what}: {e}"),
+            }
+        }
+    }
+}
+
+/// First wait before recording a delivery's outcome again.
+const RECORD_RETRY_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between two tries.
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Runs `write` until it succeeds, waiting longer after each failure, or until a stop.
+async fn until_recorded<T, F, Fut>(
+    shutdown: &CancellationToken,
+    mut write: F,
+) -> Result<T, crate::store::StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
+{
+    let mut wait = RECORD_RETRY_FIRST;
+    loop {
+        match write().await {
+            Ok(v) => return Ok(v),
+            Err(e) if shutdown.is_cancelled() => return Err(e),
+            Err(e) => {
+                log::warn!(
+                    "notifiers: cannot record a delivery's outcome ({e}); trying again in {} ms",
+                    wait.as_millis()
+                );
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Err(e),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(RECORD_RETRY_MAX);
             }
         }
     }

@@ -15,7 +15,7 @@ pub async fn send(
     subject: &str,
     body: &str,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, super::Undelivered> {
     let from: Mailbox = smtp
         .from
         .parse()
@@ -32,10 +32,11 @@ pub async fn send(
         .body(body.to_string())
         .map_err(|e| format!("cannot build the e-mail: {e}"))?;
     let relay = transport(smtp, timeout)?;
-    let sent = relay
-        .send(message)
-        .await
-        .map_err(|e| format!("smtp {}: {e}", smtp.server))?;
+    let sent = relay.send(message).await.map_err(|e| super::Undelivered {
+        reason: format!("smtp {}: {e}", smtp.server),
+        // A 5xx answer refuses this message for good.
+        permanent: e.is_permanent(),
+    })?;
     let answer = sent.message().collect::<Vec<_>>().join(" ");
     Ok(format!("{} {answer}", sent.code()).trim().to_string())
 }

@@ -1,7 +1,7 @@
 //! Request authentication: HTTP Basic, and OpenStack Keystone tokens.
 //!
-//! Keystone tokens are cached per (endpoint, user, project) and shared by every target
-//! with those credentials. Each cache entry sits behind its own async mutex, so when
+//! Keystone tokens are cached per (endpoint, user, password, project, domain) and shared
+//! by every target with those credentials. Each cache entry sits behind its own async mutex, so when
 //! many targets need a token at the same moment exactly one login happens and the
 //! others wait for its result. A token is used until shortly before it expires; when a
 //! target answers 401 to a cached token (revoked, or the server's clock disagrees), the
@@ -26,10 +26,14 @@ use std::time::Instant;
 #[derive(Default)]
 pub(super) struct Tokens(Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<Option<Token>>>>>);
 
+/// Everything a login depends on: a target whose password differs (a wrong one) never
+/// shares another target's token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct TokenKey {
     auth_url: String,
     user: String,
+    /// SHA-256 of the password: the cache never holds the password itself.
+    password: [u8; 32],
     scope: String,
 }
 
@@ -108,9 +112,13 @@ fn key_of(k: &Keystone) -> TokenKey {
         KeystoneScope::ProjectId(p) => format!("project:{p}"),
         KeystoneScope::ProjectName { name, domain } => format!("project:{domain}/{name}"),
     };
+    let digest = ring::digest::digest(&ring::digest::SHA256, k.password.expose().as_bytes());
+    let mut password = [0u8; 32];
+    password.copy_from_slice(digest.as_ref());
     TokenKey {
         auth_url: k.auth_url.trim_end_matches('/').to_string(),
         user: k.user.clone(),
+        password,
         scope,
     }
 }

@@ -190,18 +190,24 @@ impl Prober {
     }
 
     async fn run(&self, def: &TargetDef, trace: &mut Trace) -> Result<Reply, Failure> {
-        let mut url =
-            Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+        let start = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+        let mut url = start.clone();
         let mut method = def.method;
-        let mut cred = auth::credential(self, def, trace).await?;
+        // `None` once a redirect has left the target's origin.
+        let mut credentials = Some(auth::credential(self, def, trace).await?);
         for hop in 0..=MAX_REDIRECTS {
-            let mut reply = self.exchange(def, method, &url, &cred, trace).await?;
-            if reply.status == 401 && cred.is_cached_token() {
+            let mut reply = self
+                .exchange(def, method, &url, credentials.as_ref(), trace)
+                .await?;
+            if let Some(cred) = credentials
+                .as_mut()
+                .filter(|c| reply.status == 401 && c.is_cached_token())
+            {
                 // A revoked or expired token costs no failed check: one new login.
                 trace.note("the target refused the cached keystone token; logging in again");
-                auth::invalidate(self, &cred);
-                cred = auth::credential(self, def, trace).await?;
-                reply = self.exchange(def, method, &url, &cred, trace).await?;
+                auth::invalidate(self, cred);
+                *cred = auth::credential(self, def, trace).await?;
+                reply = self.exchange(def, method, &url, Some(cred), trace).await?;
             }
             let redirect = def.options.follow_redirects
                 && (300..400).contains(&reply.status)
@@ -216,7 +222,23 @@ impl Prober {
             let next = url
                 .join(&location)
                 .map_err(|e| Failure::http(format!("bad redirect location {location:?}: {e}")))?;
+            if url.scheme() == "https"
+                && next.scheme() == "http"
+                && !def.options.allow_insecure_redirect
+            {
+                let why = format!(
+                    "redirect from https to {next} refused (allow_insecure_redirect = false)"
+                );
+                trace.fail("redirect", why.clone());
+                return Err(Failure::http(why));
+            }
             trace.ok(format!("redirect {} -> {next}", reply.status));
+            if next.origin() != start.origin() && credentials.is_some() {
+                // Another scheme, host or port is another party: the target's
+                // credentials and configured headers are not theirs to see.
+                trace.note("another origin: credentials and configured headers are not sent");
+                credentials = None;
+            }
             // 303 (and, as browsers do, 301/302 after POST) continue with GET.
             if reply.status == 303 || (matches!(reply.status, 301 | 302) && method == Method::Post)
             {
@@ -234,15 +256,17 @@ impl Prober {
         def: &TargetDef,
         method: Method,
         url: &Url,
-        cred: &auth::Credential,
+        cred: Option<&auth::Credential>,
         trace: &mut Trace,
     ) -> Result<Reply, Failure> {
-        let auth_header = cred.header();
+        // Without credentials (another origin), the configured headers stay home too.
+        let own = cred.is_some();
+        let auth_header = cred.and_then(auth::Credential::header);
         let keep = def.options.keep_alive;
         let origin = &url[..url::Position::AfterPort];
         if let Some(conn) = keep.then(|| self.pool.take(def.id, origin)).flatten() {
             trace.ok(format!("reuse connection to {}", conn.peer));
-            let req = build_request(def, method, url, auth_header.clone(), keep)?;
+            let req = build_request(def, method, url, auth_header.clone(), own, keep)?;
             match send(conn, req, trace, keep).await {
                 Ok((reply, conn)) => {
                     self.pool.put(def.id, conn);
@@ -259,7 +283,7 @@ impl Prober {
         let conn = self
             .open(def.options.tls_verify, url, origin, trace)
             .await?;
-        let req = build_request(def, method, url, auth_header, keep)?;
+        let req = build_request(def, method, url, auth_header, own, keep)?;
         match send(conn, req, trace, keep).await {
             Ok((reply, conn)) => {
                 self.pool.put(def.id, conn);
@@ -507,6 +531,7 @@ fn build_request(
     method: Method,
     url: &Url,
     auth: Option<(http::HeaderName, String)>,
+    with_headers: bool,
     keep_alive: bool,
 ) -> Result<http::Request<Full<Bytes>>, Failure> {
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
@@ -526,7 +551,7 @@ fn build_request(
     if let Some((name, value)) = auth {
         b = b.header(name, value);
     }
-    for (k, v) in &def.options.headers {
+    for (k, v) in def.options.headers.iter().filter(|_| with_headers) {
         b = b.header(k.as_str(), v.as_str());
     }
     let body = def.options.body.clone().unwrap_or_default();

@@ -7,9 +7,10 @@
 //! up once it has been retried for `[daemon] delivery_retry_seconds`.
 
 use super::alerts::{insert_alert, NewAlert};
-use super::targets::SyncReport;
+use super::targets::{text, SyncReport};
 use super::{now_ms, Result, Store, StoreError};
 use crate::config::NotifierConfig;
+use crate::secret::json_error;
 use crate::target::Origin;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -57,9 +58,10 @@ impl NotifierRow {
     pub fn params(&self) -> (NotifierParams, Option<String>) {
         match serde_json::from_str(&self.params) {
             Ok(p) => (p, None),
+            // The parameters hold header values (tokens): described, never quoted.
             Err(e) => (
                 NotifierParams::default(),
-                Some(format!("params {:?} are not valid: {e}", self.params)),
+                Some(format!("params are not valid: {}", json_error(&e))),
             ),
         }
     }
@@ -147,18 +149,20 @@ pub enum Retry {
     GaveUp,
 }
 
-const INFO_COLUMNS: &str = "n.id, n.name, n.enabled, n.type, n.address, n.pass_count, \
-     n.fail_count, (SELECT count(*) FROM deliveries d WHERE d.notifier_id = n.id \
+/// Cast so that no value typed in by hand makes a row unreadable.
+const INFO_COLUMNS: &str = "n.id, CAST(n.name AS TEXT), CAST(n.enabled AS INTEGER) != 0, \
+     CAST(n.type AS TEXT), CAST(n.address AS TEXT), CAST(n.pass_count AS INTEGER), \
+     CAST(n.fail_count AS INTEGER), (SELECT count(*) FROM deliveries d WHERE d.notifier_id = n.id \
      AND d.state = 'pending'), (SELECT d.last_error FROM deliveries d WHERE d.notifier_id = n.id \
      AND d.last_error != '' ORDER BY d.id DESC LIMIT 1)";
 
 fn info_row(r: &Row) -> rusqlite::Result<NotifierInfo> {
     Ok(NotifierInfo {
         id: r.get(0)?,
-        name: r.get(1)?,
+        name: text(r, 1)?,
         enabled: r.get(2)?,
-        kind: r.get(3)?,
-        address: r.get(4)?,
+        kind: text(r, 3)?,
+        address: text(r, 4)?,
         pass_count: r.get(5)?,
         fail_count: r.get(6)?,
         pending: r.get(7)?,
@@ -166,15 +170,17 @@ fn info_row(r: &Row) -> rusqlite::Result<NotifierInfo> {
     })
 }
 
-const DEF_COLUMNS: &str = "id, name, type, address, params, enabled";
+/// Cast so that no value typed in by hand makes a row unreadable.
+const DEF_COLUMNS: &str = "id, CAST(name AS TEXT), CAST(type AS TEXT), CAST(address AS TEXT), \
+     CAST(params AS TEXT), CAST(enabled AS INTEGER) != 0";
 
 fn def_row(r: &Row) -> rusqlite::Result<NotifierRow> {
     Ok(NotifierRow {
         id: r.get(0)?,
-        name: r.get(1)?,
-        kind: r.get(2)?,
-        address: r.get(3)?,
-        params: r.get(4)?,
+        name: text(r, 1)?,
+        kind: text(r, 2)?,
+        address: text(r, 3)?,
+        params: text(r, 4)?,
         enabled: r.get(5)?,
     })
 }
@@ -347,7 +353,8 @@ impl Store {
         self.read(|c| {
             let mut s = c.prepare_cached(
                 "SELECT d.id, d.attempts, d.created, d.next_attempt, \
-                        n.id, n.name, n.type, n.address, n.params, n.enabled, \
+                        n.id, CAST(n.name AS TEXT), CAST(n.type AS TEXT), \
+                        CAST(n.address AS TEXT), CAST(n.params AS TEXT), 1, \
                         a.id, a.time, a.kind, a.target, a.server, a.service, a.channel, \
                         a.event, a.message, a.state, a.previous, a.description, a.details \
                  FROM (SELECT min(id) AS id FROM deliveries WHERE state = 'pending' \
@@ -355,7 +362,7 @@ impl Store {
                  JOIN deliveries d ON d.id = h.id \
                  JOIN notifiers n ON n.id = d.notifier_id \
                  JOIN alerts a ON a.id = d.alert_id \
-                 WHERE n.enabled",
+                 WHERE CAST(n.enabled AS INTEGER) != 0",
             )?;
             let rows = s
                 .query_map([], |r| {
@@ -366,10 +373,10 @@ impl Store {
                         next_attempt: r.get(3)?,
                         notifier: NotifierRow {
                             id: r.get(4)?,
-                            name: r.get(5)?,
-                            kind: r.get(6)?,
-                            address: r.get(7)?,
-                            params: r.get(8)?,
+                            name: text(r, 5)?,
+                            kind: text(r, 6)?,
+                            address: text(r, 7)?,
+                            params: text(r, 8)?,
                             enabled: r.get(9)?,
                         },
                         alert: AlertRecord {
@@ -415,7 +422,8 @@ impl Store {
     }
 
     /// Records a failed attempt: schedules the next one, or gives up on the notifier's
-    /// deliveries that have been retried for `retry_for_ms` and raises
+    /// deliveries that have been retried for `retry_for_ms` (0: this one alone, at
+    /// once, for a refusal for good) and raises
     /// ``Notifier `<name>` failed: <error>`` to the other notifiers.
     pub async fn delivery_failed(
         &self,
@@ -450,12 +458,17 @@ impl Store {
             }
             c.prepare_cached("UPDATE deliveries SET attempts = ?, last_error = ? WHERE id = ?")?
                 .execute(params![attempts, error, delivery])?;
-            // Everything else this notifier has been owed as long is given up with it.
+            // Everything else this notifier has been owed as long is given up with it;
+            // a refusal for good (no retrying) gives up this delivery alone.
+            let owed_since = match retry_for_ms {
+                0 => i64::MIN,
+                ms => now - ms,
+            };
             c.prepare_cached(
                 "UPDATE deliveries SET state = 'failed', finished = ? \
                  WHERE notifier_id = ? AND state = 'pending' AND (id = ? OR created <= ?)",
             )?
-            .execute(params![now, notifier, delivery, now - retry_for_ms])?;
+            .execute(params![now, notifier, delivery, owed_since])?;
             // A failure to pass on a notifier failure is not passed on again.
             if kind != "notifier" {
                 let name = name_of(c, notifier)?;

@@ -123,43 +123,95 @@ pub struct SyncReport {
     pub removed: usize,
 }
 
-const DEF_COLUMNS: &str =
-    "id, name, url, method, authn, authn_params, expect_status, frequency, timeout, enabled, options";
+/// Text columns are cast so that a value typed in by hand as a number or a blob is
+/// read as text; whole-number columns are read as they are stored (see [`whole`]).
+const DEF_COLUMNS: &str = "id, CAST(name AS TEXT), CAST(url AS TEXT), CAST(method AS TEXT), \
+     CAST(authn AS TEXT), CAST(authn_params AS TEXT), expect_status, frequency, timeout, \
+     enabled, CAST(options AS TEXT)";
 
 fn def_row(r: &Row) -> rusqlite::Result<TargetRow> {
+    let mut unreadable = None;
+    let mut int = |i: usize, column: &str, what: &str| {
+        let (n, problem) = whole(r.get_ref(i)?, column, what);
+        if unreadable.is_none() {
+            unreadable = problem;
+        }
+        Ok::<_, rusqlite::Error>(n)
+    };
+    let expect_status = int(6, "expect_status", "an HTTP status")?;
+    let frequency = int(7, "frequency", "a whole number of seconds")?;
+    let timeout = int(8, "timeout", "a whole number of seconds")?;
+    let enabled = int(9, "enabled", "0 or 1")? != 0;
     Ok(TargetRow {
         id: r.get(0)?,
-        name: r.get(1)?,
-        url: r.get(2)?,
-        method: r.get(3)?,
-        authn: r.get(4)?,
-        authn_params: r.get(5)?,
-        expect_status: r.get(6)?,
-        frequency: r.get(7)?,
-        timeout: r.get(8)?,
-        enabled: r.get::<_, i64>(9)? != 0,
-        options: r.get(10)?,
+        name: text(r, 1)?,
+        url: text(r, 2)?,
+        method: text(r, 3)?,
+        authn: text(r, 4)?,
+        authn_params: text(r, 5)?,
+        expect_status,
+        frequency,
+        timeout,
+        enabled,
+        options: text(r, 10)?,
+        unreadable,
     })
 }
 
-const INFO_COLUMNS: &str = "id, name, status, status_description, COALESCE(last_updated, ''), \
-     enabled, url, method, authn, expect_status, frequency, timeout, pass_count, fail_count, \
-     count200, count300, count400, count500, network_fails, repeated_fails";
+/// A text column read after `CAST(... AS TEXT)`: NULL reads as empty, and bytes that
+/// are not UTF-8 (a blob typed in by hand) are replaced, not refused.
+pub(super) fn text(r: &Row, i: usize) -> rusqlite::Result<String> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Integer(n) => n.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Null => String::new(),
+    })
+}
+
+/// A whole-number column as stored, which for a row typed in by hand may be anything
+/// (`0.5`, `'often'`): such a value reads as 0, with a description naming the column.
+pub(super) fn whole(
+    v: rusqlite::types::ValueRef,
+    column: &str,
+    what: &str,
+) -> (i64, Option<String>) {
+    use rusqlite::types::ValueRef;
+    let shown = match v {
+        ValueRef::Integer(n) => return (n, None),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Blob(_) => "a blob".into(),
+    };
+    (0, Some(format!("invalid {column} {shown} ({what})")))
+}
+
+/// Every column read so that no value typed in by hand can make a row unreadable
+/// (the list of targets must never fail because of one bad row).
+const INFO_COLUMNS: &str = "id, CAST(name AS TEXT), CAST(status AS TEXT), \
+     CAST(status_description AS TEXT), CAST(COALESCE(last_updated, '') AS TEXT), \
+     CAST(enabled AS INTEGER), CAST(url AS TEXT), CAST(method AS TEXT), CAST(authn AS TEXT), \
+     CAST(expect_status AS INTEGER), CAST(frequency AS INTEGER), CAST(timeout AS INTEGER), \
+     CAST(pass_count AS INTEGER), CAST(fail_count AS INTEGER), CAST(count200 AS INTEGER), \
+     CAST(count300 AS INTEGER), CAST(count400 AS INTEGER), CAST(count500 AS INTEGER), \
+     CAST(network_fails AS INTEGER), CAST(repeated_fails AS INTEGER)";
 
 fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
     Ok(TargetInfo {
         id: r.get(0)?,
-        name: r.get(1)?,
-        status: r.get(2)?,
-        status_description: r.get(3)?,
-        last_updated: r.get(4)?,
-        enabled: r.get::<_, i64>(5)? != 0,
-        url: r.get(6)?,
-        method: r.get::<_, String>(7)?.to_ascii_uppercase(),
-        auth_type: r.get::<_, String>(8)?.to_ascii_uppercase(),
-        expect_status: r.get(9)?,
-        frequency: r.get(10)?,
-        timeout: r.get(11)?,
+        name: text(r, 1)?,
+        status: text(r, 2)?,
+        status_description: text(r, 3)?,
+        last_updated: text(r, 4)?,
+        enabled: r.get::<_, Option<i64>>(5)?.unwrap_or(0) != 0,
+        url: text(r, 6)?,
+        method: text(r, 7)?.to_ascii_uppercase(),
+        auth_type: text(r, 8)?.to_ascii_uppercase(),
+        expect_status: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+        frequency: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
+        timeout: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
         pass_count: r.get(12)?,
         fail_count: r.get(13)?,
         count200: r.get(14)?,
@@ -168,7 +220,11 @@ fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
         count500: r.get(17)?,
         network_fails: r.get(18)?,
         repeated_fails: r.get(19)?,
-        last_trace: if with_trace { r.get(20)? } else { None },
+        last_trace: if with_trace {
+            text(r, 20).map(Some)?
+        } else {
+            None
+        },
     })
 }
 
@@ -257,7 +313,9 @@ impl Store {
     pub async fn target_info(&self, id: i64) -> Result<TargetInfo> {
         self.read(move |c| {
             c.query_row(
-                &format!("SELECT {INFO_COLUMNS}, last_trace FROM targets WHERE id = ?"),
+                &format!(
+                    "SELECT {INFO_COLUMNS}, CAST(last_trace AS TEXT) FROM targets WHERE id = ?"
+                ),
                 [id],
                 |r| info_row(r, true),
             )

@@ -8,6 +8,7 @@
 //! - `/hang` → never answers
 //! - `/basic` → 200 with `Authorization: Basic freebeer:forall`, else 401
 //! - `/redirect` → 301 to `/ok`
+//! - `/goto?to=URL` → 302 to URL (written as it is, not decoded)
 //! - `/echo...` → 200, the body describes the request (method, path, query, headers, body)
 #![allow(dead_code)]
 
@@ -229,6 +230,19 @@ async fn handle(
         return Ok(Response::builder()
             .status(301)
             .header("location", "/ok")
+            .body(Full::new(Bytes::new()))
+            .unwrap());
+    }
+    if path == "/goto" {
+        let to = req
+            .uri()
+            .query()
+            .and_then(|q| q.strip_prefix("to="))
+            .unwrap_or("/ok")
+            .to_string();
+        return Ok(Response::builder()
+            .status(302)
+            .header("location", to)
             .body(Full::new(Bytes::new()))
             .unwrap());
     }

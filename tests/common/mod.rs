@@ -291,3 +291,24 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Sends `raw` (a whole HTTP/1.1 request, written by the test) and reads the answer
+/// until the server closes; returns the status, the head and the body.
+pub fn exchange(addr: &str, raw: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(raw.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (
+        head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0),
+        head.to_string(),
+        body.to_string(),
+    )
+}
+
+/// The address of a daemon's `[push]` listener.
+pub fn listen_addr(f: &Fixture) -> String {
+    f.json(&["status"])["listen"].as_str().unwrap().to_string()
+}
