@@ -14,7 +14,7 @@
 
 use crate::probe::{CheckOutcome, Prober, Trace};
 use crate::store::targets::CheckRecord;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::supervise::Thresholds;
 use crate::target::{TargetDef, TargetRow};
 use std::cmp::Reverse;
@@ -233,21 +233,45 @@ pub fn next_tick(due: Instant, period: Duration, now: Instant) -> (Instant, u64)
 /// Writes results in batches: whatever queued up while the previous batch was being
 /// committed goes into the next one. Ends once every sender is gone and the queue
 /// is drained, so a graceful stop loses no result.
+///
+/// A batch the database could not take for now (locked by another process, disk
+/// full) is kept and written again with a growing delay: meanwhile the queue fills,
+/// and checks that cannot hand over their result skip their ticks (logged), so
+/// memory stays bounded and no result is dropped.
 async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
     let mut batch = Vec::with_capacity(RESULT_BATCH);
     while pending.recv_many(&mut batch, RESULT_BATCH).await > 0 {
         gather(&mut pending, &mut batch).await;
-        let n = batch.len();
-        match store.record_checks(std::mem::take(&mut batch)).await {
-            Ok(events) => {
-                for (id, name, event) in events {
-                    log::warn!("[{id}] {name}: {} raised", event.as_str());
+        let mut wait = RETRY_FIRST;
+        loop {
+            match store.record_checks(batch.clone()).await {
+                Ok(events) => {
+                    for (id, name, event) in events {
+                        log::warn!("[{id}] {name}: {} raised", event.as_str());
+                    }
                 }
+                Err(e) if e.is_unavailable() && !matches!(e, StoreError::Closed) => {
+                    log::error!(
+                        "cannot store {} check results for now ({e}); trying again in {} ms",
+                        batch.len(),
+                        wait.as_millis()
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RETRY_MAX);
+                    continue;
+                }
+                Err(e) => log::error!("cannot store {} check results: {e}", batch.len()),
             }
-            Err(e) => log::error!("cannot store {n} check results: {e}"),
+            break;
         }
+        batch.clear();
     }
 }
+
+/// First wait before writing a batch of results again.
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between two tries.
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Lets a batch of routine results fill for up to [`RESULT_LINGER`]; returns at once
 /// when it is full, holds an urgent result, or the queue has closed.

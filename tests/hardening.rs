@@ -153,3 +153,280 @@ fn bad_rows_typed_in_by_hand_fail_alone_and_break_nothing() {
         .contains("frequency 0.5"));
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+const PUSH: &str = "[push]\nlisten = \"127.0.0.1:0\"\n";
+
+/// A POST to the push API with the given extra header lines.
+fn push_with(addr: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
+    exchange(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn status_body(server: &str, service: &str) -> String {
+    serde_json::json!({
+        "server": {"name": server, "key": "k"},
+        "period": 60,
+        "services": [{"name": service, "state": "OK"}]
+    })
+    .to_string()
+}
+
+#[test]
+fn web_pages_cannot_post_and_names_hold_only_visible_characters() {
+    let f = Fixture::new(PUSH);
+    f.start();
+    let addr = listen_addr(&f);
+    let body = status_body("h", "s");
+    let refused = "{\"error\": \"Content-Type must be application/json\"}";
+    for headers in [
+        "Content-Type: text/plain\r\n",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        "Content-Type: application/json\r\nOrigin: https://evil.example\r\n",
+        "Origin: null\r\n",
+    ] {
+        let (code, _, answer) = push_with(&addr, "/api/set/service/status", headers, &body);
+        assert_eq!((code, answer.as_str()), (415, refused), "{headers}");
+    }
+    for headers in ["Content-Type: application/json; charset=utf-8\r\n", ""] {
+        let (code, _, answer) = push_with(&addr, "/api/set/service/status", headers, &body);
+        assert_eq!(code, 200, "{headers}: {answer}");
+    }
+    for (server, service, field) in [
+        ("h\u{1b}[31m", "s", "server.name"),
+        ("h", "s\nFAKE log line", "services[0].name"),
+        ("h", "s\u{200b}", "services[0].name"),
+        ("h\u{202e}", "s", "server.name"),
+    ] {
+        let (code, _, answer) = push_with(
+            &addr,
+            "/api/set/service/status",
+            "Content-Type: application/json\r\n",
+            &status_body(server, service),
+        );
+        assert_eq!(code, 400, "{server:?} {service:?}: {answer}");
+        assert!(
+            answer.contains(field) && answer.contains("control or invisible"),
+            "{answer}"
+        );
+    }
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn an_alert_about_a_service_that_never_reported_creates_nothing() {
+    let f = Fixture::new(PUSH);
+    f.start();
+    let addr = listen_addr(&f);
+    let (code, _) = post(
+        &addr,
+        "/api/set/alerts",
+        serde_json::json!({
+            "server": {"name": "h", "key": "k"},
+            "alerts": [{"message": "disk on fire", "service": "ghost"}]
+        }),
+    );
+    assert_eq!(code, 200);
+    let services = f.json(&["services"]);
+    assert_eq!(services, serde_json::json!([]), "{services}");
+    let alerts = f.json(&["alerts"]);
+    assert_eq!(alerts[0]["service"], "ghost", "{alerts}");
+    assert_eq!(alerts[0]["message"], "disk on fire");
+    // Nothing goes offline later either.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(f.json(&["alerts"]).as_array().unwrap().len(), 1);
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+/// Holds SQLite's write lock from another connection for `hold`, as an operator's
+/// `sqlite3` session in the middle of a transaction does.
+fn hold_write_lock(f: &Fixture, hold: Duration) -> std::thread::JoinHandle<()> {
+    let c = rusqlite::Connection::open(f.database()).unwrap();
+    c.execute_batch("BEGIN IMMEDIATE").unwrap();
+    std::thread::spawn(move || {
+        std::thread::sleep(hold);
+        c.execute_batch("COMMIT").unwrap();
+    })
+}
+
+#[test]
+fn a_locked_database_is_503_for_pushes_and_health_and_check_results_wait() {
+    let web = Server::start();
+    let f = Fixture::new(&format!("{PUSH}{}", target("web", &web.url("/ok"), "")));
+    f.start();
+    let addr = listen_addr(&f);
+    f.wait_target(1, "two checks", |v| checks(v) >= 2);
+    let (code, _, _) = exchange(
+        &addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 200);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let lock = hold_write_lock(&f, Duration::from_secs(8));
+    let (code, head, answer) = push_with(
+        &addr,
+        "/api/set/service/status",
+        "Content-Type: application/json\r\n",
+        &status_body("h", "during"),
+    );
+    assert_eq!(code, 503, "{answer}");
+    assert!(
+        head.contains("retry-after: 5") || head.contains("Retry-After: 5"),
+        "{head}"
+    );
+    assert!(answer.starts_with("{\"error\": "), "{answer}");
+    let (code, _, answer) = exchange(
+        &addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 503, "{answer}");
+    lock.join().unwrap();
+    let (code, _, _) = exchange(
+        &addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 200);
+    // Nothing of the refused report was kept; sent again, it is.
+    assert_eq!(f.json(&["services"]), serde_json::json!([]));
+    let (code, _, _) = push_with(
+        &addr,
+        "/api/set/service/status",
+        "Content-Type: application/json\r\n",
+        &status_body("h", "during"),
+    );
+    assert_eq!(code, 200);
+    // Every check made while the database was locked is in the history: no gap.
+    std::thread::sleep(Duration::from_secs(2));
+    let times: Vec<i64> = {
+        let db = f.db();
+        let mut s = db
+            .prepare(
+                "SELECT time FROM target_results WHERE target_id = 1 AND time >= ? ORDER BY time",
+            )
+            .unwrap();
+        s.query_map([started - 1500], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let widest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    assert!(times.len() >= 9, "{times:?}");
+    assert!(
+        widest < 1600,
+        "a {widest} ms gap in the checks stored: {times:?}"
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn a_delivery_is_not_repeated_when_its_record_cannot_be_written() {
+    let f = Fixture::new(&format!(
+        "{}\n[[notifier]]\nname = \"log\"\ntype = \"command\"\n\
+         command = \"sh -c 'cat >> delivered.txt; sleep 1'\"\n",
+        target("down", &format!("http://127.0.0.1:{}/", free_port()), "")
+    ));
+    f.start();
+    let delivered = f.path("delivered.txt");
+    wait_for("the first delivery", Duration::from_secs(10), || {
+        delivered.exists()
+    });
+    // The command is still running; its outcome cannot be recorded for 7 s.
+    let lock = hold_write_lock(&f, Duration::from_secs(7));
+    lock.join().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let text = std::fs::read_to_string(&delivered).unwrap();
+    assert_eq!(text.matches("FAILURE").count(), 1, "{text}");
+    let state: (String, i64) = f
+        .db()
+        .query_row("SELECT state, attempts FROM deliveries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(state, ("delivered".to_string(), 1));
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn a_webhook_that_refuses_a_message_for_good_is_not_retried() {
+    let hook = Server::start();
+    let f = Fixture::new(&format!(
+        "{}\n[[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\
+         [[notifier]]\nname = \"log\"\ntype = \"command\"\ncommand = \"sh -c 'cat >> told.txt'\"\n",
+        target("down", &format!("http://127.0.0.1:{}/", free_port()), ""),
+        hook.url("/status/400")
+    ));
+    f.start();
+    let told = f.path("told.txt");
+    wait_for("the others told", Duration::from_secs(10), || {
+        std::fs::read_to_string(&told)
+            .unwrap_or_default()
+            .contains("Notifier `hook` failed")
+    });
+    let (state, attempts): (String, i64) = f
+        .db()
+        .query_row(
+            "SELECT d.state, d.attempts FROM deliveries d JOIN notifiers n ON n.id = d.notifier_id \
+             WHERE n.name = 'hook' ORDER BY d.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("failed", 1));
+    let text = std::fs::read_to_string(&told).unwrap();
+    assert!(text.contains("HTTP 400"), "{text}");
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn files_are_private_whatever_the_umask_and_a_file_at_the_socket_path_is_kept() {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o002));
+    let f = Fixture::new("");
+    f.start();
+    f.ctl(&["status"]);
+    for file in [f.database(), f.log_file(), f.pid_file()] {
+        let mode = Fixture::mode(&file);
+        assert_eq!(mode & 0o027, 0, "{} is {mode:o}", file.display());
+    }
+    let wal = f.path("lib/skypunch.db-wal");
+    assert_eq!(Fixture::mode(&wal) & 0o027, 0);
+    assert_eq!(Fixture::mode(&f.socket()), 0o660);
+    assert!(f.ctl(&["stop"]).status.success());
+
+    std::fs::write(f.socket(), "precious").unwrap();
+    let out = f.ctl(&["start"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(text(&out).1.contains("not a socket"), "{:?}", text(&out));
+    assert_eq!(std::fs::read_to_string(f.socket()).unwrap(), "precious");
+}
+
+#[test]
+fn the_page_takes_the_basic_scheme_in_any_case() {
+    let f = Fixture::new(&format!("{PUSH}ui_user = \"ops\"\nui_password = \"pw\"\n"));
+    f.start();
+    let addr = listen_addr(&f);
+    let creds = "b3BzOnB3"; // ops:pw
+    for scheme in ["Basic", "basic", "BASIC"] {
+        let (code, _, _) = exchange(
+            &addr,
+            &format!(
+                "GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: {scheme} {creds}\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(code, 200, "{scheme}");
+    }
+    let (code, _, _) = exchange(
+        &addr,
+        "GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: Basic b3BzOnd3\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 401);
+    assert!(f.ctl(&["stop"]).status.success());
+}

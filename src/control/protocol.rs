@@ -224,6 +224,9 @@ pub enum ErrorKind {
     Failed,
     /// The daemon itself failed (database, internal error).
     Internal,
+    /// The database is unavailable for now (locked by another process, disk full,
+    /// read-only): nothing was changed; the same request may succeed later.
+    Unavailable,
 }
 
 /// The outcome of a manual check.

@@ -41,6 +41,11 @@ pub enum BindError {
     /// Another daemon answers on the socket.
     #[error("skypunchd is already running (its control socket {0} answers)")]
     AlreadyRunning(PathBuf),
+    /// The path holds something else, which is never removed.
+    #[error(
+        "control socket {0}: something that is not a socket is there; move it away or set another [daemon] socket"
+    )]
+    NotASocket(PathBuf),
     /// A file system operation failed.
     #[error("control socket {path}: cannot {action}: {source}")]
     Io {
@@ -100,6 +105,14 @@ pub fn bind(path: &Path, group: Option<Gid>) -> Result<UnixListener, BindError> 
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io("create its directory", e))?;
+    }
+    // Only a socket is ever replaced: a regular file (connecting to one is refused just
+    // as a stale socket's connection is) may be anything, the database included.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            return Err(BindError::NotASocket(path.to_path_buf()));
+        }
     }
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(_) => return Err(BindError::AlreadyRunning(path.to_path_buf())),

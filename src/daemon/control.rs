@@ -57,6 +57,7 @@ fn store_error(e: StoreError) -> Response {
     match e {
         StoreError::NotFound(m) => error(ErrorKind::NotFound, m),
         StoreError::Invalid(m) => error(ErrorKind::InvalidInput, m),
+        other if other.is_unavailable() => error(ErrorKind::Unavailable, other.to_string()),
         other => error(ErrorKind::Internal, other.to_string()),
     }
 }

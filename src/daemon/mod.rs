@@ -57,7 +57,18 @@ pub enum DaemonError {
 /// Runs the daemon to completion on a new tokio runtime.
 ///
 /// `readiness` is told once the daemon serves, or why it could not start.
+/// Files the daemon creates (database and its WAL, log, pid file, and whatever its
+/// notifier commands write) hold target passwords and alert history: they are made
+/// 0640 or stricter whatever umask the daemon was started with (an interactive shell's
+/// is often 022). The control socket is given 0660 explicitly.
+fn restrict_umask() {
+    use nix::sys::stat::{umask, Mode};
+    let inherited = umask(Mode::from_bits_truncate(0o027));
+    umask(inherited | Mode::from_bits_truncate(0o027));
+}
+
 pub fn main(config: Config, foreground: bool, mut readiness: Readiness) -> Result<(), DaemonError> {
+    restrict_umask();
     let logging = match Logging::init(&config.daemon, foreground) {
         Ok(l) => l,
         Err(e) => {

@@ -66,6 +66,28 @@ fn string(v: Option<&Value>, what: &str, max: usize) -> Result<String, Invalid> 
     sized(s, what, max)
 }
 
+/// A server or service name: [`sized`], and nothing a reader cannot see. Names are
+/// written into log lines, alert texts and tables; a control character could forge a
+/// log line and a zero-width one makes two names look the same.
+fn named(s: &str, what: &str) -> Result<String, Invalid> {
+    if s.chars().any(invisible) {
+        return Err(format!(
+            "Data: \"{what}\" should not hold control or invisible characters"
+        ));
+    }
+    sized(s, what, MAX_NAME)
+}
+
+/// Control characters, and the format characters that print as nothing (zero-width
+/// spaces and joiners, direction marks and overrides, the byte-order mark, line and
+/// paragraph separators, the soft hyphen).
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
 fn sized(s: &str, what: &str, max: usize) -> Result<String, Invalid> {
     let n = s.chars().count();
     if n == 0 || n > max {
@@ -93,7 +115,10 @@ pub fn server(data: &serde_json::Map<String, Value>) -> Result<ServerId, Invalid
         "server",
     )?;
     Ok(ServerId {
-        name: string(s.get("name"), "server.name", MAX_NAME)?,
+        name: named(
+            &string(s.get("name"), "server.name", MAX_NAME)?,
+            "server.name",
+        )?,
         key: Secret::new(string(s.get("key"), "server.key", MAX_KEY)?),
     })
 }
@@ -159,7 +184,7 @@ pub fn services(
                 return Err(format!("Data: \"{}\" is not a known key", at(k)));
             }
         }
-        let name = string(s.get("name"), &at("name"), MAX_NAME)?;
+        let name = named(&string(s.get("name"), &at("name"), MAX_NAME)?, &at("name"))?;
         let sent = s
             .get("state")
             .ok_or_else(|| format!("Data: \"{}\" key is missing", at("state")))?
@@ -361,7 +386,7 @@ mod typed {
         let Obj(status): Obj<Status> = serde_json::from_slice(bytes).ok()?;
         let Obj(server) = &status.server;
         let server = ServerId {
-            name: super::sized(&server.name, "", super::MAX_NAME).ok()?,
+            name: super::named(&server.name, "").ok()?,
             key: Secret::new(super::sized(&server.key, "", super::MAX_KEY).ok()?),
         };
         let default_period = status.period.seconds()?;
@@ -375,7 +400,7 @@ mod typed {
                 ref p => p.seconds()?,
             };
             let report = super::report(
-                super::sized(&s.name, "", super::MAX_NAME).ok()?,
+                super::named(&s.name, "").ok()?,
                 &s.state,
                 s.info.as_deref().unwrap_or(""),
                 period,
@@ -412,7 +437,10 @@ pub fn alerts(data: &serde_json::Map<String, Value>) -> Result<Vec<AlertReport>,
             let message = string(a.get("message"), &format!("alerts[{i}].message"), MAX_INFO)?;
             let service = match a.get("service") {
                 None | Some(Value::Null) => None,
-                s => Some(string(s, &format!("alerts[{i}].service"), MAX_NAME)?),
+                s => {
+                    let what = format!("alerts[{i}].service");
+                    Some(named(&string(s, &what, MAX_NAME)?, &what)?)
+                }
             };
             Ok(AlertReport { message, service })
         })

@@ -30,6 +30,8 @@ const MAX_CONNECTIONS: usize = 4096;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `/healthz` waits for a write to be committed.
+const HEALTH_WRITE: Duration = Duration::from_secs(3);
 /// How long the listener's thread stays awake, when it has nothing else to do, for
 /// reports waiting on a commit (see [`Courier::spin_while_waiting`]).
 const SPIN_FOR_COMMIT: Duration = Duration::from_micros(50);
@@ -259,8 +261,10 @@ fn ui_allowed(ctx: &Ctx, req: &http::request::Parts) -> bool {
     req.headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
+        // The scheme is case-insensitive (RFC 9110 §11.1): `basic` is as good.
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .is_some_and(|(_, given)| bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())))
 }
 
 /// The read side: the status page, its JSON API and the metrics, GET only, behind
@@ -390,7 +394,7 @@ async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<F
     let path = req.uri().path().to_string();
     let api = web::ENDPOINTS.contains(&path.as_str());
     if path == "/healthz" {
-        return fixed(b"{\"status\": \"ok\"}");
+        return health(&ctx).await;
     }
     if path == "/" || path == "/ui" {
         return Response::builder()
@@ -412,6 +416,28 @@ async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<F
     response
 }
 
+/// Refuses what a web page could send: a browser may post a `text/plain` or form
+/// body to any address without asking (a "simple" request), and always says where
+/// the page came from in `Origin`. Agents send JSON and no `Origin`; a request
+/// without a `Content-Type` is taken (older clients send none).
+fn not_from_a_page(headers: &http::HeaderMap) -> Option<Response<Full<Bytes>>> {
+    let json = |v: &http::HeaderValue| {
+        let essence = v.to_str().unwrap_or("").split(';').next().unwrap_or("");
+        let essence = essence.trim().to_ascii_lowercase();
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    };
+    let typed_otherwise = headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| !json(v));
+    (headers.contains_key(http::header::ORIGIN) || typed_otherwise).then(|| {
+        error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        )
+    })
+}
+
 /// One push API request (a POST to one of [`web::ENDPOINTS`]).
 async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Response<Full<Bytes>> {
     if req.method() != Method::POST {
@@ -419,6 +445,9 @@ async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Res
             StatusCode::METHOD_NOT_ALLOWED,
             format!("Method {} not allowed: {path} takes POST", req.method()),
         );
+    }
+    if let Some(refused) = not_from_a_page(req.headers()) {
+        return refused;
     }
     let (limit, auto_register, history_days) = {
         let c = ctx.config.borrow();
@@ -488,10 +517,49 @@ async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Res
         }
         Err(e) => {
             log::error!("push: {path}: {e}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Cannot store the report: {e}"),
-            )
+            store_failed(&e, "Cannot store the report")
+        }
+    }
+}
+
+/// The answer to a request the store could not serve: `503` with `Retry-After: 5`
+/// while the database is unavailable (the client keeps its report and sends it
+/// again), else `500`.
+fn store_failed(e: &crate::store::StoreError, what: &str) -> Response<Full<Bytes>> {
+    if !e.is_unavailable() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: {e}"));
+    }
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("{what}: the database is unavailable for now ({e}); try again later"),
+    );
+    r.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("5"),
+    );
+    r
+}
+
+/// `/healthz`: 200 once a write has gone through the writer and been committed, 503
+/// when it is not done within [`HEALTH_WRITE`] (the writer thread is stuck or gone,
+/// or the database refuses writes). An empty transaction changes nothing on disk.
+async fn health(ctx: &Ctx) -> Response<Full<Bytes>> {
+    match tokio::time::timeout(HEALTH_WRITE, ctx.store.write(|_| Ok(()))).await {
+        Ok(Ok(())) => fixed(b"{\"status\": \"ok\"}"),
+        Ok(Err(e)) => store_failed(&e, "The database refuses writes"),
+        Err(_) => {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "The database writer has not committed within {} s",
+                    HEALTH_WRITE.as_secs()
+                ),
+            );
+            r.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("5"),
+            );
+            r
         }
     }
 }

@@ -72,6 +72,30 @@ pub enum StoreError {
     Invalid(String),
 }
 
+impl StoreError {
+    /// Whether the database is unavailable for now rather than the request wrong:
+    /// locked by another process for longer than the busy timeout, full, read-only,
+    /// failing to read or write, or the batch holding the write could not commit.
+    /// Nothing of the request was kept; it may be tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Commit(_) | StoreError::Closed => true,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::DiskFull
+                    | C::ReadOnly
+                    | C::SystemIoFailure
+                    | C::CannotOpen
+                    | C::OutOfMemory
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// The result type of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -183,6 +183,31 @@ fn service(
     period: i64,
     now: i64,
 ) -> Result<(Service, Option<Cow<'static, str>>)> {
+    if let Some(found) = find_service(c, server, name)? {
+        return Ok(found);
+    }
+    c.prepare_cached(
+        "INSERT INTO services (server_id, name, state, period, last_report) VALUES (?, ?, 'OK', ?, ?)",
+    )?
+    .execute(params![server, name, period, now])?;
+    let row = Service {
+        id: c.last_insert_rowid(),
+        state: "OK",
+        info: String::new(),
+        period,
+        timed_out: false,
+    };
+    remember_service(server, name, row.clone());
+    Ok((row, None))
+}
+
+/// A service of `server` that has reported, with its stored state; `None` for one that
+/// never did.
+fn find_service(
+    c: &Connection,
+    server: i64,
+    name: &str,
+) -> Result<Option<(Service, Option<Cow<'static, str>>)>> {
     let known = KNOWN.with(|k| {
         k.borrow()
             .services
@@ -192,7 +217,7 @@ fn service(
     });
     if let Some(known) = known {
         let state = known.state;
-        return Ok((known, Some(Cow::Borrowed(state))));
+        return Ok(Some((known, Some(Cow::Borrowed(state)))));
     }
     let row: Option<(i64, String, String, i64, bool)> = c
         .prepare_cached(
@@ -214,23 +239,11 @@ fn service(
         };
         if let Some(state) = state {
             remember_service(server, name, row.clone());
-            return Ok((row, Some(Cow::Borrowed(state))));
+            return Ok(Some((row, Some(Cow::Borrowed(state)))));
         }
-        return Ok((row, Some(Cow::Owned(stored))));
+        return Ok(Some((row, Some(Cow::Owned(stored)))));
     }
-    c.prepare_cached(
-        "INSERT INTO services (server_id, name, state, period, last_report) VALUES (?, ?, 'OK', ?, ?)",
-    )?
-    .execute(params![server, name, period, now])?;
-    let row = Service {
-        id: c.last_insert_rowid(),
-        state: "OK",
-        info: String::new(),
-        period,
-        timed_out: false,
-    };
-    remember_service(server, name, row.clone());
-    Ok((row, None))
+    Ok(None)
 }
 
 /// Moves `service_reports` into `service_states` (see the schema), service by service
@@ -381,17 +394,19 @@ impl Store {
     ) -> Result<Result<(), Denied>> {
         self.as_server(id, auto_register, move |c, id, server, now| {
             for a in &alerts {
-                // The service's state and info as they are now, for the `Current:` line;
-                // a service first named by this alert has none.
-                let (sid, state, info) = match &a.service {
-                    Some(name) => {
-                        let (row, prev) = service(c, server, name, 60, now)?;
-                        (
-                            Some(row.id),
-                            prev.map(Cow::into_owned).unwrap_or_default(),
-                            row.info,
-                        )
-                    }
+                // The service's state and info as they are now, for the `Current:` line.
+                // A service that never reported has none, and an alert does not create
+                // it (it would go offline a minute later with nothing ever promised).
+                let found = match &a.service {
+                    Some(name) => find_service(c, server, name)?,
+                    None => None,
+                };
+                let (sid, state, info) = match found {
+                    Some((row, prev)) => (
+                        Some(row.id),
+                        prev.map(Cow::into_owned).unwrap_or_default(),
+                        row.info,
+                    ),
                     None => (None, String::new(), String::new()),
                 };
                 insert_alert(
