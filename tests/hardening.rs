@@ -338,8 +338,9 @@ fn a_delivery_is_not_repeated_when_its_record_cannot_be_written() {
     wait_for("the first delivery", Duration::from_secs(10), || {
         delivered.exists()
     });
-    // The command is still running; its outcome cannot be recorded for 7 s.
-    let lock = hold_write_lock(&f, Duration::from_secs(7));
+    // The command is still running; its outcome cannot be recorded for 12 s: longer
+    // than two busy timeouts, so the write fails whichever batch it is queued in.
+    let lock = hold_write_lock(&f, Duration::from_secs(12));
     lock.join().unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let text = std::fs::read_to_string(&delivered).unwrap();
