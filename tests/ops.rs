@@ -184,6 +184,23 @@ fn unit_files_pass_systemd_analyze_verify() {
     ] {
         assert!(unit.contains(needed), "skypunchd.service lacks {needed}");
     }
+    // socket_group members must be able to reach the socket inside the directory.
+    assert!(unit.contains("RuntimeDirectoryMode=0755"), "{unit}");
+    let agent = read("systemd/skypunch-agent.service");
+    assert!(
+        agent.contains("User=skypunch-agent") && !agent.contains("User=skypunch\n"),
+        "the agent's plugins must not run as the daemon's user: {agent}"
+    );
+    let postinst = read("packaging/debian/postinst");
+    assert!(
+        postinst.contains("skypunch-agent")
+            && postinst.contains("chgrp skypunch-agent /etc/skypunch/agent.ini")
+    );
+    let manifest = read("Cargo.toml");
+    assert!(
+        manifest.contains(r#"["etc/agent.ini", "etc/skypunch/agent.ini", "640"]"#),
+        "agent.ini holds the server key"
+    );
 }
 
 #[test]

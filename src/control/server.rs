@@ -31,8 +31,19 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Answers requests; implemented by the daemon.
 pub trait Service: Send + Sync + 'static {
-    /// Handles one request (never `Hello`, which the server answers itself).
-    fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
+    /// Handles one request (never `Hello`, which the server answers itself) from
+    /// `peer`, already admitted by [`Access::check`].
+    fn handle(&self, request: Request, peer: Peer) -> impl Future<Output = Response> + Send;
+}
+
+/// Who is on the other end of a connection, from its socket credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer's user id.
+    pub uid: u32,
+    /// Root or skypunchd's own user: may do everything, including what runs a program
+    /// as skypunchd (a `command` notifier). A `socket_group` member is not.
+    pub privileged: bool,
 }
 
 /// Errors while setting the socket up.
@@ -68,14 +79,20 @@ pub struct Access {
 }
 
 impl Access {
-    /// Checks a peer, returning the refusal message.
-    pub fn check(&self, uid: u32, gid: u32) -> Result<(), String> {
+    /// Checks a peer, returning who it is or the refusal message.
+    pub fn check(&self, uid: u32, gid: u32) -> Result<Peer, String> {
         if uid == 0 || uid == self.own_uid.as_raw() {
-            return Ok(());
+            return Ok(Peer {
+                uid,
+                privileged: true,
+            });
         }
         if let Some(group) = self.group {
             if gid == group.as_raw() || user_in_group(uid, group) {
-                return Ok(());
+                return Ok(Peer {
+                    uid,
+                    privileged: false,
+                });
             }
         }
         Err(format!(
@@ -227,14 +244,17 @@ async fn connection<S: Service>(
         Ok(c) => access.check(c.uid(), c.gid()),
         Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
     };
-    if let Err(message) = allowed {
-        log::warn!("control socket: {message}");
-        // Take the client's Hello first: closing while it is still writing would
-        // give it a broken pipe instead of the reason.
-        let _ = next_request(&mut framed, HELLO_TIMEOUT).await;
-        let _ = send(&mut framed, &error(ErrorKind::PermissionDenied, message)).await;
-        return;
-    }
+    let peer = match allowed {
+        Ok(peer) => peer,
+        Err(message) => {
+            log::warn!("control socket: {message}");
+            // Take the client's Hello first: closing while it is still writing would
+            // give it a broken pipe instead of the reason.
+            let _ = next_request(&mut framed, HELLO_TIMEOUT).await;
+            let _ = send(&mut framed, &error(ErrorKind::PermissionDenied, message)).await;
+            return;
+        }
+    };
     match next_request(&mut framed, HELLO_TIMEOUT).await {
         Some(Request::Hello { protocol_version }) if protocol_version == PROTOCOL_VERSION => {
             let hello = Response::Hello {
@@ -272,10 +292,35 @@ async fn connection<S: Service>(
             Some(Request::Hello { .. }) => {
                 error(ErrorKind::Protocol, "Hello was already exchanged")
             }
-            Some(request) => service.handle(request).await,
+            Some(request) => service.handle(request, peer).await,
         };
         if send(&mut framed, &response).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_root_and_the_own_user_are_privileged() {
+        let access = Access {
+            own_uid: Uid::from_raw(4242),
+            group: Some(Gid::from_raw(777)),
+        };
+        let peer = |uid, gid| access.check(uid, gid);
+        assert!(peer(0, 0).unwrap().privileged);
+        assert!(peer(4242, 1).unwrap().privileged);
+        // A socket_group member is served, but not trusted to run programs.
+        assert_eq!(
+            peer(5000, 777).unwrap(),
+            Peer {
+                uid: 5000,
+                privileged: false
+            }
+        );
+        assert!(peer(5000, 1).unwrap_err().contains("uid 5000"));
     }
 }

@@ -7,7 +7,7 @@ use crate::config::{Config, NotifierKind};
 use crate::control::protocol::{
     ErrorKind, NewNotifier, NewTarget, Request, Response, StatusReport, TestReport,
 };
-use crate::control::server::Service;
+use crate::control::server::{Peer, Service};
 use crate::probe::Prober;
 use crate::scheduler::SchedulerHandle;
 use crate::store::notifiers::{NotifierParams, NotifierRow};
@@ -68,7 +68,7 @@ fn reply<T>(r: Result<T, StoreError>, f: impl FnOnce(T) -> Response) -> Response
 }
 
 impl Service for ControlService {
-    async fn handle(&self, request: Request) -> Response {
+    async fn handle(&self, request: Request, peer: Peer) -> Response {
         match request {
             Request::Hello { .. } => error(ErrorKind::Protocol, "Hello was already exchanged"),
             Request::Status => self.status().await,
@@ -133,6 +133,19 @@ impl Service for ControlService {
                 }
             }
             Request::TestNotifier { id } => self.test_notifier(id).await,
+            Request::AddNotifier(new)
+                if !peer.privileged
+                    && NotifierKind::parse(&new.kind) == Some(NotifierKind::Command) =>
+            {
+                error(
+                    ErrorKind::PermissionDenied,
+                    format!(
+                        "permission denied: a command notifier runs a program as skypunchd's user; \
+                         only root or that user may add one (uid {} is a socket_group member)",
+                        peer.uid
+                    ),
+                )
+            }
             Request::AddNotifier(new) => self.add_notifier(new).await,
             Request::RemoveNotifier { id } => reply(self.store.remove_notifier(id).await, |name| {
                 log::info!("notifier `{name}` removed by skypunchctl");
