@@ -67,6 +67,11 @@ impl NotifierRow {
     }
 }
 
+/// Whether two rows deliver the same way (everything but the name).
+fn same_definition(a: &NotifierRow, b: &NotifierRow) -> bool {
+    (&a.kind, &a.address, &a.params, a.enabled) == (&b.kind, &b.address, &b.params, b.enabled)
+}
+
 /// Settings beyond the columns, stored as JSON in `notifiers.params`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -316,16 +321,27 @@ impl Store {
                 ))?
                 .query_map([], def_row)?
                 .collect::<rusqlite::Result<_>>()?;
+            let kept = |e: &NotifierRow| rows.iter().any(|w| w.name == e.name);
+            // Rows whose entry left the file; one may come back under a new name.
+            let mut leaving: Vec<&NotifierRow> = existing.iter().filter(|e| !kept(e)).collect();
             for want in &rows {
                 match existing.iter().find(|e| e.name == want.name) {
+                    // A new name for the same definition is a rename: the row, its
+                    // counters and its pending deliveries stay.
+                    None if leaving.iter().any(|g| same_definition(g, want)) => {
+                        let at = leaving.iter().position(|g| same_definition(g, want));
+                        let renamed = leaving.remove(at.unwrap_or(0));
+                        c.execute(
+                            "UPDATE notifiers SET name = ? WHERE id = ?",
+                            params![want.name, renamed.id],
+                        )?;
+                        report.updated += 1;
+                    }
                     None => {
                         insert_row(c, want, Origin::Config)?;
                         report.added += 1;
                     }
-                    Some(have)
-                        if (&have.kind, &have.address, &have.params, have.enabled)
-                            != (&want.kind, &want.address, &want.params, want.enabled) =>
-                    {
+                    Some(have) if !same_definition(have, want) => {
                         c.execute(
                             "UPDATE notifiers SET type = ?, address = ?, params = ?, enabled = ? \
                              WHERE id = ?",
@@ -336,10 +352,7 @@ impl Store {
                     Some(_) => {}
                 }
             }
-            for gone in existing
-                .iter()
-                .filter(|e| !rows.iter().any(|w| w.name == e.name))
-            {
+            for gone in leaving {
                 c.execute("DELETE FROM notifiers WHERE id = ?", [gone.id])?;
                 report.removed += 1;
             }
@@ -536,5 +549,57 @@ mod tests {
             ..row
         };
         assert!(bad.params().1.unwrap().contains("not valid"));
+    }
+
+    #[tokio::test]
+    async fn renaming_a_notifier_in_the_file_keeps_its_pending_deliveries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            crate::config::DatabaseSync::Normal,
+        )
+        .unwrap();
+        let row = |name: &str, address: &str| NotifierRow {
+            id: 0,
+            name: name.into(),
+            kind: "command".into(),
+            address: address.into(),
+            params: "{}".into(),
+            enabled: true,
+        };
+        store
+            .sync_config_notifiers(vec![row("ops", "./page.sh"), row("old", "./mail.sh")])
+            .await
+            .unwrap();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO alerts (id, time, kind, channel, event, message) VALUES (1, 0, 'test', 'c', 'e', 'm');
+                     INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) VALUES (1, 1, 0, 0), (1, 2, 0, 0);",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // "ops" is renamed; "old" leaves and a new notifier with another command comes.
+        let report = store
+            .sync_config_notifiers(vec![
+                row("operations", "./page.sh"),
+                row("new", "./other.sh"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!((report.added, report.updated, report.removed), (1, 1, 1));
+        let kept: Vec<(i64, String)> = store
+            .read(|c| {
+                let mut s = c.prepare(
+                    "SELECT d.notifier_id, n.name FROM deliveries d JOIN notifiers n ON n.id = d.notifier_id",
+                )?;
+                let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, [(1, "operations".to_string())]);
     }
 }
