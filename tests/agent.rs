@@ -341,3 +341,62 @@ fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+#[test]
+fn reports_spooled_during_an_outage_survive_kill_9_of_the_agent() {
+    let port = free_port();
+    let f = daemon(port);
+    let ini = f.path("agent.ini");
+    let spool = f.path("agent.spool");
+    std::fs::write(
+        &ini,
+        format!(
+            "[overc]\nserver = http://127.0.0.1:{port}/\nmy-name = host1\nmy-key = k1\n\n\
+             [service:tick]\nperiod = 1\nmax-lag = 30\ncommand = date +%s%N\n"
+        ),
+    )
+    .unwrap();
+    let mut child = spawn_monitor(&ini, &spool);
+    wait_for("the first report", Duration::from_secs(10), || {
+        service(&services(&f), "tick").is_some()
+    });
+    assert_eq!(f.ctl(&["stop"]).status.code(), Some(0));
+    let down = now_ms();
+    // Long enough for the retries to back off (1, 2, 4, 8 s: about 0.5, 1.5, 3.5, 7.5
+    // and 15.5 s into the outage): the kill falls between two retries, and what was
+    // measured since the last one must be on disk already.
+    std::thread::sleep(Duration::from_secs(12));
+    let killed = now_ms();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    f.start();
+    let mut child = spawn_monitor(&ini, &spool);
+    wait_for("the spool to drain", Duration::from_secs(20), || {
+        !spool.exists()
+    });
+    let (status, err) = stop(&mut child);
+    assert_eq!(status.code(), Some(0), "{err}");
+    wait_for("the reports to be filed", Duration::from_secs(5), || {
+        f.db()
+            .query_row("SELECT count(*) FROM service_reports", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+            == 0
+    });
+    let during: Vec<i64> = f
+        .db()
+        .prepare("SELECT time FROM service_states WHERE time > ? AND time < ? ORDER BY time")
+        .unwrap()
+        .query_map([down, killed], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(during.len() >= 10, "measured before kill -9: {during:?}");
+    let last = during.last().copied().unwrap_or(down);
+    assert!(
+        killed - last < 2000,
+        "the reports of the last {} ms before kill -9 were lost: {during:?}",
+        killed - last
+    );
+}

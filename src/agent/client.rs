@@ -126,6 +126,10 @@ impl PushClient {
             });
         match status {
             200..=299 => Ok(doc),
+            // A timeout or "too many requests" asks to try again later.
+            408 | 429 => Err(SendError::Unavailable(format!(
+                "{url} answered {status} {reason}: {said}"
+            ))),
             400..=499 => Err(SendError::Refused {
                 status,
                 message: said,

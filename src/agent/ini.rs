@@ -146,6 +146,16 @@ fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
         }
     }
     let period = period.ok_or_else(|| format!("{}: missing", at("period")))?;
+    let max_lag = max_lag.unwrap_or_else(|| default_max_lag(period));
+    // The server refuses a promise beyond a year, and would refuse every report.
+    let promised = period.saturating_add(max_lag);
+    if promised > crate::push::api::MAX_PERIOD as u64 {
+        return Err(format!(
+            "{}: period + max-lag = {promised} s, more than the server accepts ({} s, a year)",
+            at("period"),
+            crate::push::api::MAX_PERIOD
+        ));
+    }
     let command = command
         .filter(|c| !c.is_empty())
         .ok_or_else(|| format!("{}: missing", at("command")))?;
@@ -153,7 +163,7 @@ fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
         name: name.to_string(),
         period,
         command,
-        max_lag: max_lag.unwrap_or_else(|| default_max_lag(period)),
+        max_lag,
         timeout: Duration::from_secs(timeout.unwrap_or(period)),
     })
 }
@@ -161,6 +171,22 @@ fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_the_server_would_refuse_is_refused_here() {
+        let ini = |period: &str, lag: &str| {
+            let text = format!(
+                "[overc]\nserver = http://127.0.0.1:5000/\nmy-name = h\nmy-key = k\n\
+                 [service:s]\nperiod = {period}\ncommand = true\n{lag}"
+            );
+            parse(&text, std::path::PathBuf::from("/etc/skypunch"))
+        };
+        let err = ini("31536000", "").unwrap_err();
+        assert!(err.contains("more than the server accepts"), "{err}");
+        let err = ini("31535990", "max-lag = 20\n").unwrap_err();
+        assert!(err.contains("period + max-lag"), "{err}");
+        assert!(ini("31535000", "max-lag = 1000\n").is_ok());
+    }
 
     #[test]
     fn reads_overclis_files_unchanged() {

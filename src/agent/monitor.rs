@@ -168,6 +168,10 @@ pub async fn run(config: AgentConfig, client: PushClient, me: Identity, mut spoo
                 spool.push(reports);
                 if sender.retry_at.is_none() {
                     sender.flush(&mut spool).await;
+                } else if let Err(e) = spool.save() {
+                    // While the server is away every report goes to disk at once: a
+                    // kill -9 before the next retry loses none.
+                    log::error!("{e}");
                 }
             }
             _ = sleep_until(retry) => {
@@ -236,10 +240,15 @@ struct Sender {
 
 impl Sender {
     /// Delivers the spool, oldest first, until it is empty or the server fails.
+    ///
+    /// A refused batch (a 400 or 413: one report the server will not take, such as a
+    /// time in the future, or a body too large) is sent again one report at a time, so
+    /// only the reports the server refuses on their own are dropped.
     async fn flush(&mut self, spool: &mut Spool) {
         let mut delivered = 0;
+        let mut per_request = MAX_PER_REQUEST;
         while !spool.is_empty() {
-            let batch = spool.next_batch(MAX_PER_REQUEST);
+            let batch = spool.next_batch(per_request);
             let services: Vec<Value> = batch.iter().map(entry).collect();
             let body = json!({
                 "server": self.me.json(),
@@ -258,12 +267,19 @@ impl Sender {
                     self.failed(spool, &format!("the server refused our key: {message}"));
                     return;
                 }
-                Err(SendError::Refused { message, .. }) => {
-                    log::error!(
-                        "the server refused {} reports, which are dropped: {message}",
+                Err(SendError::Refused { message, .. }) if batch.len() > 1 => {
+                    log::warn!(
+                        "the server refused a batch of {} reports ({message}); sending them one by one",
                         batch.len()
                     );
-                    spool.remove_first(batch.len());
+                    per_request = 1;
+                }
+                Err(SendError::Refused { message, .. }) => {
+                    log::error!(
+                        "the server refused the report of {}, which is dropped: {message}",
+                        batch[0].name
+                    );
+                    spool.remove_first(1);
                 }
                 Err(SendError::Unavailable(why)) => {
                     self.failed(spool, &why);

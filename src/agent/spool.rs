@@ -157,6 +157,11 @@ impl Spool {
         f.write_all(text.as_bytes()).map_err(fail)?;
         f.sync_all().map_err(fail)?;
         std::fs::rename(&tmp, path).map_err(fail)?;
+        // The rename is durable only once the directory holding it is on disk.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        std::fs::File::open(dir.unwrap_or(std::path::Path::new(".")))
+            .and_then(|d| d.sync_all())
+            .map_err(fail)?;
         self.on_disk = true;
         Ok(())
     }
