@@ -358,10 +358,11 @@ pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
             // A piece without `=` is most likely the tail of a value that holds a
             // comma (a password): it is described, never quoted.
             let Some((k, v)) = pair.split_once('=') else {
-                return Err(format!(
+                return Err(
                     "invalid authn_params: a parameter without \"=\" (a value holding a comma \
-                     needs the JSON form, {{\"user\": ..., \"password\": ...}})"
-                ));
+                     needs the JSON form, {\"user\": ..., \"password\": ...})"
+                        .into(),
+                );
             };
             let v = Some(v.trim().to_string());
             match k.trim().to_ascii_lowercase().as_str() {
