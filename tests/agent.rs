@@ -5,7 +5,7 @@ mod common;
 
 use common::http::Server;
 use common::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -251,22 +251,7 @@ fn monitor_runs_real_nagios_plugins_in_parallel() {
 
 #[test]
 fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
-    let port = free_port();
-    let f = daemon(port);
-    let ini = f.path("agent.ini");
-    let spool = f.path("agent.spool");
-    std::fs::write(
-        &ini,
-        format!(
-            "[overc]\nserver = http://127.0.0.1:{port}/\nmy-name = host1\nmy-key = k1\n\n\
-             [service:tick]\nperiod = 1\nmax-lag = 30\ncommand = date +%s%N\n"
-        ),
-    )
-    .unwrap();
-    let mut child = spawn_monitor(&ini, &spool);
-    wait_for("the first report", Duration::from_secs(10), || {
-        service(&services(&f), "tick").is_some()
-    });
+    let (f, ini, spool, mut child) = ticking_agent();
     assert_eq!(f.ctl(&["stop"]).status.code(), Some(0));
     let down = now_ms();
     wait_for("the spool", Duration::from_secs(10), || spool.exists());
@@ -290,14 +275,7 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("the server answers again;"), "{err}");
     // Reports are filed into service_states, in arrival order, within a second.
-    wait_for("the reports to be filed", Duration::from_secs(5), || {
-        f.db()
-            .query_row("SELECT count(*) FROM service_reports", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .unwrap()
-            == 0
-    });
+    wait_filed(&f);
     let times: Vec<i64> = f
         .db()
         .prepare("SELECT time FROM service_states ORDER BY id")
@@ -335,15 +313,9 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
     assert_eq!(sorted.len(), infos.len(), "no report twice");
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-#[test]
-fn reports_spooled_during_an_outage_survive_kill_9_of_the_agent() {
+/// A daemon and an agent reporting `tick` (the time, from `date`) every second, once
+/// the first report has arrived; the agent's INI file and spool are in the fixture.
+fn ticking_agent() -> (Fixture, PathBuf, PathBuf, Child) {
     let port = free_port();
     let f = daemon(port);
     let ini = f.path("agent.ini");
@@ -356,10 +328,35 @@ fn reports_spooled_during_an_outage_survive_kill_9_of_the_agent() {
         ),
     )
     .unwrap();
-    let mut child = spawn_monitor(&ini, &spool);
+    let child = spawn_monitor(&ini, &spool);
     wait_for("the first report", Duration::from_secs(10), || {
         service(&services(&f), "tick").is_some()
     });
+    (f, ini, spool, child)
+}
+
+/// Waits until every report received is filed into `service_states` (once a second).
+fn wait_filed(f: &Fixture) {
+    wait_for("the reports to be filed", Duration::from_secs(5), || {
+        f.db()
+            .query_row("SELECT count(*) FROM service_reports", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+            == 0
+    });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[test]
+fn reports_spooled_during_an_outage_survive_kill_9_of_the_agent() {
+    let (f, ini, spool, mut child) = ticking_agent();
     assert_eq!(f.ctl(&["stop"]).status.code(), Some(0));
     let down = now_ms();
     // Long enough for the retries to back off (1, 2, 4, 8 s: about 0.5, 1.5, 3.5, 7.5
@@ -376,14 +373,7 @@ fn reports_spooled_during_an_outage_survive_kill_9_of_the_agent() {
     });
     let (status, err) = stop(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
-    wait_for("the reports to be filed", Duration::from_secs(5), || {
-        f.db()
-            .query_row("SELECT count(*) FROM service_reports", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .unwrap()
-            == 0
-    });
+    wait_filed(&f);
     let during: Vec<i64> = f
         .db()
         .prepare("SELECT time FROM service_states WHERE time > ? AND time < ? ORDER BY time")

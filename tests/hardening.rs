@@ -20,16 +20,6 @@ fn checks(v: &serde_json::Value) -> i64 {
     v["pass_count"].as_i64().unwrap_or(0) + v["fail_count"].as_i64().unwrap_or(0)
 }
 
-/// Runs SQL through the `sqlite3` shell, as an operator does.
-fn sqlite3(f: &Fixture, sql: &str) {
-    let out = std::process::Command::new("sqlite3")
-        .arg(f.database())
-        .arg(sql)
-        .output()
-        .expect("the sqlite3 shell (apt-get install sqlite3)");
-    assert!(out.status.success(), "sqlite3: {:?}", text(&out));
-}
-
 #[test]
 fn a_redirect_to_another_origin_carries_no_credentials_or_headers() {
     let home = Server::start();
@@ -97,8 +87,7 @@ fn bad_rows_typed_in_by_hand_fail_alone_and_break_nothing() {
     f.start();
     f.wait_target(1, "the good target passing", |v| status(v) == "PASS");
     let url = web.url("/ok");
-    sqlite3(
-        &f,
+    f.sqlite3(
         &format!(
             "INSERT INTO targets (name, url, frequency) VALUES ('half', '{url}', 0.5);
              INSERT INTO targets (name, url, frequency) VALUES ('often', '{url}', 'often');

@@ -224,15 +224,10 @@ fn rows_inserted_by_hand_are_checked_without_a_restart() {
     let s = Server::start();
     let f = Fixture::new("");
     f.start();
-    let out = std::process::Command::new("sqlite3")
-        .arg(f.database())
-        .arg(format!(
-            "INSERT INTO targets (name, url, frequency) VALUES ('by hand', '{}', 1);",
-            s.url("/ok")
-        ))
-        .output()
-        .expect("sqlite3");
-    assert!(out.status.success(), "{:?}", text(&out));
+    f.sqlite3(&format!(
+        "INSERT INTO targets (name, url, frequency) VALUES ('by hand', '{}', 1);",
+        s.url("/ok")
+    ));
     let t = f.wait_target(1, "the new row to be checked", |v| status(v) == "PASS");
     assert_eq!(t["method"], "GET");
     assert_eq!(t["expect_status"], 200);

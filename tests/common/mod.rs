@@ -188,6 +188,17 @@ impl Fixture {
         c
     }
 
+    /// Runs SQL on the daemon's database through the `sqlite3` shell, as an operator
+    /// does.
+    pub fn sqlite3(&self, sql: &str) {
+        let out = Command::new("sqlite3")
+            .arg(self.database())
+            .arg(sql)
+            .output()
+            .expect("the sqlite3 shell (apt-get install sqlite3)");
+        assert!(out.status.success(), "sqlite3: {:?}", text(&out));
+    }
+
     /// Waits until `targets ID --json` satisfies `cond`; returns that document.
     pub fn wait_target(
         &self,
