@@ -267,7 +267,7 @@ impl Prober {
         if let Some(conn) = keep.then(|| self.pool.take(def.id, origin)).flatten() {
             trace.ok(format!("reuse connection to {}", conn.peer));
             let req = build_request(def, method, url, auth_header.clone(), own, keep)?;
-            match send(conn, req, trace, keep).await {
+            match send(conn, req, trace, keep, judges_body(def)).await {
                 Ok((reply, conn)) => {
                     self.pool.put(def.id, conn);
                     return Ok(reply);
@@ -284,7 +284,7 @@ impl Prober {
             .open(def.options.tls_verify, url, origin, trace)
             .await?;
         let req = build_request(def, method, url, auth_header, own, keep)?;
-        match send(conn, req, trace, keep).await {
+        match send(conn, req, trace, keep, judges_body(def)).await {
             Ok((reply, conn)) => {
                 self.pool.put(def.id, conn);
                 Ok(reply)
@@ -394,7 +394,7 @@ impl Prober {
             .open(true, url, &origin, &mut scratch)
             .await
             .map_err(|f| f.description)?;
-        let (reply, _) = send(conn, req, &mut scratch, false)
+        let (reply, _) = send(conn, req, &mut scratch, false, true)
             .await
             .map_err(|e| e.failure.description)?;
         Ok(reply)
@@ -600,14 +600,22 @@ struct SendFailure {
     before_response: bool,
 }
 
+/// Whether a target's verdict looks at the body; if not, its bytes are counted and
+/// dropped as they arrive instead of being kept (up to [`MAX_BODY`] per check).
+fn judges_body(def: &TargetDef) -> bool {
+    def.options.body_contains.is_some() || def.body_regex.is_some()
+}
+
 /// Sends one request and reads the response, driving hyper's connection in this task.
 /// Returns the socket when it may be used again (`keep`, body read completely, nothing
-/// unexpected left in the buffer, server did not ask to close).
+/// unexpected left in the buffer, server did not ask to close). The body is kept in
+/// the reply only with `keep_body`.
 async fn send(
     conn: Conn,
     req: http::Request<Full<Bytes>>,
     trace: &mut Trace,
     keep: bool,
+    keep_body: bool,
 ) -> Result<(Reply, Option<Conn>), SendFailure> {
     let Conn {
         io,
@@ -665,6 +673,7 @@ async fn send(
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     trace.begin("reading the body", "body");
     let mut buf = Vec::new();
+    let mut read = 0;
     let mut truncated = false;
     loop {
         let frame = tokio::select! {
@@ -678,11 +687,8 @@ async fn send(
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {
-                let reason = format!(
-                    "http: error reading the body after {} bytes: {e}",
-                    buf.len()
-                );
-                trace.fail(format!("body {} bytes", buf.len()), reason.clone());
+                let reason = format!("http: error reading the body after {read} bytes: {e}");
+                trace.fail(format!("body {read} bytes"), reason.clone());
                 return Err(SendFailure {
                     failure: Failure::http(reason),
                     before_response: false,
@@ -690,8 +696,12 @@ async fn send(
             }
         };
         if let Ok(data) = frame.into_data() {
-            let room = MAX_BODY - buf.len();
-            buf.extend_from_slice(&data[..data.len().min(room)]);
+            let room = MAX_BODY - read;
+            let taken = data.len().min(room);
+            if keep_body {
+                buf.extend_from_slice(&data[..taken]);
+            }
+            read += taken;
             if data.len() > room {
                 truncated = true;
                 break;
@@ -702,7 +712,7 @@ async fn send(
     if truncated {
         trace.ok(format!("body {MAX_BODY} bytes read, the rest skipped"));
     } else {
-        trace.ok(format!("body {} bytes", buf.len()));
+        trace.ok(format!("body {read} bytes"));
     }
     let reply = Reply {
         status,
