@@ -178,6 +178,10 @@ pub struct PushConfig {
     pub ui_user: String,
     /// Its password.
     pub ui_password: Secret,
+    /// Alerts one server may raise in a minute (state changes, offline/online, its
+    /// own `/api/set/alerts` entries); beyond it they are dropped and counted in one
+    /// `api/flood` alert. 0 = no limit.
+    pub max_alerts_per_minute: u32,
 }
 
 impl Default for PushConfig {
@@ -188,6 +192,7 @@ impl Default for PushConfig {
             max_body_bytes: 1024 * 1024,
             ui_user: String::new(),
             ui_password: Secret::default(),
+            max_alerts_per_minute: 600,
         }
     }
 }

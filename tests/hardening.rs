@@ -420,3 +420,88 @@ fn the_page_takes_the_basic_scheme_in_any_case() {
     assert_eq!(code, 401);
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn a_flood_of_pushed_alerts_is_capped_and_never_delays_a_target() {
+    let web = Server::start();
+    let f = Fixture::new(&format!(
+        "{PUSH}max_alerts_per_minute = 300\n{}\n\
+         [[notifier]]\nname = \"log\"\ntype = \"command\"\n\
+         command = \"sh -c 'cat >> told.txt; echo >> told.txt; sleep 0.02'\"\n",
+        target("web", &web.url("/flip"), "")
+    ));
+    f.start();
+    let addr = listen_addr(&f);
+    f.wait_target(1, "a PASS", |v| status(v) == "PASS");
+    let services: Vec<serde_json::Value> = (0..1000)
+        .map(|i| serde_json::json!({"name": format!("s{i}"), "state": "WARN"}))
+        .collect();
+    let (code, _) = post(
+        &addr,
+        "/api/set/service/status",
+        serde_json::json!({"server": {"name": "flood", "key": "k"}, "period": 600, "services": services}),
+    );
+    assert_eq!(code, 200);
+    web.set_flip(503);
+    let told = f.path("told.txt");
+    wait_for("the FAILURE delivered", Duration::from_secs(20), || {
+        std::fs::read_to_string(&told)
+            .unwrap_or_default()
+            .contains("FAILURE detected for web")
+    });
+    let before = std::fs::read_to_string(&told).unwrap();
+    let ahead = before.matches("State changed").count();
+    assert!(
+        ahead < 300,
+        "the FAILURE waited behind {ahead} pushed alerts"
+    );
+    let stored: i64 = f
+        .db()
+        .query_row(
+            "SELECT count(*) FROM alerts WHERE server = 'flood' AND channel = 'service:state'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 300, "alerts past the limit are dropped");
+    // When the minute is over, one alert says how many were dropped.
+    let mut flood = String::new();
+    wait_for("the api/flood alert", Duration::from_secs(70), || {
+        flood = f
+            .db()
+            .query_row(
+                "SELECT message FROM alerts WHERE channel = 'api' AND event = 'flood'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_default();
+        !flood.is_empty()
+    });
+    assert!(flood.contains("700 alerts dropped"), "{flood}");
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let f = Fixture::new(PUSH);
+    f.start();
+    let addr = listen_addr(&f);
+    let held: Vec<std::net::TcpStream> = (0..256)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    // The 257th from the same address is closed without an answer.
+    let (code, _, _) = exchange(
+        &addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 0, "a connection past the limit was served");
+    drop(held);
+    wait_for("a connection served again", Duration::from_secs(5), || {
+        exchange(
+            &addr,
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .0 == 200
+    });
+    assert!(f.ctl(&["stop"]).status.success());
+}

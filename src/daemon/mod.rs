@@ -281,6 +281,7 @@ async fn run(
 
 /// Makes the database's config-made targets and notifiers match the file.
 async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> {
+    store.set_max_alerts_per_minute(config.push.max_alerts_per_minute);
     let rows = config.targets.iter().map(row_from_config).collect();
     let targets = store.sync_config_targets(rows).await?;
     let rows = config

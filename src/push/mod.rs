@@ -26,6 +26,13 @@ use tokio_util::task::TaskTracker;
 
 /// Connections served at once.
 const MAX_CONNECTIONS: usize = 4096;
+/// Connections served at once for one client address: one host (or one runaway
+/// script) cannot take every connection slot.
+const MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+/// Request bodies held in memory at once, in KiB, whatever the number of connections
+/// (4,096 connections with a 1 MiB body each would be 4 GiB). A body reserves its
+/// announced length (or `max_body_bytes` when it announces none) before it is read.
+const BODY_BUDGET_KIB: usize = 64 * 1024;
 /// Time allowed for a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a request's body.
@@ -108,6 +115,7 @@ pub fn spawn(
             runtime.block_on(async {
                 tokio::spawn(deliveries.run());
                 let ctx = Arc::new(Ctx {
+                    bodies: Semaphore::new(BODY_BUDGET_KIB),
                     store: store.delivering_to(courier),
                     config,
                     web,
@@ -128,6 +136,8 @@ pub fn spawn(
 
 /// What request handlers share.
 struct Ctx {
+    /// KiB of request bodies that may be held at once (see [`BODY_BUDGET_KIB`]).
+    bodies: Semaphore,
     store: Store,
     config: watch::Receiver<Arc<Config>>,
     web: Arc<web::Web>,
@@ -143,18 +153,23 @@ async fn serve(
     tracker: TaskTracker,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let per_address = Arc::new(PerAddress::default());
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
             r = listener.accept() => r,
         };
-        let stream = match accepted {
-            Ok((s, _)) => s,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 log::warn!("push listener: accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
+        };
+        let Some(share) = PerAddress::admit(&per_address, peer.ip()) else {
+            log::debug!("push listener: {} holds {MAX_CONNECTIONS_PER_ADDRESS} connections; one more closed", peer.ip());
+            continue;
         };
         // At the limit, the connection waits in the backlog rather than being dropped.
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -193,7 +208,48 @@ async fn serve(
                 }
             }
             drop(permit);
+            drop(share);
         });
+    }
+}
+
+/// Connections open per client address.
+#[derive(Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One connection's place in [`PerAddress`], given back when dropped.
+struct Share {
+    table: Arc<PerAddress>,
+    ip: std::net::IpAddr,
+}
+
+impl PerAddress {
+    /// A place for one more connection from `ip`, unless it holds
+    /// [`MAX_CONNECTIONS_PER_ADDRESS`] already.
+    fn admit(table: &Arc<PerAddress>, ip: std::net::IpAddr) -> Option<Share> {
+        let mut open = table.0.lock().ok()?;
+        let n = open.entry(ip).or_insert(0);
+        if *n >= MAX_CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Share {
+            table: table.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.table.0.lock() {
+            if let Some(n) = open.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
     }
 }
 
@@ -406,8 +462,10 @@ async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<F
     if !api {
         let (parts, _) = req.into_parts();
         let main = ctx.main.clone();
-        return main
-            .spawn(async move { read_side(&ctx, &parts, &path).await })
+        // A client that hangs up drops this request; the work on the main runtime
+        // (thousands of rows read and rendered) is dropped with it.
+        let work = AbortOnDrop(main.spawn(async move { read_side(&ctx, &parts, &path).await }));
+        return work
             .await
             .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
     }
@@ -438,6 +496,26 @@ fn not_from_a_page(headers: &http::HeaderMap) -> Option<Response<Full<Bytes>>> {
     })
 }
 
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 /// One push API request (a POST to one of [`web::ENDPOINTS`]).
 async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Response<Full<Bytes>> {
     if req.method() != Method::POST {
@@ -456,6 +534,16 @@ async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Res
             c.push.auto_register,
             c.daemon.history_days,
         )
+    };
+    let announced = hyper::body::Body::size_hint(req.body()).exact();
+    let reserve = announced.map_or(limit, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+    let kib = u32::try_from(reserve / 1024 + 1).unwrap_or(u32::MAX);
+    let Ok(_budget) = ctx
+        .bodies
+        .acquire_many(kib.min(BODY_BUDGET_KIB as u32))
+        .await
+    else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "The listener is stopping");
     };
     let body =
         match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), limit).collect())

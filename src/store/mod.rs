@@ -239,6 +239,8 @@ impl Deliveries {
 }
 
 struct Inner {
+    /// `[push] max_alerts_per_minute`, read when a pushed report's job is queued.
+    alert_limit: std::sync::atomic::AtomicU32,
     path: PathBuf,
     sync: DatabaseSync,
     writer: mpsc::Sender<Msg>,
@@ -259,6 +261,10 @@ impl Store {
         }
         let mut conn = open_connection(path, sync, false)?;
         schema::prepare(&mut conn, path)?;
+        push::prepare_flood_gate(&conn).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            message: format!("cannot prepare the alert counters: {e}"),
+        })?;
         // Reports a stopped or killed daemon had not filed yet.
         push::file_reports(&conn).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),
@@ -277,6 +283,7 @@ impl Store {
         Ok(Store {
             courier: None,
             inner: Arc::new(Inner {
+                alert_limit: std::sync::atomic::AtomicU32::new(push::DEFAULT_ALERT_LIMIT),
                 path: path.to_path_buf(),
                 sync,
                 writer: tx,
@@ -293,6 +300,15 @@ impl Store {
             inner: self.inner.clone(),
             courier: Some(courier),
         }
+    }
+
+    /// Sets how many alerts one pushing server may raise in a minute (0 = no limit).
+    pub fn set_max_alerts_per_minute(&self, limit: u32) {
+        self.inner.alert_limit.store(limit, Ordering::Relaxed);
+    }
+
+    fn max_alerts_per_minute(&self) -> u32 {
+        self.inner.alert_limit.load(Ordering::Relaxed)
     }
 
     /// Woken after a commit that stored deliveries (the delivery loop waits on it).

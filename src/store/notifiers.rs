@@ -361,7 +361,10 @@ impl Store {
         .await
     }
 
-    /// The oldest pending delivery of every enabled notifier, due or not.
+    /// The next pending delivery of every enabled notifier, due or not: its oldest
+    /// about a target (or a notifier, or a test) if it has one, else its oldest. A
+    /// flood of pushed-service alerts never holds up a target's FAILURE; each source's
+    /// alerts still go out in order, since a source's alerts are all of one kind.
     pub async fn delivery_heads(&self) -> Result<Vec<Delivery>> {
         self.read(|c| {
             let mut s = c.prepare_cached(
@@ -370,8 +373,10 @@ impl Store {
                         CAST(n.address AS TEXT), CAST(n.params AS TEXT), 1, \
                         a.id, a.time, a.kind, a.target, a.server, a.service, a.channel, \
                         a.event, a.message, a.state, a.previous, a.description, a.details \
-                 FROM (SELECT min(id) AS id FROM deliveries WHERE state = 'pending' \
-                       GROUP BY notifier_id) h \
+                 FROM (SELECT coalesce(min(CASE WHEN pa.kind != 'service' AND pa.kind != 'api' \
+                                                THEN pd.id END), min(pd.id)) AS id \
+                       FROM deliveries pd JOIN alerts pa ON pa.id = pd.alert_id \
+                       WHERE pd.state = 'pending' GROUP BY pd.notifier_id) h \
                  JOIN deliveries d ON d.id = h.id \
                  JOIN notifiers n ON n.id = d.notifier_id \
                  JOIN alerts a ON a.id = d.alert_id \

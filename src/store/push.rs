@@ -70,6 +70,105 @@ struct Service {
     timed_out: bool,
 }
 
+/// `[push] max_alerts_per_minute` until the configuration says otherwise.
+pub(super) const DEFAULT_ALERT_LIMIT: u32 = 600;
+/// The window of `max_alerts_per_minute`.
+const FLOOD_WINDOW_MS: i64 = 60_000;
+
+/// Creates the writer connection's per-server alert counters. A temporary table lives
+/// only on that connection and in memory, and takes part in the writer's
+/// transactions: a job that is rolled back (or run again) undoes its counting too.
+pub(super) fn prepare_flood_gate(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS alert_budget (
+             server_id INTEGER PRIMARY KEY,
+             server    TEXT    NOT NULL,
+             since     INTEGER NOT NULL,
+             raised    INTEGER NOT NULL,
+             dropped   INTEGER NOT NULL
+         )",
+    )
+}
+
+/// Whether `server` may raise one more alert at `now` under `limit` a minute; counts
+/// it either way. A window that has ended with alerts dropped is first closed with
+/// its `api/flood` alert.
+fn admit_alert(c: &Connection, server_id: i64, server: &str, now: i64, limit: u32) -> Result<bool> {
+    if limit == 0 {
+        return Ok(true);
+    }
+    let window: Option<(i64, i64)> = c
+        .prepare_cached("SELECT since, raised FROM alert_budget WHERE server_id = ?")?
+        .query_row([server_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match window {
+        Some((since, raised)) if now - since < FLOOD_WINDOW_MS => {
+            let admitted = raised < i64::from(limit);
+            c.prepare_cached(
+                "UPDATE alert_budget SET raised = raised + ?, dropped = dropped + ? WHERE server_id = ?",
+            )?
+            .execute(params![i64::from(admitted), i64::from(!admitted), server_id])?;
+            Ok(admitted)
+        }
+        ended => {
+            if ended.is_some() {
+                close_flood_windows(c, Some(server_id), now, limit)?;
+            }
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO alert_budget (server_id, server, since, raised, dropped)                  VALUES (?, ?, ?, 1, 0)",
+            )?
+            .execute(params![server_id, server, now])?;
+            Ok(true)
+        }
+    }
+}
+
+/// Ends the windows (of one server, or all) that are over: one `api/flood` alert for
+/// each that dropped alerts, saying how many.
+fn close_flood_windows(c: &Connection, server_id: Option<i64>, now: i64, limit: u32) -> Result<()> {
+    let over: Vec<(i64, String, i64)> = c
+        .prepare_cached(
+            "SELECT server_id, server, dropped FROM alert_budget              WHERE since <= ?1 AND (?2 IS NULL OR server_id = ?2)",
+        )?
+        .query_map(params![now - FLOOD_WINDOW_MS, server_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, server, dropped) in over {
+        c.prepare_cached("DELETE FROM alert_budget WHERE server_id = ?")?
+            .execute([id])?;
+        if dropped == 0 {
+            continue;
+        }
+        log::warn!("{server}: {dropped} alerts dropped (more than {limit} in a minute)");
+        let message = format!(
+            "Alert flood: {dropped} alerts dropped (more than max_alerts_per_minute = {limit} in a minute)"
+        );
+        insert_alert(
+            c,
+            &NewAlert {
+                kind: "api",
+                target_id: None,
+                service_id: None,
+                target: "",
+                server: &server,
+                service: "",
+                channel: "api",
+                event: "flood",
+                message: &message,
+                state: "",
+                previous: "",
+                description: "",
+                details: "",
+                time: now,
+                exclude_notifier: None,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// Entries kept before the cache starts over.
 const KNOWN_MAX: usize = 100_000;
 
@@ -313,6 +412,7 @@ impl Store {
         auto_register: bool,
         reports: Vec<ServiceReport>,
     ) -> Result<Result<(), Denied>> {
+        let limit = self.max_alerts_per_minute();
         self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
                 let at = r.time.unwrap_or(now);
@@ -348,6 +448,9 @@ impl Store {
                 )?
                 .execute(params![sid, at, r.state, r.info])?;
                 let raise = |channel: &str, event: &str, message: &str, prev: &str| {
+                    if !admit_alert(c, server, &id.name, now, limit)? {
+                        return Ok(());
+                    }
                     insert_alert(
                         c,
                         &NewAlert {
@@ -369,6 +472,7 @@ impl Store {
                         },
                         now,
                     )
+                    .map(drop)
                 };
                 if offline {
                     raise("plugin", "online", "Monitoring plugin back online", r.state)?;
@@ -392,8 +496,12 @@ impl Store {
         auto_register: bool,
         alerts: Vec<AlertReport>,
     ) -> Result<Result<(), Denied>> {
+        let limit = self.max_alerts_per_minute();
         self.as_server(id, auto_register, move |c, id, server, now| {
             for a in &alerts {
+                if !admit_alert(c, server, &id.name, now, limit)? {
+                    continue;
+                }
                 // The service's state and info as they are now, for the `Current:` line.
                 // A service that never reported has none, and an alert does not create
                 // it (it would go offline a minute later with nothing ever promised).
@@ -440,25 +548,37 @@ impl Store {
     /// offline, each with a `plugin/offline` alert, in one transaction; returns
     /// (server, service) names.
     pub async fn mark_offline(&self, now: i64) -> Result<Vec<(String, String)>> {
+        let limit = self.max_alerts_per_minute();
         self.write(move |c| {
             // A report not yet filed has not yet moved its service's `last_report`.
             file_reports(c)?;
-            let late: Vec<(i64, String, String, String, String)> = c
+            close_flood_windows(c, None, now, limit)?;
+            let late: Vec<(i64, i64, String, String, String, String)> = c
                 .prepare_cached(
-                    "SELECT s.id, sv.name, s.name, s.state, s.info FROM services s \
+                    "SELECT s.id, sv.id, sv.name, s.name, s.state, s.info FROM services s \
                      JOIN servers sv ON sv.id = s.server_id \
                      WHERE s.timed_out = 0 AND s.last_report + s.period * 1000 < ?",
                 )?
                 .query_map([now], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             if !late.is_empty() {
                 forget();
             }
-            for (id, server, service, state, info) in &late {
+            for (id, server_id, server, service, state, info) in &late {
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
                     .execute([id])?;
+                if !admit_alert(c, *server_id, server, now, limit)? {
+                    continue;
+                }
                 insert_alert(
                     c,
                     &NewAlert {
@@ -481,7 +601,7 @@ impl Store {
                     now,
                 )?;
             }
-            Ok(late.into_iter().map(|l| (l.1, l.2)).collect())
+            Ok(late.into_iter().map(|l| (l.2, l.3)).collect())
         })
         .await
     }
