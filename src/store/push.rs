@@ -418,6 +418,11 @@ impl Store {
                 let at = r.time.unwrap_or(now);
                 let (row, previous) = service(c, server, &r.name, r.period, at)?;
                 let (sid, offline) = (row.id, row.timed_out);
+                // A report replayed from an agent's spool, measured so long ago that it
+                // was overdue already, goes into the history but does not bring an
+                // offline service back (it would flip online, then offline again).
+                let overdue = at.saturating_add(r.period.saturating_mul(1000)) < now;
+                let still_offline = offline && overdue;
                 // A report that changes nothing but the time leaves the row alone: the
                 // filing brings `last_report` up to date (within a second).
                 let unchanged = previous.is_some()
@@ -428,9 +433,9 @@ impl Store {
                 if !unchanged {
                     c.prepare_cached(
                         "UPDATE services SET state = ?, info = ?, period = ?, \
-                         last_report = max(last_report, ?), timed_out = 0 WHERE id = ?",
+                         last_report = max(last_report, ?), timed_out = ? WHERE id = ?",
                     )?
-                    .execute(params![r.state, r.info, r.period, at, sid])?;
+                    .execute(params![r.state, r.info, r.period, at, still_offline, sid])?;
                     remember_service(
                         server,
                         &r.name,
@@ -439,7 +444,7 @@ impl Store {
                             state: r.state,
                             info: r.info.clone(),
                             period: r.period,
-                            timed_out: false,
+                            timed_out: still_offline,
                         },
                     );
                 }
@@ -474,7 +479,7 @@ impl Store {
                     )
                     .map(drop)
                 };
-                if offline {
+                if offline && !still_offline {
                     raise("plugin", "online", "Monitoring plugin back online", r.state)?;
                 }
                 let before = previous.as_deref().unwrap_or("OK");
@@ -1024,6 +1029,47 @@ mod tests {
             store.mark_offline(now + 70_000).await.unwrap(),
             [("web1".to_string(), "disk".to_string())]
         );
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn replayed_old_reports_do_not_bring_an_offline_service_back() {
+        let (_dir, store) = temp_store();
+        let now = now_ms();
+        let push = |state: &'static str, ago_s: i64| {
+            let report = ServiceReport {
+                name: "disk".into(),
+                state,
+                info: String::new(),
+                period: 60,
+                time: Some(now - ago_s * 1000),
+            };
+            let id = ServerId {
+                name: "web1".into(),
+                key: Secret::new("k"),
+            };
+            store.push_states(id, true, vec![report])
+        };
+        let events = || {
+            store.read(|c| {
+                let mut s =
+                    c.prepare("SELECT event FROM alerts WHERE channel = 'plugin' ORDER BY id")?;
+                let rows = s.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+        };
+        push("OK", 300).await.unwrap().unwrap();
+        assert_eq!(store.mark_offline(now).await.unwrap().len(), 1);
+        // The agent's spool replays what it measured during the outage: history, and
+        // a state change is still one, but the service stays offline.
+        push("OK", 200).await.unwrap().unwrap();
+        push("FAIL", 150).await.unwrap().unwrap();
+        assert!(store.mark_offline(now).await.unwrap().is_empty());
+        assert_eq!(events().await.unwrap(), ["offline"]);
+        // A report measured now brings it back, once.
+        push("FAIL", 0).await.unwrap().unwrap();
+        assert!(store.mark_offline(now).await.unwrap().is_empty());
+        assert_eq!(events().await.unwrap(), ["offline", "online"]);
         store.close().await;
     }
 
