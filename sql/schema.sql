@@ -173,6 +173,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     description TEXT   NOT NULL DEFAULT ''                -- targets: the check's description
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
+-- Deleting a service clears the alerts that name it (pruning, servers remove).
+CREATE INDEX IF NOT EXISTS alerts_service ON alerts (service_id) WHERE service_id IS NOT NULL;
 
 -- The outbox: one row per (alert, notifier), committed with the alert.
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -187,5 +189,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error   TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt);
+-- Deleting an alert (pruning) deletes its deliveries.
+CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id);
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

@@ -56,6 +56,8 @@ pub struct Config {
     pub push: PushConfig,
     /// `[smtp]`: the mail relay used by `smtp` notifiers.
     pub smtp: SmtpConfig,
+    /// `[history]`: how long what grows is kept.
+    pub history: HistoryConfig,
     /// `[[target]]` entries.
     #[serde(rename = "target")]
     pub targets: Vec<TargetConfig>,
@@ -162,6 +164,21 @@ pub enum DatabaseSync {
     Normal,
     /// `synchronous=FULL`: commits also survive a power loss.
     Full,
+}
+
+/// `[history]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Days alerts and their deliveries are kept; also how long an auto-registered
+    /// server whose services have all been offline is kept.
+    pub alerts_days: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig { alerts_days: 400 }
+    }
 }
 
 /// `[push]`.
@@ -632,6 +649,9 @@ impl Config {
                 "[smtp] username: a login is sent only over an encrypted connection; with \
                  starttls = \"{mode}\" it could go in clear text (set starttls = \"required\" or \"tls\")"
             ));
+        }
+        if self.history.alerts_days == 0 {
+            return Err("[history] alerts_days must be at least 1".into());
         }
         if self.daemon.history_days == 0 {
             return Err("[daemon] history_days must be at least 1".into());

@@ -304,7 +304,8 @@ async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Deletes history older than `[daemon] history_days`, every ten minutes.
+/// Deletes history older than `[daemon] history_days`, and alerts, deliveries and
+/// abandoned pushing servers older than `[history] alerts_days`, every ten minutes.
 async fn prune_history(
     store: Store,
     config: watch::Receiver<Arc<Config>>,
@@ -327,6 +328,22 @@ async fn prune_history(
             Ok(0) => {}
             Ok(n) => log::info!("history: {n} service reports older than {days} days deleted"),
             Err(e) => log::error!("history: pruning service reports failed: {e}"),
+        }
+        let days = i64::from(config.borrow().history.alerts_days);
+        let before = crate::store::now_ms() - days * 86_400_000;
+        match store.prune_alerts(before).await {
+            Ok(0) => {}
+            Ok(n) => log::info!(
+                "history: {n} alerts older than {days} days deleted, with their deliveries"
+            ),
+            Err(e) => log::error!("history: pruning alerts failed: {e}"),
+        }
+        match store.prune_abandoned(before).await {
+            Ok((0, 0)) => {}
+            Ok((services, servers)) => log::info!(
+                "history: {services} services offline and {servers} self-registered servers silent for over {days} days deleted"
+            ),
+            Err(e) => log::error!("history: pruning abandoned servers failed: {e}"),
         }
     }
 }

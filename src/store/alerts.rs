@@ -1,6 +1,6 @@
 //! Alerts and their outbox rows, shared by everything that raises one.
 
-use super::Result;
+use super::{Result, Store};
 use rusqlite::{params, Connection};
 use std::cell::Cell;
 
@@ -82,4 +82,16 @@ pub(super) fn insert_alert(c: &Connection, a: &NewAlert, now: i64) -> Result<i64
         RAISED.with(|r| r.set(true));
     }
     Ok(alert)
+}
+
+impl Store {
+    /// Deletes alerts raised before `before_ms`, with their deliveries, in slices so
+    /// writers are not held up; returns the number of alerts deleted.
+    pub async fn prune_alerts(&self, before_ms: i64) -> Result<usize> {
+        self.delete_in_slices(
+            "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE time < ?1 LIMIT ?2)",
+            before_ms,
+        )
+        .await
+    }
 }

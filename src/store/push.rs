@@ -709,6 +709,38 @@ impl Store {
         .await
     }
 
+    /// Deletes what pushing hosts left behind before `before_ms`: services offline
+    /// since then, of servers that registered themselves, and such servers left with
+    /// no service (a server added with `skypunchctl servers add` and its services stay
+    /// until removed). Returns the services and servers deleted.
+    pub async fn prune_abandoned(&self, before_ms: i64) -> Result<(usize, usize)> {
+        let services = self
+            .delete_in_slices(
+                "DELETE FROM services WHERE id IN (SELECT s.id FROM services s \
+                 JOIN servers sv ON sv.id = s.server_id AND sv.origin = 'auto' \
+                 WHERE s.timed_out = 1 AND s.last_report < ?1 LIMIT ?2)",
+                before_ms,
+            )
+            .await?;
+        let servers = self
+            .delete_in_slices(
+                "DELETE FROM servers WHERE id IN (SELECT sv.id FROM servers sv \
+                 WHERE sv.origin = 'auto' AND sv.created < ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM services s WHERE s.server_id = sv.id) LIMIT ?2)",
+                before_ms,
+            )
+            .await?;
+        if services + servers > 0 {
+            // What the writer remembers of them is gone with them.
+            self.write(|_| {
+                forget();
+                Ok(())
+            })
+            .await?;
+        }
+        Ok((services, servers))
+    }
+
     /// Services, of every server or of one.
     pub async fn services(&self, server: Option<String>) -> Result<Vec<ServiceInfo>> {
         self.read(move |c| {
@@ -1070,6 +1102,46 @@ mod tests {
         push("FAIL", 0).await.unwrap().unwrap();
         assert!(store.mark_offline(now).await.unwrap().is_empty());
         assert_eq!(events().await.unwrap(), ["offline", "online"]);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn old_alerts_and_abandoned_self_registered_servers_are_pruned() {
+        let (_dir, store) = temp_store();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO servers (id, name, key_salt, key_hash, origin, created) VALUES
+                         (1, 'gone', 's', 'h', 'auto', 0), (2, 'kept', 's', 'h', 'cli', 0),
+                         (3, 'alive', 's', 'h', 'auto', 0), (4, 'empty', 's', 'h', 'auto', 0);
+                     INSERT INTO services (id, server_id, name, period, last_report, timed_out) VALUES
+                         (1, 1, 'old', 60, 1000, 1), (2, 2, 'old', 60, 1000, 1),
+                         (3, 3, 'old', 60, 1000, 1), (4, 3, 'new', 60, 9000, 0);
+                     INSERT INTO notifiers (id, name) VALUES (1, 'n');
+                     INSERT INTO alerts (id, time, kind, channel, event, message, service_id) VALUES
+                         (1, 1000, 'service', 'c', 'e', 'old', 1), (2, 9000, 'service', 'c', 'e', 'new', 4);
+                     INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) VALUES
+                         (1, 1, 0, 0), (2, 1, 0, 0);",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.prune_alerts(5000).await.unwrap(), 1);
+        assert_eq!(store.prune_abandoned(5000).await.unwrap(), (2, 2));
+        let left: (String, String, i64) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT group_concat(name) FROM (SELECT name FROM servers ORDER BY id)), \
+                            (SELECT group_concat(id) FROM (SELECT id FROM services ORDER BY id)), \
+                            (SELECT count(*) FROM deliveries)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(left, ("kept,alive".to_string(), "2,4".to_string(), 1));
         store.close().await;
     }
 

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0003_target_hours.sql"),
     include_str!("../../sql/migrations/0004_service_states_prune.sql"),
     include_str!("../../sql/migrations/0005_service_reports.sql"),
+    include_str!("../../sql/migrations/0006_prune_indexes.sql"),
 ];
 
 /// The schema version this build writes.
@@ -84,7 +85,8 @@ mod tests {
         let path = dir.path().join("s.db");
         let mut c = Connection::open(&path).unwrap();
         c.execute_batch(
-            "CREATE TABLE alerts (id INTEGER PRIMARY KEY, message TEXT NOT NULL);
+            "CREATE TABLE alerts (id INTEGER PRIMARY KEY, message TEXT NOT NULL, service_id INTEGER);
+             CREATE TABLE deliveries (id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL);
              CREATE TABLE services (id INTEGER PRIMARY KEY);
              CREATE TABLE service_states (id INTEGER PRIMARY KEY, service_id INTEGER, time INTEGER, state TEXT, info TEXT);
              INSERT INTO alerts (message) VALUES ('kept');
