@@ -505,3 +505,80 @@ fn one_address_cannot_take_every_connection() {
     });
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn socket_group_members_may_not_add_a_command_notifier() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: acting as another user (nobody) needs root");
+        return;
+    }
+    let f = Fixture::new("socket_group = \"nogroup\"\n");
+    // nobody must reach the socket: the directories on the way are searchable, as
+    // /run/skypunch is under systemd (RuntimeDirectoryMode=0755).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(f.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir(f.path("run")).unwrap();
+    std::fs::set_permissions(f.path("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    f.start();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                SKYPUNCHCTL,
+            ])
+            .arg("--socket")
+            .arg(f.socket())
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux)")
+    };
+    let out = as_nobody(&["status"]);
+    assert!(out.status.success(), "a member may read: {:?}", text(&out));
+    let command = [
+        "notifiers",
+        "add",
+        "--name",
+        "run",
+        "--type",
+        "command",
+        "--command",
+        "true",
+    ];
+    let out = as_nobody(&command);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(
+        text(&out)
+            .1
+            .contains("permission denied: a command notifier runs a program"),
+        "{:?}",
+        text(&out)
+    );
+    let out = as_nobody(&[
+        "notifiers",
+        "add",
+        "--name",
+        "hook",
+        "--type",
+        "webhook",
+        "--url",
+        "http://127.0.0.1:9/",
+    ]);
+    assert!(
+        out.status.success(),
+        "a member may add a webhook: {:?}",
+        text(&out)
+    );
+    let out = f.ctl(&command);
+    assert!(out.status.success(), "root may: {:?}", text(&out));
+    let names: Vec<String> = f
+        .json(&["notifiers"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["hook", "run"]);
+    assert!(f.ctl(&["stop"]).status.success());
+}
