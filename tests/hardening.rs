@@ -582,3 +582,52 @@ fn socket_group_members_may_not_add_a_command_notifier() {
     assert_eq!(names, ["hook", "run"]);
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn secrets_in_bad_rows_are_never_echoed() {
+    let f = Fixture::new("");
+    f.start();
+    let closed = format!("http://127.0.0.1:{}/", free_port());
+    f.sqlite3(&format!(
+        "INSERT INTO targets (name, url, frequency, authn, authn_params) VALUES
+             ('comma', '{closed}', 1, 'BASIC', 'user=u,password=hunter2,tail-of-it'),
+             ('number', '{closed}', 1, 'BASIC', '{{\"user\": \"u\", \"password\": 918273645}}'),
+             ('down', '{closed}', 1, 'NONE', '');
+         INSERT INTO notifiers (name, type, address, params) VALUES
+             ('hook', 'webhook', 'http://127.0.0.1:9/', '{{\"headers\": {{\"Authorization\": 5550123}}}}');"
+    ));
+    for id in [1, 2] {
+        let t = f.wait_target(id, "a FAIL", |v| status(v) == "FAIL");
+        assert!(
+            t["status_description"]
+                .as_str()
+                .unwrap()
+                .contains("authn_params"),
+            "{t}"
+        );
+    }
+    wait_for(
+        "the webhook's failed attempt",
+        Duration::from_secs(10),
+        || {
+            f.json(&["notifiers", "1"])["last_error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty())
+        },
+    );
+    let error = f.json(&["notifiers", "1"])["last_error"].to_string();
+    assert!(error.contains("params are not valid"), "{error}");
+    let everything = [
+        f.json(&["targets"]).to_string(),
+        f.json(&["targets", "1"]).to_string(),
+        f.json(&["targets", "2"]).to_string(),
+        f.json(&["notifiers", "1"]).to_string(),
+        f.json(&["alerts"]).to_string(),
+        f.log(),
+    ]
+    .join("\n");
+    for secret in ["hunter2", "tail-of-it", "918273645", "5550123"] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+    assert!(f.ctl(&["stop"]).status.success());
+}
