@@ -40,21 +40,21 @@ pub struct PushClient {
 impl PushClient {
     /// `server` is `http(s)://[user:password@]host[:port][/prefix]`.
     pub fn new(server: &str) -> Result<PushClient, String> {
+        // The URL may carry a password: messages never quote it.
         let mut base =
-            Url::parse(server).map_err(|e| format!("server URL {server:?} is not valid: {e}"))?;
+            Url::parse(server).map_err(|e| format!("the server URL is not valid: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(format!(
-                "server URL {server:?} must start with http:// or https://"
-            ));
+            return Err("the server URL must start with http:// or https://".into());
         }
         let authorization = if base.username().is_empty() {
             None
         } else {
+            // The user-info part is percent-encoded (RFC 3986 §3.2.1), not form data:
+            // a `+` is a plus, not a space.
             let decode = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
             };
             let pair = format!(
                 "{}:{}",
@@ -156,6 +156,16 @@ mod tests {
         let c = PushClient::new("https://mon.example/overc?x=1").unwrap();
         assert_eq!(c.server(), "https://mon.example/overc/");
         assert_eq!(c.base.join("api/ping").unwrap().path(), "/overc/api/ping");
+        // `+` in the user-info is a plus (form decoding made it a space).
+        let c = PushClient::new("http://ops:a+b%2Bc@127.0.0.1:5000").unwrap();
+        assert_eq!(
+            c.authorization.as_deref(),
+            Some("Basic b3BzOmErYitj") // ops:a+b+c
+        );
+        let err = PushClient::new("ftp://ops:hunter2@mon.example/")
+            .err()
+            .unwrap();
+        assert!(!err.contains("hunter2"), "{err}");
         assert!(PushClient::new("mon.example:5000").is_err());
         assert!(PushClient::new("ftp://mon.example/").is_err());
     }
