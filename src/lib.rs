@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //!
+//! - [`domain`]: the bottom layer of plain values (the clock and time stamps, the
+//!   trace, pushed reports), used by everything and using nothing above it.
 //! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation.
 //! - [`store`]: the SQLite database: schema, migrations, the group-commit writer.
 //! - [`control`]: the control socket protocol, its codec, server and client.
@@ -19,13 +21,13 @@
 //! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
 //! - [`table`]: Skypunch-style text tables.
 //! - [`secret`]: strings that never print.
-//! - [`timefmt`]: the UTC time stamps written for every check.
 
 pub mod agent;
 pub mod config;
 pub mod control;
 pub mod ctl;
 pub mod daemon;
+pub mod domain;
 pub mod logging;
 pub mod notify;
 pub mod probe;
@@ -37,7 +39,6 @@ pub mod store;
 pub mod supervise;
 pub mod table;
 pub mod target;
-pub mod timefmt;
 
 /// The package version, reported by every binary and over the control socket.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -26,7 +26,8 @@ pub struct LineEncoder;
 
 impl Encode for LineEncoder {
     fn encode(&self, w: &mut dyn EncodeWrite, record: &log::Record) -> anyhow::Result<()> {
-        let stamp = crate::timefmt::format(chrono::Utc::now(), crate::timefmt::Fraction::Millis);
+        let stamp =
+            crate::domain::time::format(chrono::Utc::now(), crate::domain::time::Fraction::Millis);
         writeln!(w, "{stamp} {} {}", record.level(), record.args())?;
         Ok(())
     }

@@ -149,11 +149,11 @@ fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
     let max_lag = max_lag.unwrap_or_else(|| default_max_lag(period));
     // The server refuses a promise beyond a year, and would refuse every report.
     let promised = period.saturating_add(max_lag);
-    if promised > crate::push::api::MAX_PERIOD as u64 {
+    if promised > crate::domain::report::MAX_PERIOD as u64 {
         return Err(format!(
             "{}: period + max-lag = {promised} s, more than the server accepts ({} s, a year)",
             at("period"),
-            crate::push::api::MAX_PERIOD
+            crate::domain::report::MAX_PERIOD
         ));
     }
     let command = command

@@ -200,7 +200,7 @@ async fn service_loop(service: ServiceDef, dir: std::path::PathBuf, tx: mpsc::Se
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
-        let time_ms = crate::store::now_ms();
+        let time_ms = crate::domain::time::now_ms();
         let outcome = check(&service, &dir).await;
         log::debug!("{}: {} {}", service.name, outcome.state, outcome.info);
         if let Some(message) = outcome.fatal.clone() {

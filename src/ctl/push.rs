@@ -124,8 +124,8 @@ pub async fn alerts(
 ) -> Result<(), Failure> {
     let since_ms = match since {
         Some(d) => Some(
-            crate::store::now_ms()
-                - crate::timefmt::duration_ms(d)
+            crate::domain::time::now_ms()
+                - crate::domain::time::duration_ms(d)
                     .map_err(|e| Failure::usage(format!("--since {e}")))?,
         ),
         None => None,

@@ -318,7 +318,7 @@ async fn prune_history(
             _ = every.tick() => {}
         }
         let days = i64::from(config.borrow().daemon.history_days);
-        let before = crate::store::now_ms() - days * 86_400_000;
+        let before = crate::domain::time::now_ms() - days * 86_400_000;
         match store.prune_target_results(before).await {
             Ok(0) => {}
             Ok(n) => log::info!("history: {n} check results older than {days} days deleted"),
@@ -330,7 +330,7 @@ async fn prune_history(
             Err(e) => log::error!("history: pruning service reports failed: {e}"),
         }
         let days = i64::from(config.borrow().history.alerts_days);
-        let before = crate::store::now_ms() - days * 86_400_000;
+        let before = crate::domain::time::now_ms() - days * 86_400_000;
         match store.prune_alerts(before).await {
             Ok(0) => {}
             Ok(n) => log::info!(

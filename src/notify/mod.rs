@@ -11,9 +11,10 @@ pub mod smtp;
 pub mod text;
 
 use crate::config::{Config, NotifierKind};
+use crate::domain::time::now_ms;
 use crate::probe::Prober;
 use crate::store::notifiers::{AlertRecord, Delivery, NotifierRow, Retry};
-use crate::store::{now_ms, Store};
+use crate::store::Store;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;

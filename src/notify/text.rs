@@ -59,7 +59,7 @@ pub fn body(a: &AlertRecord) -> String {
     format!(
         "{}\nTime: {}\n",
         text(a),
-        crate::store::targets::format_time(a.time)
+        crate::domain::time::format_ms(a.time)
     )
 }
 
@@ -102,7 +102,7 @@ pub fn test_alert(notifier: &str) -> AlertRecord {
         channel: "test".into(),
         event: "test".into(),
         message: format!("Test message from skypunch through notifier `{notifier}`"),
-        time: crate::store::now_ms(),
+        time: crate::domain::time::now_ms(),
         ..Default::default()
     }
 }

@@ -140,7 +140,7 @@ async fn keystone_token(
     let what = format!("keystone token for {} from {}", k.user, key.auth_url);
     trace.begin("logging in to keystone", what.clone());
     let mut slot = entry.lock().await;
-    let now = crate::store::now_ms();
+    let now = crate::domain::time::now_ms();
     if let Some(t) = slot.as_ref().filter(|t| t.refresh_at > now) {
         trace.ok(format!("{what} (cached)"));
         return Ok(token_credential(key, t.id.clone(), true));
@@ -251,7 +251,7 @@ async fn login(prober: &Prober, k: &Keystone, auth_url: &str) -> Result<Token, F
     })?;
     Ok(Token {
         id: Secret::new(id),
-        refresh_at: refresh_at(crate::store::now_ms(), expires.and_then(parse_time)),
+        refresh_at: refresh_at(crate::domain::time::now_ms(), expires.and_then(parse_time)),
     })
 }
 

@@ -10,9 +10,10 @@
 
 mod auth;
 mod tls;
-pub mod trace;
 
 use crate::config::Method;
+pub use crate::domain::trace::Trace;
+use crate::domain::trace::WriteMark;
 use crate::target::TargetDef;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -25,8 +26,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-pub use trace::Trace;
-use trace::WriteMark;
 use url::Url;
 
 /// Most body bytes read for judging; the rest is not read.
@@ -445,7 +444,7 @@ impl Prober {
             .map(|(_, cert)| cert.validity().not_after.timestamp() * 1000);
         let mut text = format!("tls {} {version}", host);
         if let Some(ms) = not_after {
-            let days = (ms - crate::store::now_ms()).div_euclid(86_400_000);
+            let days = (ms - crate::domain::time::now_ms()).div_euclid(86_400_000);
             let until = chrono::DateTime::from_timestamp_millis(ms)
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_default();
@@ -757,7 +756,7 @@ fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) ->
     let body = String::from_utf8_lossy(&reply.body);
     let days_left = reply
         .cert_not_after
-        .map(|ms| (ms - crate::store::now_ms()).div_euclid(86_400_000));
+        .map(|ms| (ms - crate::domain::time::now_ms()).div_euclid(86_400_000));
     let failure = if reply.status != def.expect_status {
         Some(format!(
             "target status:{} != {}",

@@ -3,55 +3,14 @@
 //! Parsing works on `serde_json::Value` so every refusal can name the field that is
 //! wrong, as OverC's own messages do (`Data: "period" should be an integer`).
 
+use crate::domain::report::{
+    state, AlertReport, ServerId, ServiceReport, MAX_INFO, MAX_ITEMS, MAX_KEY, MAX_NAME, MAX_PERIOD,
+};
 use crate::secret::Secret;
 use serde_json::Value;
 
-/// Longest server or service name, in characters.
-pub const MAX_NAME: usize = 128;
-/// Longest server key.
-pub const MAX_KEY: usize = 256;
-/// Longest `info`, in bytes.
-pub const MAX_INFO: usize = 64 * 1024;
-/// Most services or alerts in one request.
-pub const MAX_ITEMS: usize = 1000;
-/// Longest period: a year.
-pub const MAX_PERIOD: i64 = 365 * 86_400;
-
 /// A 400 answer's message.
 pub type Invalid = String;
-
-/// The `server` object.
-#[derive(Debug, Clone)]
-pub struct ServerId {
-    /// Name.
-    pub name: String,
-    /// Key, as sent.
-    pub key: Secret,
-}
-
-/// One service's report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceReport {
-    /// Name.
-    pub name: String,
-    /// `OK`, `WARN`, `FAIL` or `UNK`.
-    pub state: &'static str,
-    /// Info, with OverC's note appended for an unsupported state.
-    pub info: String,
-    /// Seconds within which it promises to report again.
-    pub period: i64,
-    /// When it was measured (ms since the epoch), if the agent said.
-    pub time: Option<i64>,
-}
-
-/// One pushed alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertReport {
-    /// Message.
-    pub message: String,
-    /// Service it is about, if any.
-    pub service: Option<String>,
-}
 
 fn object<'a>(v: &'a Value, what: &str) -> Result<&'a serde_json::Map<String, Value>, Invalid> {
     v.as_object()
@@ -140,17 +99,6 @@ fn period_in_range(p: i64, what: &str) -> Result<i64, Invalid> {
         ));
     }
     Ok(p)
-}
-
-/// Maps a sent state to a stored one: OK, WARN, FAIL, UNK (case-insensitive), ERR = FAIL.
-pub fn state(sent: &str) -> Option<&'static str> {
-    match sent.to_ascii_uppercase().as_str() {
-        "OK" => Some("OK"),
-        "WARN" => Some("WARN"),
-        "FAIL" | "ERR" => Some("FAIL"),
-        "UNK" => Some("UNK"),
-        _ => None,
-    }
 }
 
 /// Reads `/api/set/service/status`: `period` and `services`. A service named twice

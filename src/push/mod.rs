@@ -10,8 +10,9 @@ pub mod api;
 pub mod web;
 
 use crate::config::Config;
+use crate::domain::time::now_ms;
 use crate::store::push::Denied;
-use crate::store::{now_ms, Courier, Store};
+use crate::store::{Courier, Store};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Response, StatusCode};

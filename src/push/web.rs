@@ -6,10 +6,11 @@
 //! phases come from the scheduler's memory.
 
 use super::{error, json};
+use crate::domain::time::now_ms;
 use crate::scheduler::SchedulerHandle;
 use crate::store::push::ServiceInfo;
 use crate::store::targets::{TargetInfo, Uptime};
-use crate::store::{now_ms, Store};
+use crate::store::Store;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
@@ -260,7 +261,7 @@ impl Web {
     pub async fn alerts(&self, query: &str) -> Response<Full<Bytes>> {
         let params = params(query);
         let since = match params.get("since") {
-            Some(d) => match crate::timefmt::duration_ms(d) {
+            Some(d) => match crate::domain::time::duration_ms(d) {
                 Ok(ms) => Some(now_ms() - ms),
                 Err(e) => return error(StatusCode::BAD_REQUEST, format!("since: {e}")),
             },

@@ -1,8 +1,7 @@
 //! Alerts and their outbox rows, shared by everything that raises one.
 
-use super::{Result, Store};
-use rusqlite::{params, Connection};
-use std::cell::Cell;
+use super::{Result, Store, Tx};
+use rusqlite::params;
 
 /// An alert about to be stored.
 pub(super) struct NewAlert<'a> {
@@ -28,22 +27,11 @@ pub(super) struct NewAlert<'a> {
     pub exclude_notifier: Option<i64>,
 }
 
-thread_local! {
-    /// Set when the writer thread stores a delivery; read after the commit to wake
-    /// the delivery loop. Only the writer thread writes alerts.
-    static RAISED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether deliveries were stored on this thread since the last call.
-pub(super) fn take_raised() -> bool {
-    RAISED.with(|r| r.replace(false))
-}
-
 /// Stores the alert with one pending delivery per enabled notifier whose filters let
 /// it through, in the caller's transaction, so an alert is never committed without
 /// its deliveries or vice versa. A notifier's `only_targets` applies to target
 /// alerts, `only_servers` to alerts from pushed data; unreadable params filter nothing.
-pub(super) fn insert_alert(c: &Connection, a: &NewAlert, now: i64) -> Result<i64> {
+pub(super) fn insert_alert(c: &Tx, a: &NewAlert, now: i64) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO alerts (time, kind, target_id, service_id, target, server, service, channel, \
          event, message, state, previous, description, details) \
@@ -79,7 +67,7 @@ pub(super) fn insert_alert(c: &Connection, a: &NewAlert, now: i64) -> Result<i64
         )?
         .execute(params![alert, now, a.exclude_notifier, a.target, a.server])?;
     if n > 0 {
-        RAISED.with(|r| r.set(true));
+        c.raised();
     }
     Ok(alert)
 }

@@ -9,26 +9,30 @@
 //! async runtime.
 
 mod alerts;
+mod courier;
 pub mod notifiers;
 pub mod push;
 mod schema;
 mod status;
 pub mod targets;
+mod writer;
 
+pub use courier::{Courier, Deliveries};
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;
+pub(crate) use writer::in_savepoint;
+pub use writer::Tx;
+use writer::{Msg, Pending};
 
 use crate::config::DatabaseSync;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// Most jobs committed in one transaction.
-const MAX_BATCH: usize = 1024;
 /// How long a connection waits for a lock held by another process (e.g. `sqlite3`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// WAL size, in pages, that triggers a checkpoint.
@@ -99,143 +103,12 @@ impl StoreError {
 /// The result type of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A write queued to the writer thread.
-trait Job: Send {
-    /// Whether it may be run again (see [`Store::write_again`]); one that may not is
-    /// run inside its own savepoint.
-    fn again(&self) -> bool;
-    /// Runs it inside the batch's transaction; false when it failed.
-    fn run(&mut self, conn: &Connection) -> bool;
-    /// Answers its caller: the outcome of its last run if the batch was committed, or
-    /// why the batch was not.
-    fn answer(self: Box<Self>, batch: Result<(), String>);
-}
-
-/// A job and the caller waiting for it.
-struct Pending<T, F> {
-    f: F,
-    again: bool,
-    outcome: Option<Result<T>>,
-    tx: oneshot::Sender<Result<T>>,
-    courier: Option<Courier>,
-}
-
-impl<T, F> Job for Pending<T, F>
-where
-    F: FnMut(&Connection) -> Result<T> + Send,
-    T: Send + 'static,
-{
-    fn again(&self) -> bool {
-        self.again
-    }
-
-    fn run(&mut self, conn: &Connection) -> bool {
-        let outcome = if self.again {
-            (self.f)(conn)
-        } else {
-            in_savepoint(conn, &mut self.f)
-        };
-        let ok = outcome.is_ok();
-        self.outcome = Some(outcome);
-        ok
-    }
-
-    fn answer(self: Box<Self>, batch: Result<(), String>) {
-        let outcome = match (batch, self.outcome) {
-            (Ok(()), Some(outcome)) => outcome,
-            (Err(e), _) => Err(StoreError::Commit(e)),
-            (Ok(()), None) => Err(StoreError::Commit("the write was not run".into())),
-        };
-        let tx = self.tx;
-        match self.courier {
-            Some(c) => {
-                // Gone only with its runtime, and with it the task waiting here.
-                let _ = c.tx.send(Box::new(move || {
-                    let _ = tx.send(outcome);
-                }));
-                c.waiting.fetch_sub(1, Ordering::Release);
-            }
-            None => {
-                let _ = tx.send(outcome);
-            }
-        }
-    }
-}
-
-enum Msg {
-    Job(Box<dyn Job>),
-    Close(oneshot::Sender<()>),
-}
-
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
     /// Where the outcomes of this handle's writes are handed over (see [`Courier`]).
     courier: Option<Courier>,
-}
-
-/// An outcome handed to the waiting task.
-type Delivery = Box<dyn FnOnce() + Send>;
-
-/// Hands write outcomes to the tasks of one single-threaded runtime with one wake-up per
-/// batch instead of one per write.
-///
-/// Waking a task of a current-thread runtime from another thread costs a system call
-/// (the runtime's event loop is woken through an eventfd), and a batch answers many
-/// writers at once. Outcomes sent through a courier wake only its [`Deliveries`] task,
-/// which then wakes each writer without leaving the runtime's thread.
-#[derive(Clone)]
-pub struct Courier {
-    tx: tokio::sync::mpsc::UnboundedSender<Delivery>,
-    /// Writes sent through this courier whose outcome the writer has not handed over.
-    waiting: Arc<AtomicUsize>,
-}
-
-/// The task that wakes the writers whose outcomes arrive (see [`Courier`]).
-pub struct Deliveries(tokio::sync::mpsc::UnboundedReceiver<Delivery>);
-
-impl Courier {
-    /// A courier and the task to run on its runtime; the task ends when every handle
-    /// to the courier is gone.
-    pub fn new() -> (Courier, Deliveries) {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let waiting = Arc::new(AtomicUsize::new(0));
-        (Courier { tx, waiting }, Deliveries(rx))
-    }
-
-    /// A courier whose task runs on the current runtime.
-    pub fn start() -> Courier {
-        let (courier, deliveries) = Courier::new();
-        tokio::spawn(deliveries.run());
-        courier
-    }
-
-    /// For its runtime's `on_thread_park` hook: while a write sent through it waits for
-    /// its batch to be committed, spins for up to `limit` before the thread sleeps.
-    ///
-    /// A batch commits within tens of microseconds, and on a virtual machine a thread
-    /// that sleeps may let its processor halt, which then takes about as long to wake;
-    /// under load, waiting awake keeps the replies flowing. With nothing waiting (an
-    /// idle daemon) it returns at once.
-    pub fn spin_while_waiting(&self, limit: Duration) {
-        let started = std::time::Instant::now();
-        while self.waiting.load(Ordering::Acquire) > 0 && started.elapsed() < limit {
-            std::hint::spin_loop();
-        }
-    }
-}
-
-impl Deliveries {
-    /// Wakes each writer whose outcome arrives, until the courier is gone.
-    pub async fn run(mut self) {
-        let mut due = Vec::with_capacity(MAX_BATCH);
-        while self.0.recv_many(&mut due, MAX_BATCH).await > 0 {
-            for delivery in due.drain(..) {
-                delivery();
-            }
-        }
-    }
 }
 
 struct Inner {
@@ -275,7 +148,7 @@ impl Store {
         let raised = outbox.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx, &raised))
+            .spawn(move || writer::writer_loop(conn, rx, &raised))
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
                 message: format!("cannot start the writer thread: {e}"),
@@ -346,11 +219,11 @@ impl Store {
     /// undoes only its own changes); resolves once it is committed.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let mut f = Some(f);
-        let once = move |c: &Connection| match f.take() {
+        let once = move |c: &Tx| match f.take() {
             Some(f) => f(c),
             None => Err(StoreError::Commit("a write was run twice".into())),
         };
@@ -363,7 +236,7 @@ impl Store {
     /// `f` does outside the transaction must bear being done twice.
     pub async fn write_again<T, F>(&self, f: F) -> Result<T>
     where
-        F: FnMut(&Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&Tx) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         self.queue(f, true).await
@@ -371,7 +244,7 @@ impl Store {
 
     async fn queue<T, F>(&self, f: F, again: bool) -> Result<T>
     where
-        F: FnMut(&Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&Tx) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
@@ -481,156 +354,10 @@ fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<C
     Ok(conn)
 }
 
-/// Runs `f` in a savepoint: kept on success, rolled back alone on failure.
-/// A write job that does several independent things uses it for each.
-pub(crate) fn in_savepoint<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T>,
-) -> Result<T> {
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    let out = f(conn);
-    if out.is_err() {
-        push::forget();
-        conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
-    }
-    conn.prepare_cached("RELEASE job")?.execute([])?;
-    out
-}
-
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::Notify) {
-    let mut closing = None;
-    let mut data_version = None;
-    while closing.is_none() {
-        let Ok(first) = rx.recv() else { break };
-        let mut jobs = Vec::new();
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Job(job) => jobs.push(job),
-                Msg::Close(done) => {
-                    closing = Some(done);
-                    break;
-                }
-            }
-            if jobs.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
-            }
-        }
-        if !jobs.is_empty() {
-            run_batch(&conn, jobs, &mut data_version);
-            // Committed or rolled back: either way the delivery loop may look.
-            if alerts::take_raised() {
-                outbox.notify_one();
-            }
-        }
-    }
-    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-        log::warn!("database checkpoint at shutdown failed: {e}");
-    }
-    drop(conn);
-    if let Some(done) = closing {
-        let _ = done.send(());
-    }
-}
-
-fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>, data_version: &mut Option<i64>) {
-    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
-        let msg = e.to_string();
-        log::error!("database: cannot begin a transaction: {msg}");
-        for job in jobs {
-            job.answer(Err(msg.clone()));
-        }
-        return;
-    }
-    // Another connection committed since the last batch: what the writer knows of
-    // the rows may be stale.
-    let version = conn
-        .prepare_cached("PRAGMA data_version")
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .ok();
-    if version.is_none() || version != *data_version {
-        push::forget();
-        *data_version = version;
-    }
-    let batch = run_jobs(conn, &mut jobs).and_then(|()| {
-        exec_cached(conn, "COMMIT").map_err(|e| {
-            log::error!("database: commit of {} writes failed: {e}", jobs.len());
-            e.to_string()
-        })
-    });
-    if batch.is_err() {
-        let _ = exec_cached(conn, "ROLLBACK");
-        push::forget();
-    }
-    for job in jobs {
-        job.answer(batch.clone());
-    }
-}
-
-/// Runs a statement without parameters, prepared once.
-fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
-}
-
-/// Runs a batch's jobs: each that may not run again in its own savepoint, and runs of
-/// those that may under one shared savepoint (see [`Store::write_again`]).
-fn run_jobs(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), String> {
-    let exec = |sql: &str| {
-        exec_cached(conn, sql).map_err(|e| {
-            log::error!("database: {sql} failed: {e}");
-            e.to_string()
-        })
-    };
-    // The jobs that succeeded under the open shared savepoint, if one is open.
-    let mut shared: Option<Vec<usize>> = None;
-    for i in 0..jobs.len() {
-        if !jobs[i].again() {
-            if shared.take().is_some() {
-                exec("RELEASE shared")?;
-            }
-            jobs[i].run(conn);
-            continue;
-        }
-        let done = match shared.as_mut() {
-            Some(done) => done,
-            None => {
-                exec("SAVEPOINT shared")?;
-                shared.insert(Vec::new())
-            }
-        };
-        if jobs[i].run(conn) {
-            done.push(i);
-            continue;
-        }
-        // Undo this one with the others since the savepoint; run those again alone.
-        let others = std::mem::take(done);
-        shared = None;
-        exec("ROLLBACK TO shared")?;
-        exec("RELEASE shared")?;
-        push::forget();
-        for j in others {
-            exec("SAVEPOINT job")?;
-            if !jobs[j].run(conn) {
-                push::forget();
-                exec("ROLLBACK TO job")?;
-            }
-            exec("RELEASE job")?;
-        }
-    }
-    if shared.is_some() {
-        exec("RELEASE shared")?;
-    }
-    Ok(())
-}
-
-/// Current time in milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicUsize;
 
     async fn target_names(store: &Store) -> Vec<String> {
         store
@@ -705,7 +432,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_write_again_is_undone_alone_and_its_neighbours_run_again() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::Ordering;
         let (_dir, store) = temp_store();
         // Holds the writer so that the writes below are queued into one batch.
         let holder = store.clone();

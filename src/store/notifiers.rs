@@ -8,8 +8,9 @@
 
 use super::alerts::{insert_alert, NewAlert};
 use super::targets::{text, SyncReport};
-use super::{now_ms, Result, Store, StoreError};
+use super::{Result, Store, StoreError};
 use crate::config::NotifierConfig;
+use crate::domain::time::now_ms;
 use crate::secret::json_error;
 use crate::target::Origin;
 use rusqlite::{params, Connection, OptionalExtension, Row};

@@ -5,13 +5,13 @@
 //! report, so a registration and its first report are committed together.
 
 use super::alerts::{insert_alert, NewAlert};
-use super::{now_ms, Result, Store};
-use crate::push::api::{AlertReport, ServerId, ServiceReport};
+use super::{Result, Store, Tx};
+use crate::domain::report::{AlertReport, ServerId, ServiceReport};
+use crate::domain::time::now_ms;
 use crate::secret::Secret;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
@@ -54,7 +54,7 @@ fn hex(bytes: &[u8]) -> String {
 /// commit fails (its changes are rolled back), when a server is added or removed,
 /// and when services are marked offline.
 #[derive(Default)]
-struct Known {
+pub(super) struct Known {
     servers: HashMap<String, (i64, Vec<u8>)>,
     services: HashMap<i64, HashMap<String, Service>>,
     service_count: usize,
@@ -93,7 +93,7 @@ pub(super) fn prepare_flood_gate(c: &Connection) -> rusqlite::Result<()> {
 /// Whether `server` may raise one more alert at `now` under `limit` a minute; counts
 /// it either way. A window that has ended with alerts dropped is first closed with
 /// its `api/flood` alert.
-fn admit_alert(c: &Connection, server_id: i64, server: &str, now: i64, limit: u32) -> Result<bool> {
+fn admit_alert(c: &Tx, server_id: i64, server: &str, now: i64, limit: u32) -> Result<bool> {
     if limit == 0 {
         return Ok(true);
     }
@@ -125,7 +125,7 @@ fn admit_alert(c: &Connection, server_id: i64, server: &str, now: i64, limit: u3
 
 /// Ends the windows (of one server, or all) that are over: one `api/flood` alert for
 /// each that dropped alerts, saying how many.
-fn close_flood_windows(c: &Connection, server_id: Option<i64>, now: i64, limit: u32) -> Result<()> {
+fn close_flood_windows(c: &Tx, server_id: Option<i64>, now: i64, limit: u32) -> Result<()> {
     let over: Vec<(i64, String, i64)> = c
         .prepare_cached(
             "SELECT server_id, server, dropped FROM alert_budget              WHERE since <= ?1 AND (?2 IS NULL OR server_id = ?2)",
@@ -172,52 +172,45 @@ fn close_flood_windows(c: &Connection, server_id: Option<i64>, now: i64, limit: 
 /// Entries kept before the cache starts over.
 const KNOWN_MAX: usize = 100_000;
 
-thread_local! {
-    static KNOWN: RefCell<Known> = RefCell::new(Known::default());
-}
-
-/// Drops everything [`Known`] holds.
-pub(super) fn forget() {
-    KNOWN.with(|k| *k.borrow_mut() = Known::default());
-}
-
-fn known_server(name: &str, key: &Secret) -> Option<i64> {
-    KNOWN.with(|k| {
-        k.borrow()
-            .servers
+impl Known {
+    /// The id of server `name` if `key` is the one verified for it.
+    fn server(&self, name: &str, key: &Secret) -> Option<i64> {
+        self.servers
             .get(name)
             .filter(|(_, known)| bool::from(known.as_slice().ct_eq(key.expose().as_bytes())))
             .map(|(id, _)| *id)
-    })
-}
+    }
 
-fn remember_server(name: &str, id: i64, key: &Secret) {
-    KNOWN.with(|k| {
-        let mut k = k.borrow_mut();
-        if k.servers.len() >= KNOWN_MAX {
-            k.servers.clear();
+    fn remember_server(&mut self, name: &str, id: i64, key: &Secret) {
+        if self.servers.len() >= KNOWN_MAX {
+            self.servers.clear();
         }
-        k.servers
+        self.servers
             .insert(name.to_string(), (id, key.expose().as_bytes().to_vec()));
-    });
-}
+    }
 
-fn remember_service(server: i64, name: &str, service: Service) {
-    KNOWN.with(|k| {
-        let mut k = k.borrow_mut();
-        if k.service_count >= KNOWN_MAX {
-            k.services.clear();
-            k.service_count = 0;
+    fn remember_service(&mut self, server: i64, name: &str, service: Service) {
+        if self.service_count >= KNOWN_MAX {
+            self.services.clear();
+            self.service_count = 0;
         }
-        if k.services
+        if self
+            .services
             .entry(server)
             .or_default()
             .insert(name.to_string(), service)
             .is_none()
         {
-            k.service_count += 1;
+            self.service_count += 1;
         }
-    });
+    }
+
+    fn service(&self, server: i64, name: &str) -> Option<Service> {
+        self.services
+            .get(&server)
+            .and_then(|s| s.get(name))
+            .cloned()
+    }
 }
 
 fn key_hash(salt: &str, key: &Secret) -> String {
@@ -237,13 +230,8 @@ fn new_salt() -> Result<String> {
 }
 
 /// Finds the server and checks its key; registers it when allowed.
-fn identify(
-    c: &Connection,
-    id: &ServerId,
-    auto_register: bool,
-    now: i64,
-) -> Result<Result<i64, Denied>> {
-    if let Some(server) = known_server(&id.name, &id.key) {
+fn identify(c: &Tx, id: &ServerId, auto_register: bool, now: i64) -> Result<Result<i64, Denied>> {
+    if let Some(server) = c.known().server(&id.name, &id.key) {
         return Ok(Ok(server));
     }
     let row: Option<(i64, String, String)> = c
@@ -254,7 +242,7 @@ fn identify(
         Some((server, salt, hash)) => {
             let given = key_hash(&salt, &id.key);
             if bool::from(given.as_bytes().ct_eq(hash.as_bytes())) {
-                remember_server(&id.name, server, &id.key);
+                c.known().remember_server(&id.name, server, &id.key);
                 Ok(Ok(server))
             } else {
                 Ok(Err(Denied::WrongKey))
@@ -276,7 +264,7 @@ fn identify(
 /// The service's row, creating it (as previously `OK`, per OverC) when new, and its
 /// state as stored (`None` for a new one).
 fn service(
-    c: &Connection,
+    c: &Tx,
     server: i64,
     name: &str,
     period: i64,
@@ -296,24 +284,18 @@ fn service(
         period,
         timed_out: false,
     };
-    remember_service(server, name, row.clone());
+    c.known().remember_service(server, name, row.clone());
     Ok((row, None))
 }
 
 /// A service of `server` that has reported, with its stored state; `None` for one that
 /// never did.
 fn find_service(
-    c: &Connection,
+    c: &Tx,
     server: i64,
     name: &str,
 ) -> Result<Option<(Service, Option<Cow<'static, str>>)>> {
-    let known = KNOWN.with(|k| {
-        k.borrow()
-            .services
-            .get(&server)
-            .and_then(|s| s.get(name))
-            .cloned()
-    });
+    let known = c.known().service(server, name);
     if let Some(known) = known {
         let state = known.state;
         return Ok(Some((known, Some(Cow::Borrowed(state)))));
@@ -327,7 +309,7 @@ fn find_service(
         })
         .optional()?;
     if let Some((id, stored, info, period, timed_out)) = row {
-        let state = crate::push::api::state(&stored);
+        let state = crate::domain::report::state(&stored);
         let row = Service {
             id,
             // A state set by hand to something else matches no report.
@@ -337,7 +319,7 @@ fn find_service(
             timed_out,
         };
         if let Some(state) = state {
-            remember_service(server, name, row.clone());
+            c.known().remember_service(server, name, row.clone());
             return Ok(Some((row, Some(Cow::Borrowed(state)))));
         }
         return Ok(Some((row, Some(Cow::Owned(stored)))));
@@ -387,7 +369,7 @@ impl Store {
         record: F,
     ) -> Result<Result<(), Denied>>
     where
-        F: Fn(&Connection, &ServerId, i64, i64) -> Result<()> + Send + 'static,
+        F: Fn(&Tx, &ServerId, i64, i64) -> Result<()> + Send + 'static,
     {
         self.write_again(move |c| {
             let now = now_ms();
@@ -436,7 +418,7 @@ impl Store {
                          last_report = max(last_report, ?), timed_out = ? WHERE id = ?",
                     )?
                     .execute(params![r.state, r.info, r.period, at, still_offline, sid])?;
-                    remember_service(
+                    c.known().remember_service(
                         server,
                         &r.name,
                         Service {
@@ -576,7 +558,7 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             if !late.is_empty() {
-                forget();
+                c.forget();
             }
             for (id, server_id, server, service, state, info) in &late {
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
@@ -625,11 +607,11 @@ impl Store {
                         id: r.get(0)?,
                         name: r.get(1)?,
                         origin: r.get(2)?,
-                        created: super::targets::format_time(r.get(3)?),
+                        created: crate::domain::time::format_ms(r.get(3)?),
                         services: r.get(4)?,
                         last_report: r
                             .get::<_, Option<i64>>(5)?
-                            .map(super::targets::format_time)
+                            .map(crate::domain::time::format_ms)
                             .unwrap_or_default(),
                     })
                 })?
@@ -649,10 +631,10 @@ impl Store {
         self.write(move |c| {
             use ring::rand::SecureRandom;
             let n = name.chars().count();
-            if n == 0 || n > crate::push::api::MAX_NAME {
+            if n == 0 || n > crate::domain::report::MAX_NAME {
                 return Err(super::StoreError::Invalid(format!(
                     "a server name is 1 to {} characters",
-                    crate::push::api::MAX_NAME
+                    crate::domain::report::MAX_NAME
                 )));
             }
             let exists: bool = c
@@ -668,7 +650,7 @@ impl Store {
                 .map_err(|_| super::StoreError::Invalid("no randomness available for a key".into()))?;
             let key = hex(&raw);
             let salt = new_salt()?;
-            forget();
+            c.forget();
             c.execute(
                 "INSERT INTO servers (name, key_salt, key_hash, origin, created) VALUES (?, ?, ?, 'cli', ?)",
                 params![name, salt, key_hash(&salt, &Secret::new(key.clone())), now_ms()],
@@ -681,7 +663,7 @@ impl Store {
     /// Removes a server with its services and their history.
     pub async fn remove_server(&self, name: String) -> Result<()> {
         self.write(move |c| {
-            forget();
+            c.forget();
             match c.execute("DELETE FROM servers WHERE name = ?", [&name])? {
                 0 => Err(super::StoreError::NotFound(format!(
                     "server {name:?} does not exist"
@@ -695,7 +677,7 @@ impl Store {
     /// Files the reports received since the last filing into `service_states`, in
     /// arrival order; returns how many.
     pub async fn file_reports(&self) -> Result<usize> {
-        self.write(file_reports).await
+        self.write(|c| file_reports(c)).await
     }
 
     /// Deletes report history older than `before_ms`, service by service (through the
@@ -732,8 +714,8 @@ impl Store {
             .await?;
         if services + servers > 0 {
             // What the writer remembers of them is gone with them.
-            self.write(|_| {
-                forget();
+            self.write(|c| {
+                c.forget();
                 Ok(())
             })
             .await?;
@@ -758,7 +740,7 @@ impl Store {
                         state: r.get(3)?,
                         info: r.get(4)?,
                         period: r.get(5)?,
-                        last_report: super::targets::format_time(r.get(6)?),
+                        last_report: crate::domain::time::format_ms(r.get(6)?),
                         timed_out: r.get(7)?,
                     })
                 })?
@@ -812,7 +794,7 @@ impl Store {
                 .query_map(params![since_ms.unwrap_or(i64::MIN), limit], |r| {
                     Ok(AlertInfo {
                         id: r.get(0)?,
-                        time: super::targets::format_time(r.get(1)?),
+                        time: crate::domain::time::format_ms(r.get(1)?),
                         server: r.get(2)?,
                         service: r.get(3)?,
                         target: r.get(4)?,
@@ -1147,13 +1129,16 @@ mod tests {
 
     #[test]
     fn a_known_key_holds_until_forgotten() {
+        let conn = Connection::open_in_memory().unwrap();
+        let state = super::super::writer::WriterState::default();
+        let tx = Tx::new(&conn, &state);
         let key = Secret::new("s3cret");
-        assert_eq!(known_server("web1", &key), None);
-        remember_server("web1", 7, &key);
-        assert_eq!(known_server("web1", &key), Some(7));
-        assert_eq!(known_server("web1", &Secret::new("other")), None);
-        assert_eq!(known_server("web2", &key), None);
-        forget();
-        assert_eq!(known_server("web1", &key), None);
+        assert_eq!(tx.known().server("web1", &key), None);
+        tx.known().remember_server("web1", 7, &key);
+        assert_eq!(tx.known().server("web1", &key), Some(7));
+        assert_eq!(tx.known().server("web1", &Secret::new("other")), None);
+        assert_eq!(tx.known().server("web2", &key), None);
+        tx.forget();
+        assert_eq!(tx.known().server("web1", &key), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Targets in the database: definitions, results, history and the alerts they raise.
 
-use super::{in_savepoint, now_ms, Result, Store, StoreError};
+use super::{in_savepoint, Result, Store, StoreError, Tx};
+use crate::domain::time::now_ms;
 use crate::supervise::{self, Progress, Status, TargetEvent, Thresholds};
 use crate::target::{Origin, TargetRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -104,7 +105,7 @@ pub struct CheckRecord {
     /// The trace's header line (the check's result line, unpadded) and its steps,
     /// shared with the daemon's in-memory latest traces; rendered and stored only for
     /// a FAIL or the PASS that ends one.
-    pub trace: std::sync::Arc<(String, crate::probe::Trace)>,
+    pub trace: std::sync::Arc<(String, crate::domain::trace::Trace)>,
     /// The target's rules.
     pub thresholds: Thresholds,
     /// It may change the target's state (a FAIL, or the first PASS after a FAIL or a
@@ -226,13 +227,6 @@ fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
             None
         },
     })
-}
-
-/// Skypunch's `LastUpdated` form, in UTC.
-pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| crate::timefmt::format(t, crate::timefmt::Fraction::None))
-        .unwrap_or_default()
 }
 
 fn not_found(id: i64) -> StoreError {
@@ -561,7 +555,7 @@ fn same_definition(a: &TargetRow, b: &TargetRow) -> bool {
     )
 }
 
-fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
+fn record(c: &Tx, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
     let prev = c
         .prepare_cached(
             "SELECT status, repeated_fails, repeated_passes, last_notified FROM targets WHERE id = ?",
@@ -601,7 +595,7 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
     .execute(params![
         next.status.as_str(),
         rec.description,
-        format_time(rec.time_ms),
+        crate::domain::time::format_ms(rec.time_ms),
         i64::from(rec.passed),
         i64::from(!rec.passed),
         is(2),
@@ -646,7 +640,7 @@ fn record(c: &Connection, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
 }
 
 fn raise_target_alert(
-    c: &Connection,
+    c: &Tx,
     rec: &CheckRecord,
     trace: &str,
     previous: Status,
@@ -714,7 +708,7 @@ mod tests {
             },
             response_ms: 1.5,
             network_fail: false,
-            trace: std::sync::Arc::new((String::new(), crate::probe::Trace::start())),
+            trace: std::sync::Arc::new((String::new(), crate::domain::trace::Trace::start())),
             thresholds: Thresholds {
                 failure: 1,
                 success: 1,

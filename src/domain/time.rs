@@ -1,8 +1,21 @@
-//! UTC time stamps in the three forms skypunch writes, without interpreting a strftime
-//! pattern each time (they are written for every check).
+//! The clock, and UTC time stamps in the three forms skypunch writes, without
+//! interpreting a strftime pattern each time (they are written for every check).
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt::{self, Write};
+
+/// Current time in milliseconds since the Unix epoch: every time the daemon stores.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Skypunch's `LastUpdated` form (`YYYY-MM-DD HH:MM:SS`, UTC) of a time in
+/// milliseconds; empty for a time out of range.
+pub fn format_ms(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| format(t, Fraction::None))
+        .unwrap_or_default()
+}
 
 /// How much of the second to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

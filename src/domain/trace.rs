@@ -189,7 +189,7 @@ impl Trace {
 
 /// `2026-11-21 04:44:25.113623`.
 pub fn stamp(t: DateTime<Utc>) -> String {
-    crate::timefmt::format(t, crate::timefmt::Fraction::Micros)
+    crate::domain::time::format(t, crate::domain::time::Fraction::Micros)
 }
 
 #[cfg(test)]

@@ -1,0 +1,11 @@
+//! The bottom layer: plain values every other module uses, with no I/O and no
+//! dependency on any module above.
+//!
+//! - [`time`]: the clock (`now_ms`) and the time stamps skypunch writes.
+//! - [`trace`]: a check's steps, each timed, and how they are rendered.
+//! - [`report`]: what a pushing host reports (server, service states, alerts) and the
+//!   limits of OverC's protocol.
+
+pub mod report;
+pub mod time;
+pub mod trace;
