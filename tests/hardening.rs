@@ -259,7 +259,9 @@ fn a_locked_database_is_503_for_pushes_and_health_and_check_results_wait() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let lock = hold_write_lock(&f, Duration::from_secs(8));
+    // Held past the push's busy timeout (5 s) plus /healthz's own wait (3 s), with
+    // room to spare on a loaded machine.
+    let lock = hold_write_lock(&f, Duration::from_secs(12));
     let (code, head, answer) = push_with(
         &addr,
         "/api/set/service/status",
