@@ -5,8 +5,6 @@
 //! variants are only ever appended, so the encoding of existing ones never moves;
 //! anything else bumps the version.
 
-use crate::store::targets::TargetInfo;
-use crate::store::Counts;
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; both sides must agree.
@@ -174,7 +172,7 @@ pub enum Response {
     /// Answer to [`Request::TestTarget`].
     Test(TestReport),
     /// Answer to [`Request::Servers`].
-    Servers(Vec<crate::store::push::ServerInfo>),
+    Servers(Vec<ServerInfo>),
     /// Answer to [`Request::AddServer`]: the key, shown this once.
     ServerAdded {
         /// The server.
@@ -183,9 +181,9 @@ pub enum Response {
         key: String,
     },
     /// Answer to [`Request::Services`].
-    Services(Vec<crate::store::push::ServiceInfo>),
+    Services(Vec<ServiceInfo>),
     /// Answer to [`Request::Alerts`].
-    Alerts(Vec<crate::store::push::AlertInfo>),
+    Alerts(Vec<AlertInfo>),
     /// The request failed.
     Error {
         /// What class of failure.
@@ -194,10 +192,10 @@ pub enum Response {
         message: String,
     },
     /// Answer to [`Request::Notifiers`].
-    Notifiers(Vec<crate::store::notifiers::NotifierInfo>),
+    Notifiers(Vec<NotifierInfo>),
     /// Answer to [`Request::Notifier`], [`Request::SetNotifierEnabled`] and
     /// [`Request::AddNotifier`].
-    Notifier(crate::store::notifiers::NotifierInfo),
+    Notifier(NotifierInfo),
     /// Answer to [`Request::TestNotifier`].
     NotifierTest {
         /// The notifier.
@@ -207,6 +205,149 @@ pub enum Response {
         /// What the peer answered, or why it failed.
         message: String,
     },
+}
+
+// The answers' own types: the store's rows are converted into them by the daemon's
+// handler, so a column added in the store never changes what goes over the wire.
+
+/// A target as `skypunchctl targets` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// NEW, PASS or FAIL.
+    pub status: String,
+    /// Description of the last check.
+    pub status_description: String,
+    /// `YYYY-MM-DD HH:MM:SS` (UTC) of the last check, empty before the first.
+    pub last_updated: String,
+    /// Checked or not.
+    pub enabled: bool,
+    /// URL.
+    pub url: String,
+    /// Method.
+    pub method: String,
+    /// NONE, BASIC or OPENSTACK.
+    pub auth_type: String,
+    /// Expected status.
+    pub expect_status: i64,
+    /// Seconds between checks.
+    pub frequency: i64,
+    /// Seconds per check.
+    pub timeout: i64,
+    /// Passed checks.
+    pub pass_count: i64,
+    /// Failed checks.
+    pub fail_count: i64,
+    /// Responses with a 2xx status.
+    pub count200: i64,
+    /// Responses with a 3xx status.
+    pub count300: i64,
+    /// Responses with a 4xx status.
+    pub count400: i64,
+    /// Responses with a 5xx status.
+    pub count500: i64,
+    /// Checks that got no HTTP response at all.
+    pub network_fails: i64,
+    /// Consecutive failed checks.
+    pub repeated_fails: i64,
+    /// The last check's trace (detail view only).
+    pub last_trace: Option<String>,
+}
+
+/// A server as `skypunchctl servers` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `auto` (first report) or `cli` (`servers add`).
+    pub origin: String,
+    /// When it was registered.
+    pub created: String,
+    /// How many services it reports.
+    pub services: i64,
+    /// Its latest report, empty if none.
+    pub last_report: String,
+}
+
+/// A service as `skypunchctl services` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// Row id.
+    pub id: i64,
+    /// Its server.
+    pub server: String,
+    /// Name.
+    pub name: String,
+    /// OK, WARN, FAIL or UNK.
+    pub state: String,
+    /// The last info.
+    pub info: String,
+    /// Seconds within which it promised to report.
+    pub period: i64,
+    /// Its latest report.
+    pub last_report: String,
+    /// It missed its period.
+    pub timed_out: bool,
+}
+
+/// An alert as `skypunchctl alerts` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertInfo {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub time: String,
+    /// Server (pushed alerts).
+    pub server: String,
+    /// Service (pushed alerts).
+    pub service: String,
+    /// Target (check alerts).
+    pub target: String,
+    /// `target`, `service:state`, `plugin`, `api`.
+    pub channel: String,
+    /// `FAILURE`, `RECOVERY`, the new state, `offline`, `online`, `alert`.
+    pub event: String,
+    /// The message.
+    pub message: String,
+}
+
+/// A notifier as `skypunchctl notifiers` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierInfo {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub address: String,
+    pub pass_count: i64,
+    pub fail_count: i64,
+    /// Deliveries waiting for it.
+    pub pending: i64,
+    /// The error of its latest failed attempt, if any.
+    pub last_error: String,
+}
+
+/// How much the daemon is looking after.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// All targets.
+    pub targets: u64,
+    /// Targets that are enabled.
+    pub targets_enabled: u64,
+    /// Targets whose state is FAIL.
+    pub targets_failing: u64,
+    /// Servers that push.
+    pub servers: u64,
+    /// Services reported by them.
+    pub services: u64,
+    /// Deliveries not yet made.
+    pub pending_alerts: u64,
 }
 
 /// Classes of failure, which `skypunchctl` maps to exit codes.
@@ -263,4 +404,213 @@ pub struct StatusReport {
     pub listen: String,
     /// What the daemon looks after.
     pub counts: Counts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::codec::{decode, encode};
+
+    /// One value of every request, with small, fixed contents.
+    fn requests() -> Vec<Request> {
+        let target = NewTarget {
+            name: "n".into(),
+            url: "u".into(),
+            method: "GET".into(),
+            expect_status: 200,
+            frequency: 1,
+            timeout: 2,
+            enabled: true,
+            authn: "NONE".into(),
+            authn_params: String::new(),
+            options: "{}".into(),
+        };
+        let notifier = NewNotifier {
+            name: "n".into(),
+            kind: "smtp".into(),
+            address: "a@b".into(),
+            params: "{}".into(),
+            enabled: false,
+        };
+        vec![
+            Request::Hello {
+                protocol_version: PROTOCOL_VERSION,
+            },
+            Request::Status,
+            Request::Stop,
+            Request::Reload,
+            Request::Targets,
+            Request::Target { id: 8 },
+            Request::SetTargetEnabled {
+                id: 8,
+                enabled: false,
+            },
+            Request::TestTarget { id: 8 },
+            Request::AddTarget(target),
+            Request::RemoveTarget { id: 8 },
+            Request::Servers {
+                name: Some("h".into()),
+            },
+            Request::AddServer { name: "h".into() },
+            Request::RemoveServer { name: "h".into() },
+            Request::Services { server: None },
+            Request::Alerts {
+                since_ms: Some(-1),
+                limit: 3,
+            },
+            Request::Notifiers,
+            Request::Notifier { id: 2 },
+            Request::SetNotifierEnabled {
+                id: 2,
+                enabled: true,
+            },
+            Request::TestNotifier { id: 2 },
+            Request::AddNotifier(notifier),
+            Request::RemoveNotifier { id: 2 },
+        ]
+    }
+
+    /// One value of every response.
+    fn responses() -> Vec<Response> {
+        let target = TargetInfo {
+            id: 1,
+            name: "t".into(),
+            status: "PASS".into(),
+            last_trace: Some("x".into()),
+            ..TargetInfo::default()
+        };
+        vec![
+            Response::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                daemon_version: "v".into(),
+                pid: 7,
+            },
+            Response::Status(StatusReport {
+                version: "v".into(),
+                pid: 7,
+                uptime_s: 9,
+                config: "c".into(),
+                database: "d".into(),
+                listen: String::new(),
+                counts: Counts {
+                    targets: 1,
+                    ..Counts::default()
+                },
+            }),
+            Response::Done {
+                message: "m".into(),
+            },
+            Response::Targets(vec![target.clone()]),
+            Response::Target(target),
+            Response::Test(TestReport {
+                id: 1,
+                name: "t".into(),
+                passed: true,
+                description: "OK".into(),
+                line: "l".into(),
+                trace: "r".into(),
+            }),
+            Response::Servers(vec![ServerInfo {
+                id: 1,
+                name: "h".into(),
+                ..ServerInfo::default()
+            }]),
+            Response::ServerAdded {
+                name: "h".into(),
+                key: "k".into(),
+            },
+            Response::Services(vec![ServiceInfo {
+                id: 1,
+                timed_out: true,
+                ..ServiceInfo::default()
+            }]),
+            Response::Alerts(vec![AlertInfo {
+                id: 1,
+                event: "e".into(),
+                ..AlertInfo::default()
+            }]),
+            Response::Error {
+                kind: ErrorKind::Unavailable,
+                message: "m".into(),
+            },
+            Response::Notifiers(vec![NotifierInfo {
+                id: 1,
+                enabled: true,
+                ..NotifierInfo::default()
+            }]),
+            Response::Notifier(NotifierInfo {
+                id: 2,
+                ..NotifierInfo::default()
+            }),
+            Response::NotifierTest {
+                name: "n".into(),
+                delivered: false,
+                message: "m".into(),
+            },
+        ]
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The bytes of every message are pinned: a change to a type that moves them (a
+    /// field added, a variant inserted) fails here, and must come with a new
+    /// [`PROTOCOL_VERSION`] and new pins, never by accident.
+    #[test]
+    fn the_encoding_of_every_message_is_pinned() {
+        let got: Vec<String> = requests()
+            .iter()
+            .map(|r| hex(&encode(r).unwrap()))
+            .chain(responses().iter().map(|r| hex(&encode(r).unwrap())))
+            .collect();
+        assert_eq!(
+            got, PINNED,
+            "the wire format changed: bump PROTOCOL_VERSION and re-pin"
+        );
+        for r in requests() {
+            assert_eq!(decode::<Request>(&encode(&r).unwrap()).unwrap(), r);
+        }
+        for r in responses() {
+            assert_eq!(decode::<Response>(&encode(&r).unwrap()).unwrap(), r);
+        }
+    }
+
+    const PINNED: &[&str] = &[
+        "0001",
+        "01",
+        "02",
+        "03",
+        "04",
+        "0510",
+        "061000",
+        "0710",
+        "08016e017503474554fb9001020401044e4f4e4500027b7d",
+        "0910",
+        "0a010168",
+        "0b0168",
+        "0c0168",
+        "0d00",
+        "0e010103",
+        "0f",
+        "1004",
+        "110401",
+        "1204",
+        "13016e04736d747003614062027b7d00",
+        "1404",
+        "0001017607",
+        "01017607090163016400010000000000",
+        "02016d",
+        "030102017404504153530000000000000000000000000000000000010178",
+        "0402017404504153530000000000000000000000000000000000010178",
+        "0502017401024f4b016c0172",
+        "060102016800000000",
+        "070168016b",
+        "08010200000000000001",
+        "0901020000000000016500",
+        "0a06016d",
+        "0b01020001000000000000",
+        "0c040000000000000000",
+        "0d016e00016d",
+    ];
 }

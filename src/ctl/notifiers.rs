@@ -2,9 +2,10 @@
 
 use super::{expect_done, unexpected, Failure, Out};
 use crate::control::client::Client;
+use crate::control::protocol::NotifierInfo;
 use crate::control::protocol::{NewNotifier, Request, Response};
 use crate::ctl::args::{AddNotifier, NotifierAction, NotifiersArgs, NotifiersCommand};
-use crate::store::notifiers::{NotifierInfo, NotifierParams};
+use crate::store::notifiers::NotifierParams;
 use crate::table::{cell, Table};
 
 /// Runs a `notifiers` command.

@@ -2,9 +2,9 @@
 
 use super::{expect_done, unexpected, Failure, Out};
 use crate::control::client::Client;
+use crate::control::protocol::{AlertInfo, ServerInfo, ServiceInfo};
 use crate::control::protocol::{Request, Response};
 use crate::ctl::args::{ServersArgs, ServersCommand};
-use crate::store::push::{AlertInfo, ServerInfo, ServiceInfo};
 use crate::table::{cell, Table};
 
 /// `servers ...`.

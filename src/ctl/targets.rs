@@ -2,9 +2,9 @@
 
 use super::{expect_done, unexpected, Failure, Out};
 use crate::control::client::Client;
+use crate::control::protocol::TargetInfo;
 use crate::control::protocol::{NewTarget, Request, Response, TestReport};
 use crate::ctl::args::{AddTarget, TargetAction, TargetsArgs, TargetsCommand};
-use crate::store::targets::TargetInfo;
 use crate::table::{cell, Table};
 use crate::target::TargetOptions;
 

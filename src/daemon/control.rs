@@ -5,7 +5,8 @@
 
 use crate::config::{Config, NotifierKind};
 use crate::control::protocol::{
-    ErrorKind, NewNotifier, NewTarget, Request, Response, StatusReport, TestReport,
+    AlertInfo, Counts, ErrorKind, NewNotifier, NewTarget, NotifierInfo, Request, Response,
+    ServerInfo, ServiceInfo, StatusReport, TargetInfo, TestReport,
 };
 use crate::control::server::{Peer, Service};
 use crate::probe::Prober;
@@ -67,6 +68,121 @@ fn reply<T>(r: Result<T, StoreError>, f: impl FnOnce(T) -> Response) -> Response
     r.map_or_else(store_error, f)
 }
 
+/// Turns a store row into the protocol's answer type, then into a response.
+fn answer<T, A: From<T>>(r: Result<T, StoreError>, f: impl FnOnce(A) -> Response) -> Response {
+    r.map_or_else(store_error, |row| f(A::from(row)))
+}
+
+/// [`answer`] for a list of rows.
+fn answers<T, A: From<T>>(
+    r: Result<Vec<T>, StoreError>,
+    f: impl FnOnce(Vec<A>) -> Response,
+) -> Response {
+    r.map_or_else(store_error, |rows| {
+        f(rows.into_iter().map(A::from).collect())
+    })
+}
+
+impl From<crate::store::targets::TargetInfo> for TargetInfo {
+    fn from(row: crate::store::targets::TargetInfo) -> Self {
+        TargetInfo {
+            id: row.id,
+            name: row.name,
+            status: row.status,
+            status_description: row.status_description,
+            last_updated: row.last_updated,
+            enabled: row.enabled,
+            url: row.url,
+            method: row.method,
+            auth_type: row.auth_type,
+            expect_status: row.expect_status,
+            frequency: row.frequency,
+            timeout: row.timeout,
+            pass_count: row.pass_count,
+            fail_count: row.fail_count,
+            count200: row.count200,
+            count300: row.count300,
+            count400: row.count400,
+            count500: row.count500,
+            network_fails: row.network_fails,
+            repeated_fails: row.repeated_fails,
+            last_trace: row.last_trace,
+        }
+    }
+}
+
+impl From<crate::store::push::ServerInfo> for ServerInfo {
+    fn from(row: crate::store::push::ServerInfo) -> Self {
+        ServerInfo {
+            id: row.id,
+            name: row.name,
+            origin: row.origin,
+            created: row.created,
+            services: row.services,
+            last_report: row.last_report,
+        }
+    }
+}
+
+impl From<crate::store::push::ServiceInfo> for ServiceInfo {
+    fn from(row: crate::store::push::ServiceInfo) -> Self {
+        ServiceInfo {
+            id: row.id,
+            server: row.server,
+            name: row.name,
+            state: row.state,
+            info: row.info,
+            period: row.period,
+            last_report: row.last_report,
+            timed_out: row.timed_out,
+        }
+    }
+}
+
+impl From<crate::store::push::AlertInfo> for AlertInfo {
+    fn from(row: crate::store::push::AlertInfo) -> Self {
+        AlertInfo {
+            id: row.id,
+            time: row.time,
+            server: row.server,
+            service: row.service,
+            target: row.target,
+            channel: row.channel,
+            event: row.event,
+            message: row.message,
+        }
+    }
+}
+
+impl From<crate::store::notifiers::NotifierInfo> for NotifierInfo {
+    fn from(row: crate::store::notifiers::NotifierInfo) -> Self {
+        NotifierInfo {
+            id: row.id,
+            name: row.name,
+            enabled: row.enabled,
+            kind: row.kind,
+            address: row.address,
+            pass_count: row.pass_count,
+            fail_count: row.fail_count,
+            pending: row.pending,
+            last_error: row.last_error,
+        }
+    }
+}
+
+impl From<crate::store::Counts> for Counts {
+    fn from(row: crate::store::Counts) -> Self {
+        Counts {
+            targets: row.targets,
+            targets_enabled: row.targets_enabled,
+            targets_failing: row.targets_failing,
+            servers: row.servers,
+            services: row.services,
+            pending_alerts: row.pending_alerts,
+        }
+    }
+}
+
 impl Service for ControlService {
     async fn handle(&self, request: Request, peer: Peer) -> Response {
         match request {
@@ -89,20 +205,20 @@ impl Service for ControlService {
                     Err(_) => error(ErrorKind::Failed, "skypunchd is stopping"),
                 }
             }
-            Request::Targets => reply(self.store.list_targets().await, Response::Targets),
+            Request::Targets => answers(self.store.list_targets().await, Response::Targets),
             Request::Target { id } => self.target(id).await,
             Request::SetTargetEnabled { id, enabled } => {
                 match self.store.set_target_enabled(id, enabled).await {
                     Ok(_) => {
                         self.scheduler.refresh();
-                        reply(self.store.target_info(id).await, Response::Target)
+                        answer(self.store.target_info(id).await, Response::Target)
                     }
                     Err(e) => store_error(e),
                 }
             }
             Request::TestTarget { id } => self.test_target(id).await,
             Request::AddTarget(new) => self.add_target(new).await,
-            Request::Servers { name } => reply(self.store.servers(name).await, Response::Servers),
+            Request::Servers { name } => answers(self.store.servers(name).await, Response::Servers),
             Request::AddServer { name } => {
                 reply(self.store.add_server(name.clone()).await, |key| {
                     log::info!("server {name:?} added by skypunchctl");
@@ -117,18 +233,18 @@ impl Service for ControlService {
                 })
             }
             Request::Services { server } => {
-                reply(self.store.services(server).await, Response::Services)
+                answers(self.store.services(server).await, Response::Services)
             }
             Request::Alerts { since_ms, limit } => {
-                reply(self.store.alerts(since_ms, limit).await, Response::Alerts)
+                answers(self.store.alerts(since_ms, limit).await, Response::Alerts)
             }
-            Request::Notifiers => reply(self.store.list_notifiers().await, Response::Notifiers),
+            Request::Notifiers => answers(self.store.list_notifiers().await, Response::Notifiers),
             Request::Notifier { id } => {
-                reply(self.store.notifier_info(id).await, Response::Notifier)
+                answer(self.store.notifier_info(id).await, Response::Notifier)
             }
             Request::SetNotifierEnabled { id, enabled } => {
                 match self.store.set_notifier_enabled(id, enabled).await {
-                    Ok(_) => reply(self.store.notifier_info(id).await, Response::Notifier),
+                    Ok(_) => answer(self.store.notifier_info(id).await, Response::Notifier),
                     Err(e) => store_error(e),
                 }
             }
@@ -169,7 +285,7 @@ impl Service for ControlService {
 impl ControlService {
     /// One target; its latest trace comes from memory when the daemon has one.
     async fn target(&self, id: i64) -> Response {
-        reply(self.store.target_info(id).await, |mut t| {
+        answer(self.store.target_info(id).await, |mut t: TargetInfo| {
             if let Some(trace) = self.scheduler.last_trace(id) {
                 t.last_trace = Some(trace);
             }
@@ -219,7 +335,7 @@ impl ControlService {
         match self.store.add_target(row, Origin::Cli).await {
             Ok(id) => {
                 self.scheduler.refresh();
-                reply(self.store.target_info(id).await, Response::Target)
+                answer(self.store.target_info(id).await, Response::Target)
             }
             Err(e) => store_error(e),
         }
@@ -277,7 +393,7 @@ impl ControlService {
             enabled: new.enabled,
         };
         match self.store.add_notifier(row, Origin::Cli).await {
-            Ok(id) => reply(self.store.notifier_info(id).await, Response::Notifier),
+            Ok(id) => answer(self.store.notifier_info(id).await, Response::Notifier),
             Err(e) => store_error(e),
         }
     }
@@ -292,7 +408,7 @@ impl ControlService {
                 config: config.path.display().to_string(),
                 database: config.daemon.database.display().to_string(),
                 listen: self.listen.clone(),
-                counts,
+                counts: counts.into(),
             }),
             Err(e) => error(ErrorKind::Internal, e.to_string()),
         }
