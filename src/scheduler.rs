@@ -13,7 +13,7 @@
 //! [`POLL`]) or when asked through [`SchedulerHandle::refresh`].
 
 use crate::probe::{CheckOutcome, Prober, Trace};
-use crate::store::targets::CheckRecord;
+use crate::store::checks::CheckRecord;
 use crate::store::{Store, StoreError};
 use crate::supervise::Thresholds;
 use crate::target::{TargetDef, TargetRow};

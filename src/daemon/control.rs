@@ -111,8 +111,8 @@ impl From<crate::store::targets::TargetInfo> for TargetInfo {
     }
 }
 
-impl From<crate::store::push::ServerInfo> for ServerInfo {
-    fn from(row: crate::store::push::ServerInfo) -> Self {
+impl From<crate::store::servers::ServerInfo> for ServerInfo {
+    fn from(row: crate::store::servers::ServerInfo) -> Self {
         ServerInfo {
             id: row.id,
             name: row.name,
@@ -139,8 +139,8 @@ impl From<crate::store::push::ServiceInfo> for ServiceInfo {
     }
 }
 
-impl From<crate::store::push::AlertInfo> for AlertInfo {
-    fn from(row: crate::store::push::AlertInfo) -> Self {
+impl From<crate::store::alerts::AlertInfo> for AlertInfo {
+    fn from(row: crate::store::alerts::AlertInfo) -> Self {
         AlertInfo {
             id: row.id,
             time: row.time,

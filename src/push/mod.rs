@@ -11,7 +11,7 @@ pub mod web;
 
 use crate::config::Config;
 use crate::domain::time::now_ms;
-use crate::store::push::Denied;
+use crate::store::servers::Denied;
 use crate::store::{Courier, Store};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};

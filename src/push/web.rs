@@ -8,8 +8,9 @@
 use super::{error, json};
 use crate::domain::time::now_ms;
 use crate::scheduler::SchedulerHandle;
+use crate::store::checks::Uptime;
 use crate::store::push::ServiceInfo;
-use crate::store::targets::{TargetInfo, Uptime};
+use crate::store::targets::TargetInfo;
 use crate::store::Store;
 use bytes::Bytes;
 use http_body_util::Full;

@@ -2,6 +2,7 @@
 
 use super::{Result, Store, Tx};
 use rusqlite::params;
+use serde::{Deserialize, Serialize};
 
 /// An alert about to be stored.
 pub(super) struct NewAlert<'a> {
@@ -73,6 +74,32 @@ pub(super) fn insert_alert(c: &Tx, a: &NewAlert, now: i64) -> Result<i64> {
 }
 
 impl Store {
+    /// Alerts, newest first.
+    pub async fn alerts(&self, since_ms: Option<i64>, limit: u32) -> Result<Vec<AlertInfo>> {
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT id, time, server, service, target, channel, event, message FROM alerts \
+                 WHERE time >= ?1 ORDER BY time DESC, id DESC LIMIT ?2",
+            )?;
+            let rows = s
+                .query_map(params![since_ms.unwrap_or(i64::MIN), limit], |r| {
+                    Ok(AlertInfo {
+                        id: r.get(0)?,
+                        time: crate::domain::time::format_ms(r.get(1)?),
+                        server: r.get(2)?,
+                        service: r.get(3)?,
+                        target: r.get(4)?,
+                        channel: r.get(5)?,
+                        event: r.get(6)?,
+                        message: r.get(7)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// Deletes alerts raised before `before_ms`, with their deliveries, in slices so
     /// writers are not held up; returns the number of alerts deleted.
     pub async fn prune_alerts(&self, before_ms: i64) -> Result<usize> {
@@ -82,4 +109,25 @@ impl Store {
         )
         .await
     }
+}
+
+/// An alert as `skypunchctl alerts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertInfo {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub time: String,
+    /// Server (pushed alerts).
+    pub server: String,
+    /// Service (pushed alerts).
+    pub service: String,
+    /// Target (check alerts).
+    pub target: String,
+    /// `target`, `service:state`, `plugin`, `api`.
+    pub channel: String,
+    /// `FAILURE`, `RECOVERY`, the new state, `offline`, `online`, `alert`.
+    pub event: String,
+    /// The message.
+    pub message: String,
 }

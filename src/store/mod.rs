@@ -8,11 +8,15 @@
 //! its batch with it. Reads run on tokio's blocking pool, so neither ever blocks the
 //! async runtime.
 
-mod alerts;
+pub mod alerts;
+pub mod checks;
 mod courier;
+mod flood;
+mod known;
 pub mod notifiers;
 pub mod push;
 mod schema;
+pub mod servers;
 mod status;
 pub mod targets;
 mod writer;
@@ -134,7 +138,7 @@ impl Store {
         }
         let mut conn = open_connection(path, sync, false)?;
         schema::prepare(&mut conn, path)?;
-        push::prepare_flood_gate(&conn).map_err(|e| StoreError::Open {
+        flood::prepare_flood_gate(&conn).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),
             message: format!("cannot prepare the alert counters: {e}"),
         })?;
@@ -156,7 +160,7 @@ impl Store {
         Ok(Store {
             courier: None,
             inner: Arc::new(Inner {
-                alert_limit: std::sync::atomic::AtomicU32::new(push::DEFAULT_ALERT_LIMIT),
+                alert_limit: std::sync::atomic::AtomicU32::new(flood::DEFAULT_ALERT_LIMIT),
                 path: path.to_path_buf(),
                 sync,
                 writer: tx,
@@ -354,6 +358,14 @@ fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<C
     Ok(conn)
 }
 
+/// A store on a new database in a temporary directory, for unit tests.
+#[cfg(test)]
+pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,12 +380,6 @@ mod tests {
             })
             .await
             .unwrap()
-    }
-
-    fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
-        (dir, store)
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! (to wake the delivery loop after the commit).
 
 use super::courier::Courier;
-use super::push::Known;
+use super::known::Known;
 #[cfg(doc)]
 use super::Store;
 use super::{Result, StoreError};

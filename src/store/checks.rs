@@ -1,0 +1,444 @@
+//! Check results: recording each (counters, state, history, hourly figures and the
+//! alert a change of state raises, in one transaction), and reading them back.
+
+use super::{in_savepoint, Result, Store, Tx};
+use crate::domain::time::now_ms;
+use crate::supervise::{self, Progress, Status, TargetEvent, Thresholds};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// An hour in milliseconds.
+const HOUR_MS: i64 = 3_600_000;
+
+/// Share of passed checks; `None` without checks in the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Uptime {
+    /// The last 24 hours.
+    pub day: Option<f64>,
+    /// The last 7 days.
+    pub week: Option<f64>,
+    /// The last 30 days.
+    pub month: Option<f64>,
+}
+
+/// One check of a target's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryRow {
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    /// PASS or FAIL.
+    pub result: String,
+    pub status_code: Option<i64>,
+    pub response_ms: f64,
+    pub description: String,
+}
+
+/// One check's result, as recorded.
+#[derive(Debug, Clone)]
+pub struct CheckRecord {
+    /// The target.
+    pub target_id: i64,
+    /// Its name, for the alert.
+    pub name: String,
+    /// Its method and URL, for the alert.
+    pub request: String,
+    /// When the check began (ms since the epoch).
+    pub time_ms: i64,
+    /// PASS or FAIL.
+    pub passed: bool,
+    /// Response status, if any.
+    pub status_code: Option<u16>,
+    /// Description.
+    pub description: String,
+    /// Duration.
+    pub response_ms: f64,
+    /// No HTTP response arrived.
+    pub network_fail: bool,
+    /// The trace's header line (the check's result line, unpadded) and its steps,
+    /// shared with the daemon's in-memory latest traces; rendered and stored only for
+    /// a FAIL or the PASS that ends one.
+    pub trace: std::sync::Arc<(String, crate::domain::trace::Trace)>,
+    /// The target's rules.
+    pub thresholds: Thresholds,
+    /// It may change the target's state (a FAIL, or the first PASS after a FAIL or a
+    /// start): written without waiting to share a transaction.
+    pub urgent: bool,
+}
+
+impl Store {
+    /// Records one check: counters, state, history row, and when the state changes an
+    /// alert with one delivery per enabled notifier, all in one transaction. Returns
+    /// the event raised, if any. A target removed meanwhile is ignored.
+    pub async fn record_check(&self, rec: CheckRecord) -> Result<Option<TargetEvent>> {
+        self.write(move |c| record(c, &rec)).await
+    }
+
+    /// Records many checks in one write job (each as [`record_check`](Self::record_check)
+    /// would); returns the events raised with the target's id and name. A record that
+    /// cannot be written is logged and skipped without failing the others.
+    pub async fn record_checks(
+        &self,
+        recs: Vec<CheckRecord>,
+    ) -> Result<Vec<(i64, String, TargetEvent)>> {
+        self.write(move |c| {
+            // Usually every record goes in: one savepoint for all of them. Only when one
+            // fails are they redone each in its own savepoint, so the bad one is skipped
+            // (a savepoint per record costs a copy of every page it touches).
+            let all = in_savepoint(c, |c| {
+                let mut events = Vec::new();
+                for rec in &recs {
+                    if let Some(e) = record(c, rec)? {
+                        events.push((rec.target_id, rec.name.clone(), e));
+                    }
+                }
+                Ok(events)
+            });
+            if let Ok(events) = all {
+                return Ok(events);
+            }
+            let mut events = Vec::new();
+            for rec in &recs {
+                match in_savepoint(c, |c| record(c, rec)) {
+                    Ok(Some(e)) => events.push((rec.target_id, rec.name.clone(), e)),
+                    Ok(None) => {}
+                    Err(e) => log::error!(
+                        "[{}] {}: cannot store the result: {e}",
+                        rec.target_id,
+                        rec.name
+                    ),
+                }
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// Uptime (passes / checks) per target over the last 24 hours, 7 days and 30 days
+    /// (whole hours), from the hourly counts.
+    pub async fn uptimes(&self, now_ms: i64) -> Result<HashMap<i64, Uptime>> {
+        self.read(move |c| {
+            let hour = now_ms.div_euclid(HOUR_MS);
+            let mut s = c.prepare_cached(
+                "SELECT target_id, \
+                   sum(CASE WHEN hour > ?1 THEN checks END), sum(CASE WHEN hour > ?1 THEN passes END), \
+                   sum(CASE WHEN hour > ?2 THEN checks END), sum(CASE WHEN hour > ?2 THEN passes END), \
+                   sum(checks), sum(passes) \
+                 FROM target_hours WHERE hour > ?3 GROUP BY target_id",
+            )?;
+            let ratio = |checks: Option<i64>, passes: Option<i64>| match (checks, passes) {
+                (Some(c), Some(p)) if c > 0 => Some(p as f64 / c as f64),
+                _ => None,
+            };
+            let rows = s
+                .query_map(params![hour - 24, hour - 24 * 7, hour - 24 * 30], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        Uptime {
+                            day: ratio(r.get(1)?, r.get(2)?),
+                            week: ratio(r.get(3)?, r.get(4)?),
+                            month: ratio(r.get(5)?, r.get(6)?),
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// A target's checks, newest first. `None` when the target does not exist.
+    pub async fn target_history(&self, id: i64, limit: u32) -> Result<Option<Vec<HistoryRow>>> {
+        self.read(move |c| {
+            let exists = c
+                .query_row("SELECT 1 FROM targets WHERE id = ?", [id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+            let mut s = c.prepare_cached(
+                "SELECT time, result, status_code, response_ms, description FROM target_results \
+                 WHERE target_id = ? ORDER BY time DESC LIMIT ?",
+            )?;
+            let rows = s
+                .query_map(params![id, limit], |r| {
+                    Ok(HistoryRow {
+                        time: r.get(0)?,
+                        result: r.get(1)?,
+                        status_code: r.get(2)?,
+                        response_ms: r.get(3)?,
+                        description: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(rows))
+        })
+        .await
+    }
+
+    /// Deletes check history older than `before_ms`, in slices so writers are not
+    /// held up; returns the number of rows deleted.
+    pub async fn prune_target_results(&self, before_ms: i64) -> Result<usize> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM target_hours WHERE hour < ?",
+                [before_ms.div_euclid(HOUR_MS)],
+            )?)
+        })
+        .await?;
+        self.delete_in_slices(
+            "DELETE FROM target_results WHERE id IN \
+             (SELECT id FROM target_results WHERE time < ?1 LIMIT ?2)",
+            before_ms,
+        )
+        .await
+    }
+}
+
+fn record(c: &Tx, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
+    let prev = c
+        .prepare_cached(
+            "SELECT status, repeated_fails, repeated_passes, last_notified FROM targets WHERE id = ?",
+        )?
+        .query_row([rec.target_id], |r| {
+            Ok(Progress {
+                status: Status::parse(&r.get::<_, String>(0)?),
+                repeated_fails: u32::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                repeated_passes: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                last_notified: r.get(3)?,
+            })
+        })
+        .optional()?;
+    let Some(prev) = prev else {
+        return Ok(None);
+    };
+    let (next, event) = supervise::judge(prev, rec.passed, rec.thresholds, rec.time_ms);
+    let class = rec.status_code.map(|s| s / 100);
+    let is = |k: u16| i64::from(class == Some(k));
+    // A passing check of a passing target keeps the row small and its page cold: the
+    // daemon holds every latest trace in memory; the database keeps the last one that
+    // failed or changed the state, which is what survives a restart.
+    let keep_trace = !rec.passed || prev.status != Status::Pass;
+    let trace = if keep_trace {
+        rec.trace.1.render(&rec.trace.0)
+    } else {
+        String::new()
+    };
+    c.prepare_cached(
+        "UPDATE targets SET status = ?, status_description = ?, last_updated = ?, \
+         pass_count = pass_count + ?, fail_count = fail_count + ?, \
+         count200 = count200 + ?, count300 = count300 + ?, count400 = count400 + ?, \
+         count500 = count500 + ?, network_fails = network_fails + ?, \
+         repeated_fails = ?, repeated_passes = ?, last_notified = ?, \
+         last_trace = CASE WHEN ? THEN ? ELSE last_trace END WHERE id = ?",
+    )?
+    .execute(params![
+        next.status.as_str(),
+        rec.description,
+        crate::domain::time::format_ms(rec.time_ms),
+        i64::from(rec.passed),
+        i64::from(!rec.passed),
+        is(2),
+        is(3),
+        is(4),
+        is(5),
+        i64::from(rec.network_fail),
+        next.repeated_fails,
+        next.repeated_passes,
+        next.last_notified,
+        keep_trace,
+        trace,
+        rec.target_id
+    ])?;
+    c.prepare_cached(
+        "INSERT INTO target_results (target_id, time, result, status_code, response_ms, description) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        rec.target_id,
+        rec.time_ms,
+        if rec.passed { "PASS" } else { "FAIL" },
+        rec.status_code,
+        rec.response_ms,
+        rec.description
+    ])?;
+    c.prepare_cached(
+        "INSERT INTO target_hours (target_id, hour, checks, passes, total_ms) VALUES (?1, ?2, 1, ?3, ?4) \
+         ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + 1, \
+         passes = passes + excluded.passes, total_ms = total_ms + excluded.total_ms",
+    )?
+    .execute(params![
+        rec.target_id,
+        rec.time_ms.div_euclid(HOUR_MS),
+        i64::from(rec.passed),
+        rec.response_ms
+    ])?;
+    if let Some(event) = event {
+        raise_target_alert(c, rec, &trace, prev.status, next.status, event)?;
+    }
+    Ok(event)
+}
+
+fn raise_target_alert(
+    c: &Tx,
+    rec: &CheckRecord,
+    trace: &str,
+    previous: Status,
+    state: Status,
+    event: TargetEvent,
+) -> Result<()> {
+    let counters: String = c.query_row(
+        "SELECT printf('Pass Count: %d, Fail Count: %d, 2xx: %d, 3xx: %d, 4xx: %d, 5xx: %d, \
+         Network Fails: %d, Repeated Fails: %d', pass_count, fail_count, count200, count300, \
+         count400, count500, network_fails, repeated_fails) FROM targets WHERE id = ?",
+        [rec.target_id],
+        |r| r.get(0),
+    )?;
+    let message = format!("Skypunch {} detected for {}", event.as_str(), rec.name);
+    let details = format!(
+        "Target: [{}] {}\nRequest: {}\nStatus: {} ({})\n{counters}\n\n{}",
+        rec.target_id,
+        rec.name,
+        rec.request,
+        state.as_str(),
+        rec.description,
+        trace
+    );
+    super::alerts::insert_alert(
+        c,
+        &super::alerts::NewAlert {
+            kind: "target",
+            target_id: Some(rec.target_id),
+            service_id: None,
+            target: &rec.name,
+            server: "",
+            service: "",
+            channel: "target",
+            event: event.as_str(),
+            message: &message,
+            state: state.as_str(),
+            previous: previous.as_str(),
+            description: &rec.description,
+            details: &details,
+            time: rec.time_ms,
+            exclude_notifier: None,
+        },
+        now_ms(),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseSync;
+
+    fn rec(target_id: i64, passed: bool) -> CheckRecord {
+        CheckRecord {
+            target_id,
+            name: format!("t{target_id}"),
+            request: "GET http://x/".into(),
+            time_ms: now_ms(),
+            passed,
+            status_code: Some(if passed { 200 } else { 503 }),
+            description: if passed {
+                "OK".into()
+            } else {
+                "target status:503 != 200".into()
+            },
+            response_ms: 1.5,
+            network_fail: false,
+            trace: std::sync::Arc::new((String::new(), crate::domain::trace::Trace::start())),
+            thresholds: Thresholds {
+                failure: 1,
+                success: 1,
+                renotify_minutes: 0,
+            },
+            urgent: !passed,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_record_that_cannot_be_written_is_skipped_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO targets (name, url) VALUES ('t1', 'http://x/'), ('t2', 'http://x/'), ('t3', 'http://x/');
+                     CREATE TRIGGER refuse AFTER INSERT ON target_results WHEN new.target_id = 2
+                     BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let events = store
+            .record_checks(vec![rec(1, false), rec(2, false), rec(3, true)])
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "t1 NEW->FAIL raised; t2 was not stored");
+        let stored: Vec<(i64, String, i64)> = store
+            .read(|c| {
+                let mut s = c.prepare(
+                    "SELECT t.id, t.status, (SELECT count(*) FROM target_results r WHERE r.target_id = t.id) \
+                     FROM targets t ORDER BY t.id",
+                )?;
+                let rows = s
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            [
+                (1, "FAIL".into(), 1),
+                (2, "NEW".into(), 0),
+                (3, "PASS".into(), 1)
+            ]
+        );
+        let (checks, passes): (i64, i64) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT sum(checks), sum(passes) FROM target_hours",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!((checks, passes), (2, 1));
+        let up = store.uptimes(now_ms()).await.unwrap();
+        assert_eq!(up[&3].day, Some(1.0));
+        assert_eq!(up[&1].month, Some(0.0));
+        assert!(!up.contains_key(&2));
+    }
+
+    #[tokio::test]
+    async fn old_history_is_pruned_in_slices() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute("INSERT INTO targets (name, url) VALUES ('t1', 'http://x/')", [])?;
+                let mut s = c.prepare(
+                    "INSERT INTO target_results (target_id, time, result, response_ms) VALUES (1, ?, 'PASS', 1)",
+                )?;
+                for t in 0..12_000 {
+                    s.execute([t])?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.prune_target_results(11_000).await.unwrap(), 11_000);
+        let left: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM target_results", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(left, 1000);
+    }
+}
