@@ -6,21 +6,32 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: the bottom layer of plain values (the clock and time stamps, the
-//!   trace, pushed reports), used by everything and using nothing above it.
-//! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation.
-//! - [`store`]: the SQLite database: schema, migrations, the group-commit writer.
-//! - [`control`]: the control socket protocol, its codec, server and client.
-//! - [`daemon`]: start-up, forking, pid file, signals, reload and graceful stop.
-//! - [`logging`]: log4rs set-up and reopening.
-//! - [`target`]: target definitions, validated from config entries or database rows.
-//! - [`probe`]: one HTTP(S) check with its step trace.
-//! - [`scheduler`]: when each target is checked.
-//! - [`push`]: the HTTP listener and OverC's push API.
-//! - [`supervise`]: check results into states and alerts (pure logic).
-//! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
-//! - [`table`]: Skypunch-style text tables.
+//! From the bottom up; a module uses only those above it in this list.
+//!
+//! - [`domain`]: plain values with no I/O (the clock and time stamps, the trace,
+//!   pushed reports), used by everything and using nothing else of the crate.
 //! - [`secret`]: strings that never print.
+//! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation;
+//!   its `entries` are the `[[target]]` and `[[notifier]]` types.
+//! - [`target`]: target definitions, validated from config entries or database rows.
+//! - [`supervise`]: check results into states and alerts (pure logic, clock passed in).
+//! - [`store`]: the only code that speaks SQL: schema, migrations, the group-commit
+//!   writer (`writer`, `courier`), and one file per table group (`targets`, `checks`,
+//!   `servers`, `push`, `flood`, `alerts`, `notifiers`).
+//! - [`listener`]: the accept loop shared by the control socket and the push listener.
+//! - [`control`]: the control socket: protocol (its own types), codec, server, client.
+//! - [`process`]: helper programs with a timeout, in their own process group.
+//! - [`probe`]: one HTTP(S) check with its step trace: the check, its connection layer
+//!   (`conn`), authentication, TLS, and the small HTTP client (`client`).
+//! - [`scheduler`]: when each target is checked; the batching result writer.
+//! - [`notify`]: the delivery loop over the outbox and one module per notifier type.
+//! - [`push`]: the HTTP listener: OverC's push API, the status page, JSON API, metrics.
+//! - [`logging`]: log4rs set-up and reopening.
+//! - [`daemon`]: start-up, forking, pid file, signals, reload and graceful stop.
+//! - [`table`]: Skypunch-style text tables.
+//! - [`ctl`]: what `skypunchctl` does with each command and how it prints the answer.
+//! - [`agent`]: `skypunch-agent`: the push client, overcli's INI files, the plugin
+//!   scheduler and its spool.
 
 pub mod agent;
 pub mod config;
@@ -28,6 +39,7 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod domain;
+pub mod listener;
 pub mod logging;
 pub mod notify;
 pub mod probe;

@@ -9,6 +9,7 @@
 
 use super::codec::{self, CodecError};
 use super::protocol::{ErrorKind, Request, Response, PROTOCOL_VERSION};
+use crate::listener::Listener;
 use futures_util::{SinkExt, StreamExt};
 use nix::unistd::{Gid, Uid};
 use std::future::Future;
@@ -18,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -159,22 +159,9 @@ pub async fn serve<S: Service>(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            r = listener.accept() => r,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Typically EMFILE: back off instead of spinning.
-                log::warn!("control socket: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
+    let listener = Listener::new(listener, MAX_CONNECTIONS, "control socket");
+    while let Some((stream, _)) = listener.accept(&shutdown).await {
+        let Some(permit) = listener.try_slot() else {
             tracker.spawn(refuse(stream, "too many control connections; try again"));
             continue;
         };

@@ -1,0 +1,398 @@
+//! The entries of the file: `[[target]]` and `[[notifier]]`, their types and their
+//! validation, shared with `skypunchctl targets add` / `notifiers add` and rows read
+//! from the database.
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// HTTP methods a target may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// GET.
+    #[default]
+    Get,
+    /// PUT.
+    Put,
+    /// POST.
+    Post,
+    /// DELETE.
+    Delete,
+    /// HEAD.
+    Head,
+    /// PATCH.
+    Patch,
+    /// OPTIONS.
+    Options,
+}
+
+impl Method {
+    /// Every method, for messages and parsing.
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+        Method::Head,
+        Method::Patch,
+        Method::Options,
+    ];
+
+    /// The method's name as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+            Method::Options => "OPTIONS",
+        }
+    }
+
+    /// Parses a method name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[[target]]`: one HTTP(S) check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Unique name; config entries are matched to database rows by it.
+    pub name: String,
+    /// URL to check.
+    pub url: String,
+    /// HTTP method.
+    #[serde(default)]
+    pub method: Method,
+    /// Status that means PASS.
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+    /// Seconds between checks.
+    #[serde(default = "default_frequency")]
+    pub frequency: u32,
+    /// Seconds for the whole check.
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    /// Whether the target is checked.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Authentication.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// FAIL unless the body contains this text.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// FAIL unless the body matches this regular expression.
+    #[serde(default)]
+    pub body_regex: Option<String>,
+    /// FAIL when the response takes longer.
+    #[serde(default)]
+    pub max_response_ms: Option<u64>,
+    /// FAIL when the certificate expires within this many days.
+    #[serde(default)]
+    pub cert_expiry_days: Option<u32>,
+    /// Follow 3xx redirects.
+    #[serde(default)]
+    pub follow_redirects: bool,
+    /// Follow a redirect from https to http (refused by default).
+    #[serde(default)]
+    pub allow_insecure_redirect: bool,
+    /// Verify TLS certificates.
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+    /// Reuse the connection between checks instead of opening a new one each time.
+    #[serde(default)]
+    pub keep_alive: bool,
+    /// Consecutive failed checks before the state becomes FAIL.
+    #[serde(default = "one")]
+    pub failure_threshold: u32,
+    /// Consecutive passed checks before a FAIL becomes PASS.
+    #[serde(default = "one")]
+    pub success_threshold: u32,
+    /// Repeat a FAILURE notification every this many minutes; 0 = never.
+    #[serde(default)]
+    pub renotify_minutes: u32,
+}
+
+/// Authentication of a target, as written in the file.
+///
+/// Every field is optional here so that a missing one produces Skypunch's own message
+/// (`invalid BASIC authn params ...`) rather than a parser error.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `none`, `basic` or `openstack`.
+    #[serde(rename = "type", default)]
+    pub kind: AuthKind,
+    /// User name (basic, openstack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Password (basic, openstack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Keystone endpoint (Skypunch's `osauthendpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_url: Option<String>,
+    /// Keystone v2.0 tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Keystone v3 project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Keystone v3 project name (with `domain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_name: Option<String>,
+    /// Keystone v3 user and project domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// Authentication schemes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// No authentication.
+    #[default]
+    None,
+    /// HTTP Basic.
+    Basic,
+    /// OpenStack Keystone token.
+    Openstack,
+}
+
+/// Longest time between two checks of a target: a year.
+pub const MAX_FREQUENCY: u32 = 365 * 86_400;
+
+/// Skypunch's message for an incomplete BASIC setup.
+pub const BASIC_PARAMS_ERROR: &str = "invalid BASIC authn params (user and password required)";
+/// Skypunch's message for an incomplete Keystone setup.
+pub const OPENSTACK_PARAMS_ERROR: &str =
+    "invalid Openstack / Keystone authn params (user,password,tenantid,osauthendpoint)";
+
+impl AuthConfig {
+    /// Checks that the scheme has the parameters it needs, with Skypunch's messages.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        let has_password = self.password.as_ref().is_some_and(|p| !p.is_empty());
+        match self.kind {
+            AuthKind::None => Ok(()),
+            AuthKind::Basic if has(&self.user) && has_password => Ok(()),
+            AuthKind::Basic => Err(BASIC_PARAMS_ERROR),
+            AuthKind::Openstack => {
+                let project = has(&self.tenant_id)
+                    || has(&self.project_id)
+                    || (has(&self.project_name) && has(&self.domain));
+                if has(&self.user) && has_password && has(&self.auth_url) && project {
+                    Ok(())
+                } else {
+                    Err(OPENSTACK_PARAMS_ERROR)
+                }
+            }
+        }
+    }
+}
+
+/// `[[notifier]]`: who is told about failures and recoveries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierConfig {
+    /// Unique name.
+    pub name: String,
+    /// Delivery kind.
+    #[serde(rename = "type")]
+    pub kind: NotifierKind,
+    /// E-mail addresses, comma-separated (smtp).
+    #[serde(default)]
+    pub address: String,
+    /// Command line (command).
+    #[serde(default)]
+    pub command: String,
+    /// Seconds a command may run (command).
+    #[serde(default = "default_command_timeout")]
+    pub timeout: u32,
+    /// Endpoint (webhook).
+    #[serde(default)]
+    pub url: String,
+    /// Extra headers (webhook).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Whether the notifier is used.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Only alerts about these targets (by name); empty = all.
+    #[serde(default)]
+    pub only_targets: Vec<String>,
+    /// Only alerts about these servers (by name); empty = all.
+    #[serde(default)]
+    pub only_servers: Vec<String>,
+}
+
+impl NotifierConfig {
+    /// What goes into the notifier's `address` column for its kind.
+    pub fn address(&self) -> &str {
+        match self.kind {
+            NotifierKind::Smtp => &self.address,
+            NotifierKind::Command => &self.command,
+            NotifierKind::Webhook => &self.url,
+        }
+    }
+}
+
+/// Notifier kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifierKind {
+    /// E-mail through `[smtp]`.
+    Smtp,
+    /// A program reading the alert text on stdin.
+    Command,
+    /// An HTTP POST of JSON.
+    Webhook,
+}
+
+impl NotifierKind {
+    /// The name used in the file, the database and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifierKind::Smtp => "smtp",
+            NotifierKind::Command => "command",
+            NotifierKind::Webhook => "webhook",
+        }
+    }
+
+    /// Parses a stored or typed kind.
+    pub fn parse(s: &str) -> Option<NotifierKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "smtp" => Some(NotifierKind::Smtp),
+            "command" => Some(NotifierKind::Command),
+            "webhook" => Some(NotifierKind::Webhook),
+            _ => None,
+        }
+    }
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+fn default_frequency() -> u32 {
+    10
+}
+fn default_timeout() -> u32 {
+    10
+}
+fn default_command_timeout() -> u32 {
+    30
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> u32 {
+    1
+}
+
+/// Checks the values of one target (shared by the file and `skypunchctl targets add`).
+pub fn validate_target(t: &TargetConfig) -> Result<(), String> {
+    if t.name.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    let scheme_ok = t
+        .url
+        .split_once("://")
+        .is_some_and(|(s, rest)| matches!(s, "http" | "https") && !rest.is_empty());
+    if !scheme_ok {
+        return Err(format!(
+            "url {:?} must start with http:// or https://",
+            t.url
+        ));
+    }
+    match url::Url::parse(&t.url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {}
+        Ok(_) => return Err(format!("url {:?} has no host", t.url)),
+        Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url)),
+    }
+    if !(100..=599).contains(&t.expect_status) {
+        return Err(format!(
+            "expect_status {} is not an HTTP status (100-599)",
+            t.expect_status
+        ));
+    }
+    if !(1..=MAX_FREQUENCY).contains(&t.frequency) {
+        return Err(format!(
+            "frequency must be 1 to {MAX_FREQUENCY} seconds (a year)"
+        ));
+    }
+    if t.timeout == 0 {
+        return Err("timeout must be at least 1 second".into());
+    }
+    if t.failure_threshold == 0 || t.success_threshold == 0 {
+        return Err("failure_threshold and success_threshold must be at least 1".into());
+    }
+    t.auth.validate().map_err(str::to_string)
+}
+
+pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), String> {
+    if n.name.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    match n.kind {
+        NotifierKind::Smtp if n.address.trim().is_empty() => {
+            Err("type \"smtp\" needs address".into())
+        }
+        NotifierKind::Command if n.command.trim().is_empty() => {
+            Err("type \"command\" needs command".into())
+        }
+        NotifierKind::Webhook if n.url.trim().is_empty() => {
+            Err("type \"webhook\" needs url".into())
+        }
+        _ if n.timeout == 0 => Err("timeout must be at least 1 second".into()),
+        _ => check_notifier_address(n.kind, n.address()),
+    }
+}
+
+/// Checks a notifier's address column: e-mail addresses, a command line or a URL
+/// (shared by the file and `skypunchctl notifiers add`).
+pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), String> {
+    match kind {
+        NotifierKind::Smtp => {
+            for a in address.split(',').map(str::trim) {
+                if a.parse::<lettre::Address>().is_err() {
+                    return Err(format!("address {a:?} is not an e-mail address"));
+                }
+            }
+            Ok(())
+        }
+        NotifierKind::Command => match shell_words::split(address) {
+            Ok(words) if !words.is_empty() => Ok(()),
+            Ok(_) => Err("command is empty".into()),
+            Err(e) => Err(format!(
+                "command {address:?} cannot be split into words: {e}"
+            )),
+        },
+        NotifierKind::Webhook => match url::Url::parse(address) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+            _ => Err(format!(
+                "url {address:?} must be an http:// or https:// URL"
+            )),
+        },
+    }
+}
