@@ -8,9 +8,10 @@
 //!
 //! From the bottom up; a module uses only those above it in this list.
 //!
-//! - [`domain`]: plain values with no I/O (the clock and time stamps, the trace,
-//!   pushed reports), used by everything and using nothing else of the crate.
 //! - [`secret`]: strings that never print.
+//! - [`domain`]: plain values with no I/O (the clock and time stamps, the trace,
+//!   pushed reports), used by everything and using nothing else of the crate but
+//!   [`secret`].
 //! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation;
 //!   its `entries` are the `[[target]]` and `[[notifier]]` types.
 //! - [`target`]: target definitions, validated from config entries or database rows.
@@ -22,7 +23,7 @@
 //! - [`control`]: the control socket: protocol (its own types), codec, server, client.
 //! - [`process`]: helper programs with a timeout, in their own process group.
 //! - [`probe`]: one HTTP(S) check with its step trace: the check, its connection layer
-//!   (`conn`), authentication, TLS, and the small HTTP client (`client`).
+//!   layer, authentication, TLS, and the small HTTP client.
 //! - [`scheduler`]: when each target is checked; the batching result writer.
 //! - [`notify`]: the delivery loop over the outbox and one module per notifier type.
 //! - [`push`]: the HTTP listener: OverC's push API, the status page, JSON API, metrics.

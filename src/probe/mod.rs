@@ -8,9 +8,9 @@
 //! whole check runs under the target's timeout; a check cut off names the step it was
 //! in.
 //!
-//! [`conn`] is the connection layer (resolve, connect, TLS, the keep-alive pool, one
+//! `conn` is the connection layer (resolve, connect, TLS, the keep-alive pool, one
 //! request and its response); this module is the check itself (the request, redirects,
-//! conditions, the verdict); [`client`] is the small HTTP client used by webhooks, the
+//! conditions, the verdict); `client` is the small HTTP client used by webhooks, the
 //! Keystone login and the agent.
 
 mod auth;
