@@ -22,6 +22,7 @@ pub struct Finished {
     pub code: Option<i32>,
     /// The first bytes of its standard output and error.
     pub stdout: Vec<u8>,
+    /// The first bytes of its standard error.
     pub stderr: Vec<u8>,
 }
 

@@ -46,7 +46,9 @@ struct Last {
 /// What the status page and the metrics show of a target's latest check.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Live {
+    /// PASS (true) or FAIL.
     pub passed: bool,
+    /// The HTTP status, if a response arrived.
     pub status_code: Option<u16>,
     /// Milliseconds of the latest check.
     pub response_ms: f64,

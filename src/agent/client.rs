@@ -14,7 +14,12 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum SendError {
     /// The server answered and refused the request (4xx): sending it again will not
     /// help. The message is the server's `error`.
-    Refused { status: u16, message: String },
+    Refused {
+        /// The HTTP status (400-499 but 408 and 429, which are retried).
+        status: u16,
+        /// What the server said was wrong.
+        message: String,
+    },
     /// The server could not be reached or failed (5xx): worth trying again later.
     Unavailable(String),
 }

@@ -23,6 +23,7 @@ use std::time::Duration;
 /// One `[service:<name>]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceDef {
+    /// The service's name, as the server will show it.
     pub name: String,
     /// Seconds between runs.
     pub period: u64,
@@ -45,10 +46,15 @@ impl ServiceDef {
 /// A whole file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentConfig {
+    /// `[overc] server`: the push API's base URL (`-s` overrides it).
     pub server: Option<String>,
+    /// `[overc] my-name`: the server name reported as (`-i` overrides it).
     pub name: Option<String>,
+    /// `[overc] my-key`: its key.
     pub key: Option<String>,
+    /// Where reports wait while the server cannot be reached.
     pub spool: Option<PathBuf>,
+    /// The `[service:<name>]` sections, in file order.
     pub services: Vec<ServiceDef>,
     /// The file's directory, where commands run.
     pub dir: PathBuf,

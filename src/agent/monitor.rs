@@ -28,7 +28,9 @@ const MAX_RETRY: Duration = Duration::from_secs(60);
 /// What a run of a service's command came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// OK, WARN, FAIL or UNK, from the exit status the Nagios way.
     pub state: &'static str,
+    /// The first line of the output.
     pub info: String,
     /// A failure to run the command at all (reported as an alert too).
     pub fatal: Option<String>,
@@ -84,7 +86,9 @@ pub async fn check(service: &ServiceDef, dir: &Path) -> Outcome {
 
 /// Who the agent reports as.
 pub struct Identity {
+    /// The server name.
     pub name: String,
+    /// Its key, sent with every report.
     pub key: String,
 }
 

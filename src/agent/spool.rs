@@ -15,8 +15,11 @@ use std::path::PathBuf;
 /// One measured state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
+    /// The service.
     pub name: String,
+    /// OK, WARN, FAIL or UNK.
     pub state: String,
+    /// The first line of the plugin's output.
     pub info: String,
     /// Seconds promised until the next report.
     pub period: u64,
@@ -74,10 +77,12 @@ impl Spool {
         Ok(spool)
     }
 
+    /// Reports waiting.
     pub fn len(&self) -> usize {
         self.queue.len()
     }
 
+    /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

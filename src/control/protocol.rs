@@ -319,13 +319,20 @@ pub struct AlertInfo {
 /// A notifier as `skypunchctl notifiers` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifierInfo {
+    /// Row id.
     pub id: i64,
+    /// Unique name.
     pub name: String,
+    /// Whether alerts are delivered to it.
     pub enabled: bool,
+    /// `smtp`, `command` or `webhook`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// E-mail addresses, a command line or a URL.
     pub address: String,
+    /// Deliveries made.
     pub pass_count: i64,
+    /// Attempts that failed.
     pub fail_count: i64,
     /// Deliveries waiting for it.
     pub pending: i64,

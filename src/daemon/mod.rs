@@ -67,6 +67,9 @@ fn restrict_umask() {
     umask(inherited | Mode::from_bits_truncate(0o027));
 }
 
+/// Runs the daemon until it is stopped: logging, the runtime, then [`run`]; a start-up
+/// failure is reported through `readiness` (to the parent of a forked daemon, or to
+/// systemd) before it is returned.
 pub fn main(config: Config, foreground: bool, mut readiness: Readiness) -> Result<(), DaemonError> {
     restrict_umask();
     let logging = match Logging::init(&config.daemon, foreground) {

@@ -56,7 +56,10 @@ pub fn refused_for_good(status: u16) -> bool {
 /// Sends alerts through notifiers.
 #[derive(Clone)]
 pub struct Deliverer {
+    /// Sends webhooks (certificates verified as for checks).
     pub prober: Arc<Prober>,
+    /// The configuration in force: `[smtp]`, the config directory for commands, the
+    /// retry period.
     pub config: watch::Receiver<Arc<Config>>,
 }
 

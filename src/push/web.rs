@@ -71,12 +71,16 @@ pub static PUSH_COUNTERS: PushCounters = PushCounters::new();
 
 /// What the read side needs.
 pub struct Web {
+    /// Where states, history and alerts are read.
     pub store: Store,
+    /// Where the latest results and traces, held in memory, are read.
     pub scheduler: SchedulerHandle,
     uptimes: RwLock<Arc<HashMap<i64, Uptime>>>,
 }
 
 impl Web {
+    /// The read side over `store` and `scheduler`; uptimes are filled in by
+    /// [`Web::keep_uptimes`].
     pub fn new(store: Store, scheduler: SchedulerHandle) -> Web {
         Web {
             store,

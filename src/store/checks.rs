@@ -29,8 +29,11 @@ pub struct HistoryRow {
     pub time: i64,
     /// PASS or FAIL.
     pub result: String,
+    /// The HTTP status; none when no response arrived.
     pub status_code: Option<i64>,
+    /// How long the whole check took.
     pub response_ms: f64,
+    /// The check's one-line description.
     pub description: String,
 }
 

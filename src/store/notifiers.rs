@@ -25,7 +25,9 @@ const MAX_RETRY_MS: i64 = 3_600_000;
 /// A notifier's definition columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifierRow {
+    /// Row id.
     pub id: i64,
+    /// Unique name; config entries are matched to rows by it.
     pub name: String,
     /// `smtp`, `command` or `webhook` (a row added by hand may hold anything).
     pub kind: String,
@@ -33,6 +35,7 @@ pub struct NotifierRow {
     pub address: String,
     /// [`NotifierParams`] as JSON.
     pub params: String,
+    /// Whether alerts are delivered to it.
     pub enabled: bool,
 }
 
@@ -101,13 +104,20 @@ impl NotifierParams {
 /// A notifier as `skypunchctl notifiers` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifierInfo {
+    /// Row id.
     pub id: i64,
+    /// Unique name.
     pub name: String,
+    /// Whether alerts are delivered to it.
     pub enabled: bool,
+    /// `smtp`, `command` or `webhook`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// E-mail addresses, a command line or a URL.
     pub address: String,
+    /// Deliveries made.
     pub pass_count: i64,
+    /// Attempts that failed.
     pub fail_count: i64,
     /// Deliveries waiting for it.
     pub pending: i64,
@@ -118,31 +128,48 @@ pub struct NotifierInfo {
 /// An alert as the notifiers are given it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertRecord {
+    /// Row id.
     pub id: i64,
     /// Milliseconds since the epoch.
     pub time: i64,
     /// `target`, `service`, `api`, `notifier`, `test`.
     pub kind: String,
+    /// The target's name (target alerts).
     pub target: String,
+    /// The server (alerts from pushed data).
     pub server: String,
+    /// The service, if the alert is about one.
     pub service: String,
+    /// OverC's channel: `target`, `service:state`, `plugin`, `api`, `notifier`.
     pub channel: String,
+    /// `FAILURE`, `RECOVERY`, the new state, `offline`, `online`, `alert`, ...
     pub event: String,
+    /// The alert's first line.
     pub message: String,
+    /// The source's state when it was raised (for the `Current:` line).
     pub state: String,
+    /// The state before.
     pub previous: String,
+    /// A target check's one-line description.
     pub description: String,
+    /// Targets: the request, counters and trace; services: the current info.
     pub details: String,
 }
 
 /// The next delivery of one notifier.
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    /// Row id in `deliveries`.
     pub id: i64,
+    /// Attempts made so far.
     pub attempts: u32,
+    /// When the alert was raised (ms): it is given up once retried long enough.
     pub created: i64,
+    /// When it may be attempted (ms).
     pub next_attempt: i64,
+    /// Through which notifier.
     pub notifier: NotifierRow,
+    /// What to deliver.
     pub alert: AlertRecord,
 }
 
