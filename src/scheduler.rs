@@ -104,15 +104,7 @@ impl LastChecks {
         let mut phases: Vec<(&'static str, f64)> = Vec::new();
         let mut before = 0.0;
         for s in steps {
-            let phase = match s.text.split_whitespace().next().unwrap_or("") {
-                "resolve" => Some("resolve"),
-                "connect" | "reuse" => Some("connect"),
-                "tls" => Some("tls"),
-                "send" | "response" => Some("processing"),
-                "body" => Some("transfer"),
-                _ => None,
-            };
-            if let Some(p) = phase {
+            if let Some(p) = s.phase.map(|p| p.as_str()) {
                 let secs = (s.elapsed_ms - before).max(0.0) / 1000.0;
                 match phases.iter_mut().find(|(n, _)| *n == p) {
                     Some(e) => e.1 += secs,

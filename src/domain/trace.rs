@@ -30,6 +30,35 @@ pub enum Outcome {
     Note,
 }
 
+/// The phase of a check a step belongs to, as blackbox_exporter names them in its
+/// `probe_http_duration_seconds{phase}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Looking the host up.
+    Resolve,
+    /// Opening (or reusing) the connection.
+    Connect,
+    /// The TLS handshake.
+    Tls,
+    /// Sending the request and waiting for the response's head.
+    Processing,
+    /// Reading the body.
+    Transfer,
+}
+
+impl Phase {
+    /// The `phase` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Processing => "processing",
+            Phase::Transfer => "transfer",
+        }
+    }
+}
+
 /// One step.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -41,6 +70,9 @@ pub struct Step {
     pub text: String,
     /// How it ended.
     pub outcome: Outcome,
+    /// The phase it belongs to; none for steps outside the exchange (authentication,
+    /// redirects, the verdict).
+    pub phase: Option<Phase>,
 }
 
 /// A check's trace.
@@ -51,6 +83,8 @@ pub struct Trace {
     steps: Vec<Step>,
     doing: &'static str,
     doing_what: String,
+    /// The phase of the step in progress (see [`Trace::begin`]).
+    phase: Option<Phase>,
     /// A request being sent: (send step text, wait step text, the socket's mark).
     sending: Option<(String, String, WriteMark)>,
 }
@@ -70,6 +104,7 @@ impl Trace {
             steps: Vec::new(),
             doing: "starting",
             doing_what: String::new(),
+            phase: None,
             sending: None,
         }
     }
@@ -86,7 +121,9 @@ impl Trace {
 
     /// Names the step now in progress (`"connecting"`) and what it acts on, for a
     /// timeout's description and its `[FAIL]` line.
-    pub fn begin(&mut self, doing: &'static str, what: impl Into<String>) {
+    /// Steps recorded from now on belong to `phase`.
+    pub fn begin(&mut self, phase: Option<Phase>, doing: &'static str, what: impl Into<String>) {
+        self.phase = phase;
         self.doing = doing;
         self.doing_what = what.into();
     }
@@ -104,7 +141,7 @@ impl Trace {
         if let Ok(mut m) = mark.lock() {
             *m = None;
         }
-        self.begin("sending the request", send.clone());
+        self.begin(Some(Phase::Processing), "sending the request", send.clone());
         self.sending = Some((send, wait, mark));
     }
 
@@ -121,8 +158,9 @@ impl Trace {
                     elapsed_ms: since.as_secs_f64() * 1000.0,
                     text: send,
                     outcome: Outcome::Ok,
+                    phase: self.phase,
                 });
-                self.begin("waiting for the response", wait);
+                self.begin(Some(Phase::Processing), "waiting for the response", wait);
             }
             None => self.sending = Some((send, wait, mark)),
         }
@@ -131,11 +169,17 @@ impl Trace {
     fn push(&mut self, text: String, outcome: Outcome) {
         self.settle();
         self.sending = None;
+        // A note (the verdict, a remark) belongs to no phase of the exchange.
+        let phase = match outcome {
+            Outcome::Note => None,
+            _ => self.phase,
+        };
         self.steps.push(Step {
             at: Utc::now(),
             elapsed_ms: self.elapsed_ms(),
             text,
             outcome,
+            phase,
         });
     }
 
@@ -197,6 +241,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn steps_belong_to_the_phase_begun_and_notes_to_none() {
+        let mut t = Trace::start();
+        t.ok("auth basic as u");
+        t.begin(Some(Phase::Resolve), "resolving", "resolve h");
+        t.ok("resolve h -> 127.0.0.1");
+        t.begin(Some(Phase::Connect), "connecting", "connect 127.0.0.1:80");
+        t.fail("connect 127.0.0.1:80", "connection refused");
+        t.note("verdict FAIL: connection refused");
+        let phases: Vec<Option<&str>> = t
+            .steps()
+            .iter()
+            .map(|s| s.phase.map(Phase::as_str))
+            .collect();
+        assert_eq!(phases, [None, Some("resolve"), Some("connect"), None]);
+    }
+
+    #[test]
     fn renders_steps_with_elapsed_and_outcome() {
         let mut t = Trace::start();
         t.ok("resolve localhost -> 127.0.0.1");
@@ -231,7 +292,7 @@ mod tests {
         *mark.lock().unwrap() = Some(Instant::now());
         assert_eq!(t.doing(), "waiting for the response");
         assert!(t.render("h").contains("send GET / [OK]"));
-        t.begin("connecting", "connect 10.0.0.1:80");
+        t.begin(Some(Phase::Connect), "connecting", "connect 10.0.0.1:80");
         assert_eq!(t.doing(), "connecting");
         t.fail_current("timed out after 10s");
         assert!(t

@@ -138,7 +138,7 @@ async fn keystone_token(
         map.entry(key.clone()).or_default().clone()
     };
     let what = format!("keystone token for {} from {}", k.user, key.auth_url);
-    trace.begin("logging in to keystone", what.clone());
+    trace.begin(None, "logging in to keystone", what.clone());
     let mut slot = entry.lock().await;
     let now = crate::domain::time::now_ms();
     if let Some(t) = slot.as_ref().filter(|t| t.refresh_at > now) {

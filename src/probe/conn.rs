@@ -3,7 +3,7 @@
 //! into the trace.
 
 use super::{tls, Failure, Prober, Reply, MAX_BODY};
-use crate::domain::trace::{Trace, WriteMark};
+use crate::domain::trace::{Phase, Trace, WriteMark};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -80,7 +80,7 @@ impl Prober {
             self.tls.insecure.clone()
         };
         let what = format!("tls handshake with {host}");
-        trace.begin("tls handshake", what.clone());
+        trace.begin(Some(Phase::Tls), "tls handshake", what.clone());
         let stream = match tokio_rustls::TlsConnector::from(config)
             .connect(name, io)
             .await
@@ -125,7 +125,7 @@ async fn resolve(
     trace: &mut Trace,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let what = format!("resolve {host}");
-    trace.begin("resolving", what.clone());
+    trace.begin(Some(Phase::Resolve), "resolving", what.clone());
     let addrs: Vec<SocketAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![SocketAddr::from((ip, port))],
         Some(url::Host::Ipv6(ip)) => vec![SocketAddr::from((ip, port))],
@@ -165,7 +165,11 @@ fn dns_error(e: &std::io::Error) -> String {
 async fn connect(addrs: &[SocketAddr], trace: &mut Trace) -> Result<TcpStream, Failure> {
     let mut last = None;
     for addr in addrs {
-        trace.begin("connecting", format!("connect {addr}"));
+        trace.begin(
+            Some(Phase::Connect),
+            "connecting",
+            format!("connect {addr}"),
+        );
         match TcpStream::connect(addr).await {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
@@ -291,7 +295,7 @@ pub(super) async fn send(
         .headers
         .get(http::header::CONNECTION)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-    trace.begin("reading the body", "body");
+    trace.begin(Some(Phase::Transfer), "reading the body", "body");
     let mut buf = Vec::new();
     let mut read = 0;
     let mut truncated = false;

@@ -19,6 +19,7 @@ mod conn;
 mod tls;
 
 use crate::config::Method;
+use crate::domain::trace::Phase;
 pub use crate::domain::trace::Trace;
 use crate::target::TargetDef;
 use bytes::Bytes;
@@ -220,6 +221,7 @@ impl Prober {
             let next = url
                 .join(&location)
                 .map_err(|e| Failure::http(format!("bad redirect location {location:?}: {e}")))?;
+            trace.begin(None, "following a redirect", next.to_string());
             if url.scheme() == "https"
                 && next.scheme() == "http"
                 && !def.options.allow_insecure_redirect
@@ -263,6 +265,11 @@ impl Prober {
         let keep = def.options.keep_alive;
         let origin = &url[..url::Position::AfterPort];
         if let Some(conn) = keep.then(|| self.pool.take(def.id, origin)).flatten() {
+            trace.begin(
+                Some(Phase::Connect),
+                "reusing a connection",
+                conn.peer.clone(),
+            );
             trace.ok(format!("reuse connection to {}", conn.peer));
             let req = build_request(def, method, url, auth_header.clone(), own, keep)?;
             match send(conn, req, trace, keep, judges_body(def)).await {
