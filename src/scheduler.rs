@@ -45,7 +45,7 @@ struct Last {
 
 /// What the status page and the metrics show of a target's latest check.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Live {
+pub struct LatestCheck {
     /// PASS (true) or FAIL.
     pub passed: bool,
     /// The HTTP status, if a response arrived.
@@ -97,7 +97,7 @@ impl LastChecks {
         Some(trace.1.render(&trace.0))
     }
 
-    fn live(&self, id: i64) -> Option<Live> {
+    fn live(&self, id: i64) -> Option<LatestCheck> {
         let m = self.0.lock().ok()?;
         let last = m.get(&id)?;
         let steps = last.trace.1.steps();
@@ -113,7 +113,7 @@ impl LastChecks {
             }
             before = s.elapsed_ms;
         }
-        Some(Live {
+        Some(LatestCheck {
             passed: last.passed,
             status_code: last.status_code,
             response_ms: f64::from(last.spark.back().copied().unwrap_or(0.0)),
@@ -149,7 +149,7 @@ impl SchedulerHandle {
     }
 
     /// The target's latest check and recent response times, if it ran since start.
-    pub fn live(&self, id: i64) -> Option<Live> {
+    pub fn live(&self, id: i64) -> Option<LatestCheck> {
         self.last.live(id)
     }
 }

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// What the control handlers ask of the main loop.
 #[derive(Debug)]
-pub enum Command {
+pub enum MainCommand {
     /// Stop gracefully.
     Stop,
     /// Reload the configuration; the reply says what happened.
@@ -36,7 +36,7 @@ pub struct ControlService {
     /// When the daemon started.
     pub started: Instant,
     /// The main loop.
-    pub commands: mpsc::Sender<Command>,
+    pub commands: mpsc::Sender<MainCommand>,
     /// Runs manual checks.
     pub prober: Arc<Prober>,
     /// Told when targets change.
@@ -188,7 +188,7 @@ impl Service for ControlService {
         match request {
             Request::Hello { .. } => error(ErrorKind::Protocol, "Hello was already exchanged"),
             Request::Status => self.status().await,
-            Request::Stop => match self.commands.send(Command::Stop).await {
+            Request::Stop => match self.commands.send(MainCommand::Stop).await {
                 Ok(()) => Response::Done {
                     message: "skypunchd is stopping".into(),
                 },
@@ -196,7 +196,7 @@ impl Service for ControlService {
             },
             Request::Reload => {
                 let (tx, rx) = oneshot::channel();
-                if self.commands.send(Command::Reload(tx)).await.is_err() {
+                if self.commands.send(MainCommand::Reload(tx)).await.is_err() {
                     return error(ErrorKind::Failed, "skypunchd is stopping");
                 }
                 match rx.await {

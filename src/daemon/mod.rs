@@ -20,7 +20,7 @@ use crate::scheduler::{self, SchedulerHandle};
 use crate::store::notifiers::NotifierRow;
 use crate::store::{Store, StoreError};
 use crate::target::row_from_config;
-use control::{Command, ControlService};
+use control::{ControlService, MainCommand};
 use detach::Readiness;
 use pidfile::{PidError, PidFile};
 use signals::Signal;
@@ -183,7 +183,7 @@ async fn run(
         config_rx.clone(),
         shutdown.clone(),
     ));
-    tracker.spawn(crate::push::supervise(store.clone(), shutdown.clone()));
+    tracker.spawn(crate::push::watch_periods(store.clone(), shutdown.clone()));
     if let Some(listener) = push_listener {
         log::info!("push listener on {listen}");
         crate::push::spawn(
@@ -253,8 +253,8 @@ async fn run(
                 None => break "signal thread ended".to_string(),
             },
             cmd = cmd_rx.recv() => match cmd {
-                Some(Command::Stop) => break "stop requested by skypunchctl".to_string(),
-                Some(Command::Reload(reply)) => {
+                Some(MainCommand::Stop) => break "stop requested by skypunchctl".to_string(),
+                Some(MainCommand::Reload(reply)) => {
                     let _ = reply.send(reload(&config_tx, &logging, &store, &scheduler).await);
                 }
                 None => break "control service ended".to_string(),

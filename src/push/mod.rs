@@ -47,7 +47,7 @@ const SPIN_FOR_COMMIT: Duration = Duration::from_micros(50);
 /// Every second, files the reports received into the services' history and marks
 /// services that missed their period as offline (OverC's `plugin/offline` alert);
 /// reporting again brings them back online.
-pub async fn supervise(store: Store, shutdown: CancellationToken) {
+pub async fn watch_periods(store: Store, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -105,7 +105,7 @@ pub fn spawn(
         .enable_all()
         .build()
         .map_err(|e| format!("push listener: cannot start its event loop: {e}"))?;
-    let web = Arc::new(web::Web::new(store.clone(), scheduler));
+    let web = Arc::new(web::ReadSide::new(store.clone(), scheduler));
     tracker.spawn(web.clone().keep_uptimes(shutdown.clone()));
     let main = tokio::runtime::Handle::current();
     let token = tracker.token();
@@ -141,7 +141,7 @@ struct Ctx {
     bodies: Semaphore,
     store: Store,
     config: watch::Receiver<Arc<Config>>,
-    web: Arc<web::Web>,
+    web: Arc<web::ReadSide>,
     /// The daemon's main runtime, where read-side answers are computed.
     main: tokio::runtime::Handle,
 }

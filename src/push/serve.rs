@@ -29,7 +29,7 @@ pub(super) async fn serve(
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
-            let idle = Arc::new(Idle::new());
+            let idle = Arc::new(IdleWatch::new());
             let served = idle.clone();
             let service = hyper::service::service_fn(move |req| {
                 let ctx = ctx.clone();
@@ -41,7 +41,7 @@ pub(super) async fn serve(
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
-            // The header timeout is kept by `Idle` rather than by hyper, whose timer
+            // The header timeout is kept by `IdleWatch` rather than by hyper, whose timer
             // is set and cancelled for every request.
             let conn = hyper::server::conn::http1::Builder::new()
                 .writev(false)
@@ -107,15 +107,15 @@ impl Drop for Share {
 /// from its last answer, until the head of a request is read. A connection that waits
 /// longer than [`HEADER_TIMEOUT`] (a client that stalls while sending headers, or an
 /// idle keep-alive connection) is closed. A request's body has its own timeout.
-struct Idle {
+struct IdleWatch {
     /// Since when, in milliseconds after `epoch` plus one; 0 while a request is served.
     since: std::sync::atomic::AtomicU64,
     epoch: tokio::time::Instant,
 }
 
-impl Idle {
-    fn new() -> Idle {
-        Idle {
+impl IdleWatch {
+    fn new() -> IdleWatch {
+        IdleWatch {
             since: std::sync::atomic::AtomicU64::new(1),
             epoch: tokio::time::Instant::now(),
         }

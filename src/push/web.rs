@@ -70,7 +70,7 @@ impl PushCounters {
 pub static PUSH_COUNTERS: PushCounters = PushCounters::new();
 
 /// What the read side needs.
-pub struct Web {
+pub struct ReadSide {
     /// Where states, history and alerts are read.
     pub store: Store,
     /// Where the latest results and traces, held in memory, are read.
@@ -78,11 +78,11 @@ pub struct Web {
     uptimes: RwLock<Arc<HashMap<i64, Uptime>>>,
 }
 
-impl Web {
+impl ReadSide {
     /// The read side over `store` and `scheduler`; uptimes are filled in by
-    /// [`Web::keep_uptimes`].
-    pub fn new(store: Store, scheduler: SchedulerHandle) -> Web {
-        Web {
+    /// [`ReadSide::keep_uptimes`].
+    pub fn new(store: Store, scheduler: SchedulerHandle) -> ReadSide {
+        ReadSide {
             store,
             scheduler,
             uptimes: RwLock::new(Arc::new(HashMap::new())),

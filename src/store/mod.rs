@@ -238,7 +238,7 @@ impl Store {
     /// such writes share one savepoint instead of one each, and when one of them
     /// fails, the others are undone with it and run again, each in its own. Whatever
     /// `f` does outside the transaction must bear being done twice.
-    pub async fn write_again<T, F>(&self, f: F) -> Result<T>
+    pub async fn write_repeatable<T, F>(&self, f: F) -> Result<T>
     where
         F: FnMut(&Tx) -> Result<T> + Send + 'static,
         T: Send + 'static,
@@ -454,7 +454,7 @@ mod tests {
         let runs = Arc::new(AtomicUsize::new(0));
         let insert = |name: &'static str, fail: bool| {
             let runs = runs.clone();
-            store.write_again(move |c| {
+            store.write_repeatable(move |c| {
                 runs.fetch_add(1, Ordering::SeqCst);
                 c.execute(
                     "INSERT INTO targets (name, url) VALUES (?, 'http://x/')",

@@ -110,7 +110,7 @@ pub(super) fn file_reports(c: &Connection) -> Result<usize> {
 impl Store {
     /// Runs `record` for an identified server (registering it if allowed) in one write
     /// job; a refused server gets `Denied` and nothing is written. The job may be run
-    /// again (see [`Store::write_again`]): it only writes rows and updates what the
+    /// again (see [`Store::write_repeatable`]): it only writes rows and updates what the
     /// writer knows, which is forgotten when a job is undone.
     async fn as_server<F>(
         &self,
@@ -121,7 +121,7 @@ impl Store {
     where
         F: Fn(&Tx, &ServerId, i64, i64) -> Result<()> + Send + 'static,
     {
-        self.write_again(move |c| {
+        self.write_repeatable(move |c| {
             let now = now_ms();
             match identify(c, &id, auto_register, now)? {
                 Ok(server) => record(c, &id, server, now).map(Ok),

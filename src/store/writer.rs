@@ -2,7 +2,7 @@
 //!
 //! Callers queue jobs (closures); the thread runs every job it finds waiting (up to
 //! [`MAX_BATCH`]) inside one transaction, each in its own savepoint, or, for jobs that
-//! may be run again, under one shared savepoint (see [`Store::write_again`]); it
+//! may be run again, under one shared savepoint (see [`Store::write_repeatable`]); it
 //! commits once and only then answers each caller.
 //!
 //! A job is given a [`Tx`]: the connection (it derefs to one) and the writer's state,
@@ -71,7 +71,7 @@ pub(super) struct WriterState {
 
 /// A write queued to the writer thread.
 pub(super) trait Job: Send {
-    /// Whether it may be run again (see [`Store::write_again`]); one that may not is
+    /// Whether it may be run again (see [`Store::write_repeatable`]); one that may not is
     /// run inside its own savepoint.
     fn again(&self) -> bool;
     /// Runs it inside the batch's transaction; false when it failed.
@@ -228,7 +228,7 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs a batch's jobs: each that may not run again in its own savepoint, and runs of
-/// those that may under one shared savepoint (see [`Store::write_again`]).
+/// those that may under one shared savepoint (see [`Store::write_repeatable`]).
 fn run_jobs(conn: &Tx, jobs: &mut [Box<dyn Job>]) -> Result<(), String> {
     let exec = |sql: &str| {
         exec_cached(conn, sql).map_err(|e| {
