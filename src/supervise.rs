@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 pub enum Status {
     /// Not judged yet.
     New,
-    /// Passing.
+    /// Its last checks met the success threshold.
     Pass,
-    /// Failing.
+    /// Its last checks met the failure threshold.
     Fail,
 }
 

@@ -101,7 +101,7 @@ impl Default for TargetOptions {
 pub struct TargetRow {
     /// Row id.
     pub id: i64,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// URL.
     pub url: String,
@@ -149,7 +149,7 @@ pub struct Keystone {
     pub auth_url: String,
     /// User name.
     pub user: String,
-    /// Password.
+    /// Never printed (see [`Secret`](crate::secret::Secret)).
     pub password: Secret,
     /// Project scope.
     pub scope: KeystoneScope,
@@ -158,13 +158,13 @@ pub struct Keystone {
 /// Authentication of a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
-    /// None.
+    /// No credentials are sent.
     None,
     /// HTTP Basic.
     Basic {
-        /// User.
+        /// The user name sent with the password.
         user: String,
-        /// Password.
+        /// Never printed (see [`Secret`](crate::secret::Secret)).
         password: Secret,
     },
     /// An OpenStack Keystone token.
@@ -187,13 +187,13 @@ impl Auth {
 pub struct TargetDef {
     /// Row id.
     pub id: i64,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// URL as written.
     pub url: String,
-    /// Method.
+    /// HTTP method (GET, PUT, POST, DELETE, HEAD, PATCH, OPTIONS).
     pub method: Method,
-    /// Authentication.
+    /// How the request authenticates (none, Basic, Keystone).
     pub auth: Auth,
     /// Expected status.
     pub expect_status: u16,

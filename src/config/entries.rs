@@ -90,7 +90,7 @@ pub struct TargetConfig {
     /// Whether the target is checked.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Authentication.
+    /// How the request authenticates (`none`, `basic`, `openstack`).
     #[serde(default)]
     pub auth: AuthConfig,
     /// Extra request headers.

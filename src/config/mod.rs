@@ -132,7 +132,7 @@ impl Default for DaemonConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
-    /// Nothing.
+    /// No log at all.
     Off,
     /// Errors only (failed checks among them).
     Error,
@@ -140,9 +140,9 @@ pub enum LogLevel {
     Warn,
     /// Every check result; the default.
     Info,
-    /// Diagnostics.
+    /// Diagnostics of the daemon itself (scheduling, reloads, connections).
     Debug,
-    /// Everything.
+    /// Everything, the libraries' own messages included.
     Trace,
 }
 

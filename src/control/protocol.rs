@@ -108,7 +108,7 @@ pub enum Request {
 /// A notifier to create, as `skypunchctl notifiers add` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewNotifier {
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// `smtp`, `command` or `webhook`.
     pub kind: String,
@@ -123,11 +123,11 @@ pub struct NewNotifier {
 /// A target to create, as `skypunchctl targets add` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTarget {
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// URL.
     pub url: String,
-    /// Method.
+    /// HTTP method (GET, PUT, POST, DELETE, HEAD, PATCH, OPTIONS).
     pub method: String,
     /// Expected status.
     pub expect_status: i64,
@@ -215,7 +215,7 @@ pub enum Response {
 pub struct TargetInfo {
     /// Row id.
     pub id: i64,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// NEW, PASS or FAIL.
     pub status: String,
@@ -227,7 +227,7 @@ pub struct TargetInfo {
     pub enabled: bool,
     /// URL.
     pub url: String,
-    /// Method.
+    /// HTTP method (GET, PUT, POST, DELETE, HEAD, PATCH, OPTIONS).
     pub method: String,
     /// NONE, BASIC or OPENSTACK.
     pub auth_type: String,
@@ -262,7 +262,7 @@ pub struct TargetInfo {
 pub struct ServerInfo {
     /// Row id.
     pub id: i64,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// `auto` (first report) or `cli` (`servers add`).
     pub origin: String,
@@ -281,7 +281,7 @@ pub struct ServiceInfo {
     pub id: i64,
     /// Its server.
     pub server: String,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// OK, WARN, FAIL or UNK.
     pub state: String,
@@ -300,7 +300,7 @@ pub struct ServiceInfo {
 pub struct AlertInfo {
     /// Row id.
     pub id: i64,
-    /// When.
+    /// When it was raised (`YYYY-MM-DD HH:MM:SS`, UTC).
     pub time: String,
     /// Server (pushed alerts).
     pub server: String,

@@ -18,7 +18,7 @@ pub const MAX_PERIOD: i64 = 365 * 86_400;
 /// The `server` object.
 #[derive(Debug, Clone)]
 pub struct ServerId {
-    /// Name.
+    /// As sent; servers and services are identified by name.
     pub name: String,
     /// Key, as sent.
     pub key: Secret,
@@ -27,7 +27,7 @@ pub struct ServerId {
 /// One service's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceReport {
-    /// Name.
+    /// As sent; servers and services are identified by name.
     pub name: String,
     /// `OK`, `WARN`, `FAIL` or `UNK`.
     pub state: &'static str,
@@ -42,7 +42,7 @@ pub struct ServiceReport {
 /// One pushed alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertReport {
-    /// Message.
+    /// The text of the alert, as sent.
     pub message: String,
     /// Service it is about, if any.
     pub service: Option<String>,

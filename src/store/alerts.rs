@@ -116,7 +116,7 @@ impl Store {
 pub struct AlertInfo {
     /// Row id.
     pub id: i64,
-    /// When.
+    /// When it was raised (`YYYY-MM-DD HH:MM:SS`, UTC).
     pub time: String,
     /// Server (pushed alerts).
     pub server: String,

@@ -52,9 +52,9 @@ pub struct CheckRecord {
     pub passed: bool,
     /// Response status, if any.
     pub status_code: Option<u16>,
-    /// Description.
+    /// One line: the HTTP reason on a PASS, or what failed.
     pub description: String,
-    /// Duration.
+    /// Milliseconds from the start of the check to its verdict.
     pub response_ms: f64,
     /// No HTTP response arrived.
     pub network_fail: bool,

@@ -428,7 +428,7 @@ pub struct ServiceInfo {
     pub id: i64,
     /// Its server.
     pub server: String,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// OK, WARN, FAIL or UNK.
     pub state: String,

@@ -214,7 +214,7 @@ impl Store {
 pub struct ServerInfo {
     /// Row id.
     pub id: i64,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// `auto` (first report) or `cli` (`servers add`).
     pub origin: String,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct TargetInfo {
     /// Row id.
     pub id: i64,
-    /// Name.
+    /// Unique name, as shown in tables, logs and alert texts.
     pub name: String,
     /// NEW, PASS or FAIL.
     pub status: String,
@@ -23,7 +23,7 @@ pub struct TargetInfo {
     pub enabled: bool,
     /// URL.
     pub url: String,
-    /// Method.
+    /// HTTP method (GET, PUT, POST, DELETE, HEAD, PATCH, OPTIONS).
     pub method: String,
     /// NONE, BASIC or OPENSTACK.
     pub auth_type: String,
