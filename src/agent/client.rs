@@ -33,6 +33,17 @@ impl std::fmt::Display for SendError {
     }
 }
 
+/// Why a server URL cannot be used. The URL may carry a password: it is never quoted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerUrlError {
+    /// It does not parse.
+    #[error("the server URL is not valid: {0}")]
+    Invalid(url::ParseError),
+    /// It is not an http(s) URL with a host.
+    #[error("the server URL must start with http:// or https://")]
+    NotHttp,
+}
+
 /// A skypunchd (or OverC) push API.
 pub struct PushClient {
     /// The server URL without credentials, ending with `/`.
@@ -44,12 +55,10 @@ pub struct PushClient {
 
 impl PushClient {
     /// `server` is `http(s)://[user:password@]host[:port][/prefix]`.
-    pub fn new(server: &str) -> Result<PushClient, String> {
-        // The URL may carry a password: messages never quote it.
-        let mut base =
-            Url::parse(server).map_err(|e| format!("the server URL is not valid: {e}"))?;
+    pub fn new(server: &str) -> Result<PushClient, ServerUrlError> {
+        let mut base = Url::parse(server).map_err(ServerUrlError::Invalid)?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err("the server URL must start with http:// or https://".into());
+            return Err(ServerUrlError::NotHttp);
         }
         let authorization = if base.username().is_empty() {
             None
@@ -169,7 +178,8 @@ mod tests {
         );
         let err = PushClient::new("ftp://ops:hunter2@mon.example/")
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(PushClient::new("mon.example:5000").is_err());
         assert!(PushClient::new("ftp://mon.example/").is_err());

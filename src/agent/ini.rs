@@ -65,25 +65,56 @@ pub fn default_max_lag(period: u64) -> u64 {
     (period / 10).clamp(5, 300)
 }
 
+/// What is wrong in an INI text, naming the section and key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IniProblem(String);
+
+/// Why an INI file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum IniError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file says something wrong.
+    #[error("{}: {problem}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What, where.
+        problem: IniProblem,
+    },
+}
+
 /// Reads and checks an INI file; errors name the file, section and key.
-pub fn load(path: &Path) -> Result<AgentConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<AgentConfig, IniError> {
+    let text = std::fs::read_to_string(path).map_err(|source| IniError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let dir = std::path::absolute(path)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    parse(&text, dir).map_err(|e| format!("{}: {e}", path.display()))
+    parse(&text, dir).map_err(|problem| IniError::Invalid {
+        path: path.to_path_buf(),
+        problem,
+    })
 }
 
 /// Parses the text of an INI file whose commands run in `dir`.
-pub fn parse(text: &str, dir: PathBuf) -> Result<AgentConfig, String> {
+pub fn parse(text: &str, dir: PathBuf) -> Result<AgentConfig, IniProblem> {
     let opt = ParseOption {
         enabled_quote: false,
         enabled_escape: false,
         ..Default::default()
     };
-    let ini = Ini::load_from_str_opt(text, opt).map_err(|e| e.to_string())?;
+    let ini = Ini::load_from_str_opt(text, opt).map_err(|e| IniProblem(e.to_string()))?;
     let mut config = AgentConfig {
         dir: dir.clone(),
         ..Default::default()
@@ -91,7 +122,7 @@ pub fn parse(text: &str, dir: PathBuf) -> Result<AgentConfig, String> {
     for (section, props) in ini.iter() {
         let Some(section) = section else {
             if let Some((k, _)) = props.iter().next() {
-                return Err(format!("{k:?} is outside any section"));
+                return Err(IniProblem(format!("{k:?} is outside any section")));
             }
             continue;
         };
@@ -104,38 +135,45 @@ pub fn parse(text: &str, dir: PathBuf) -> Result<AgentConfig, String> {
                     "my-key" => config.key = Some(v),
                     "spool" => config.spool = Some(dir.join(v)),
                     _ => {
-                        return Err(format!(
+                        return Err(IniProblem(format!(
                             "[overc] {k}: unknown key (server, my-name, my-key, spool)"
-                        ))
+                        )))
                     }
                 }
             }
         } else if let Some(name) = section.strip_prefix("service:") {
             config.services.push(service(name.trim(), props)?);
         } else {
-            return Err(format!(
+            return Err(IniProblem(format!(
                 "[{section}]: unknown section ([overc] or [service:<name>])"
-            ));
+            )));
         }
     }
     if config.services.is_empty() {
-        return Err("no [service:<name>] sections".into());
+        return Err(IniProblem("no [service:<name>] sections".into()));
     }
     Ok(config)
 }
 
-fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
+fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, IniProblem> {
     let at = |k: &str| format!("[service:{name}] {k}");
     if name.is_empty() || name.chars().count() > 128 {
-        return Err(format!("[service:{name}]: a name of 1 to 128 characters"));
+        return Err(IniProblem(format!(
+            "[service:{name}]: a name of 1 to 128 characters"
+        )));
     }
     let (mut period, mut command, mut max_lag, mut timeout) = (None, None, None, None);
-    let seconds = |k: &str, v: &str, min: u64| -> Result<u64, String> {
+    let seconds = |k: &str, v: &str, min: u64| -> Result<u64, IniProblem> {
         v.trim()
             .parse::<u64>()
             .ok()
             .filter(|n| *n >= min && *n <= 366 * 86_400)
-            .ok_or_else(|| format!("{}: {v:?} is not a number of seconds >= {min}", at(k)))
+            .ok_or_else(|| {
+                IniProblem(format!(
+                    "{}: {v:?} is not a number of seconds >= {min}",
+                    at(k)
+                ))
+            })
     };
     for (k, v) in props.iter() {
         match k.to_ascii_lowercase().as_str() {
@@ -144,27 +182,27 @@ fn service(name: &str, props: &ini::Properties) -> Result<ServiceDef, String> {
             "max-lag" => max_lag = Some(seconds(k, v, 0)?),
             "timeout" => timeout = Some(seconds(k, v, 1)?),
             _ => {
-                return Err(format!(
+                return Err(IniProblem(format!(
                     "{}: unknown key (period, command, max-lag, timeout)",
                     at(k)
-                ))
+                )))
             }
         }
     }
-    let period = period.ok_or_else(|| format!("{}: missing", at("period")))?;
+    let period = period.ok_or_else(|| IniProblem(format!("{}: missing", at("period"))))?;
     let max_lag = max_lag.unwrap_or_else(|| default_max_lag(period));
     // The server refuses a promise beyond a year, and would refuse every report.
     let promised = period.saturating_add(max_lag);
     if promised > crate::domain::report::MAX_PERIOD as u64 {
-        return Err(format!(
+        return Err(IniProblem(format!(
             "{}: period + max-lag = {promised} s, more than the server accepts ({} s, a year)",
             at("period"),
             crate::domain::report::MAX_PERIOD
-        ));
+        )));
     }
     let command = command
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| format!("{}: missing", at("command")))?;
+        .ok_or_else(|| IniProblem(format!("{}: missing", at("command"))))?;
     Ok(ServiceDef {
         name: name.to_string(),
         period,
@@ -187,9 +225,9 @@ mod tests {
             );
             parse(&text, std::path::PathBuf::from("/etc/skypunch"))
         };
-        let err = ini("31536000", "").unwrap_err();
+        let err = ini("31536000", "").unwrap_err().to_string();
         assert!(err.contains("more than the server accepts"), "{err}");
-        let err = ini("31535990", "max-lag = 20\n").unwrap_err();
+        let err = ini("31535990", "max-lag = 20\n").unwrap_err().to_string();
         assert!(err.contains("period + max-lag"), "{err}");
         assert!(ini("31535000", "max-lag = 1000\n").is_ok());
     }
@@ -219,7 +257,7 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let err = |text: &str| parse(text, PathBuf::from("/")).unwrap_err();
+        let err = |text: &str| parse(text, PathBuf::from("/")).unwrap_err().to_string();
         assert_eq!(
             err("[service:a]\ncommand=x\n"),
             "[service:a] period: missing"

@@ -103,19 +103,22 @@ pub fn main(cli: Cli) -> u8 {
     runtime.block_on(run(cli))
 }
 
-fn usage(message: String) -> u8 {
+fn usage(message: impl std::fmt::Display) -> u8 {
     eprintln!("skypunch-agent: {message}");
     EXIT_USAGE
 }
 
+/// What `-i` must be; the value given is never quoted (it holds the key).
+const IDENTITY_USAGE: &str = "-i: expected NAME:KEY (a server name, a colon, its key)";
+
 /// `NAME:KEY` (the key may itself contain `:`).
-fn identity(pair: &str) -> Result<monitor::Identity, String> {
+fn identity(pair: &str) -> Option<monitor::Identity> {
     match pair.split_once(':') {
-        Some((name, key)) if !name.is_empty() && !key.is_empty() => Ok(monitor::Identity {
+        Some((name, key)) if !name.is_empty() && !key.is_empty() => Some(monitor::Identity {
             name: name.to_string(),
             key: key.to_string(),
         }),
-        _ => Err(format!("-i {pair:?}: expected NAME:KEY")),
+        _ => None,
     }
 }
 
@@ -124,11 +127,10 @@ async fn run(cli: Cli) -> u8 {
         return monitor(&cli, config).await;
     }
     let (Some(server), Some(id)) = (&cli.server, &cli.server_id) else {
-        return usage("-s URL and -i NAME:KEY are required".into());
+        return usage("-s URL and -i NAME:KEY are required");
     };
-    let me = match identity(id) {
-        Ok(m) => m,
-        Err(e) => return usage(e),
+    let Some(me) = identity(id) else {
+        return usage(IDENTITY_USAGE);
     };
     let client = match PushClient::new(server) {
         Ok(c) => c,
@@ -197,21 +199,22 @@ async fn monitor(cli: &Cli, path: &std::path::Path) -> u8 {
         ));
     };
     let me = match &cli.server_id {
-        Some(pair) => identity(pair),
+        Some(pair) => match identity(pair) {
+            Some(me) => me,
+            None => return usage(IDENTITY_USAGE),
+        },
         None => match (&config.name, &config.key) {
-            (Some(n), Some(k)) if !n.is_empty() && !k.is_empty() => Ok(monitor::Identity {
+            (Some(n), Some(k)) if !n.is_empty() && !k.is_empty() => monitor::Identity {
                 name: n.clone(),
                 key: k.clone(),
-            }),
-            _ => Err(format!(
-                "no identity: give -i NAME:KEY or set my-name and my-key in [overc] of {}",
-                path.display()
-            )),
+            },
+            _ => {
+                return usage(format!(
+                    "no identity: give -i NAME:KEY or set my-name and my-key in [overc] of {}",
+                    path.display()
+                ))
+            }
         },
-    };
-    let me = match me {
-        Ok(m) => m,
-        Err(e) => return usage(e),
     };
     let client = match PushClient::new(&server) {
         Ok(c) => c,

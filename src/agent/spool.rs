@@ -39,9 +39,38 @@ pub struct Spool {
     on_disk: bool,
 }
 
+/// Why the spool file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// A spool left by a previous run cannot be read.
+    #[error("cannot read the spool {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The emptied spool cannot be removed.
+    #[error("cannot remove the spool {}: {source}", path.display())]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The spool cannot be written (or made durable).
+    #[error("cannot write the spool {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
 impl Spool {
     /// Opens the spool at `path` (none: memory only), loading what a previous run left.
-    pub fn open(path: Option<PathBuf>, max: usize) -> Result<Spool, String> {
+    pub fn open(path: Option<PathBuf>, max: usize) -> Result<Spool, SpoolError> {
         let mut queue = VecDeque::new();
         let mut on_disk = false;
         if let Some(p) = &path {
@@ -64,7 +93,12 @@ impl Spool {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("cannot read the spool {}: {e}", p.display())),
+                Err(source) => {
+                    return Err(SpoolError::Read {
+                        path: p.clone(),
+                        source,
+                    })
+                }
             }
         }
         let mut spool = Spool {
@@ -130,7 +164,7 @@ impl Spool {
 
     /// Writes the queue to its file, or removes the file when the queue is empty.
     /// What is written is late by then: it will be sent with its time.
-    pub fn save(&mut self) -> Result<(), String> {
+    pub fn save(&mut self) -> Result<(), SpoolError> {
         self.mark_late();
         let Some(path) = &self.path else {
             return Ok(());
@@ -140,15 +174,21 @@ impl Spool {
                 match std::fs::remove_file(path) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(format!("cannot remove the spool {}: {e}", path.display()))
+                    Err(source) => {
+                        return Err(SpoolError::Remove {
+                            path: path.clone(),
+                            source,
+                        })
                     }
                 }
                 self.on_disk = false;
             }
             return Ok(());
         }
-        let fail = |e: std::io::Error| format!("cannot write the spool {}: {e}", path.display());
+        let fail = |source| SpoolError::Write {
+            path: path.clone(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }

@@ -55,19 +55,30 @@ pub fn format(t: DateTime<Utc>, fraction: Fraction) -> String {
     s
 }
 
+/// Why a text is not a duration; it names the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// No number first.
+    #[error("{0:?}: expected a duration like 30s, 10m, 2h or 7d")]
+    NotADuration(String),
+    /// A number, then something that is not a unit.
+    #[error("{0:?}: the unit must be s, m, h or d")]
+    UnknownUnit(String),
+}
+
 /// `30s`, `10m`, `2h`, `7d` (a bare number is seconds) into milliseconds.
-pub fn duration_ms(d: &str) -> Result<i64, String> {
+pub fn duration_ms(d: &str) -> Result<i64, DurationError> {
     let d = d.trim();
     let (num, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit()).unwrap_or(d.len()));
     let n: i64 = num
         .parse()
-        .map_err(|_| format!("{d:?}: expected a duration like 30s, 10m, 2h or 7d"))?;
+        .map_err(|_| DurationError::NotADuration(d.to_string()))?;
     let scale = match unit {
         "" | "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => return Err(format!("{d:?}: the unit must be s, m, h or d")),
+        _ => return Err(DurationError::UnknownUnit(d.to_string())),
     };
     Ok(n.saturating_mul(scale))
 }
