@@ -69,6 +69,14 @@ pub enum BindError {
     },
 }
 
+/// A peer that may not use the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("permission denied: uid {uid} is neither root, skypunchd's user, nor in its socket_group")]
+pub struct Refused {
+    /// The peer's user id.
+    pub uid: u32,
+}
+
 /// Who may talk to the daemon besides root and the daemon's own user.
 #[derive(Debug, Clone, Copy)]
 pub struct Access {
@@ -79,8 +87,8 @@ pub struct Access {
 }
 
 impl Access {
-    /// Checks a peer, returning who it is or the refusal message.
-    pub fn check(&self, uid: u32, gid: u32) -> Result<Peer, String> {
+    /// Checks a peer, returning who it is or why it is refused.
+    pub fn check(&self, uid: u32, gid: u32) -> Result<Peer, Refused> {
         if uid == 0 || uid == self.own_uid.as_raw() {
             return Ok(Peer {
                 uid,
@@ -95,9 +103,7 @@ impl Access {
                 });
             }
         }
-        Err(format!(
-            "permission denied: uid {uid} is neither root, skypunchd's user, nor in its socket_group"
-        ))
+        Err(Refused { uid })
     }
 }
 
@@ -228,7 +234,7 @@ async fn connection<S: Service>(
     let cred = stream.peer_cred();
     let mut framed = codec::framed(stream);
     let allowed = match cred {
-        Ok(c) => access.check(c.uid(), c.gid()),
+        Ok(c) => access.check(c.uid(), c.gid()).map_err(|r| r.to_string()),
         Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
     };
     let peer = match allowed {
@@ -308,6 +314,6 @@ mod tests {
                 privileged: false
             }
         );
-        assert!(peer(5000, 1).unwrap_err().contains("uid 5000"));
+        assert!(peer(5000, 1).unwrap_err().to_string().contains("uid 5000"));
     }
 }

@@ -145,7 +145,7 @@ async fn run(
             Some(addr) => crate::push::bind(addr)
                 .await
                 .map(Some)
-                .map_err(DaemonError::Other),
+                .map_err(|e| DaemonError::Other(e.to_string())),
             None => Ok(None),
         }
     };
@@ -194,7 +194,7 @@ async fn run(
             shutdown.clone(),
             &tracker,
         )
-        .map_err(DaemonError::Other)?;
+        .map_err(|e| DaemonError::Other(e.to_string()))?;
     }
     let deliverer = crate::notify::Deliverer {
         prober: prober.clone(),

@@ -19,7 +19,7 @@ pub async fn run(
     dir: &Path,
     timeout: Duration,
     input: &str,
-) -> Result<String, String> {
+) -> Result<String, super::Undelivered> {
     let words = shell_words::split(command_line)
         .map_err(|e| format!("command {command_line:?} cannot be split into words: {e}"))?;
     let (program, args) = words
@@ -43,9 +43,9 @@ pub async fn run(
     };
     let said = quote(&done.stderr, &done.stdout);
     if said.is_empty() {
-        Err(how)
+        Err(how.into())
     } else {
-        Err(format!("{how}: {said}"))
+        Err(format!("{how}: {said}").into())
     }
 }
 
@@ -87,14 +87,17 @@ mod tests {
         );
         assert_eq!(
             run("sh -c 'echo broken >&2; exit 3'", &dir, t, "").await,
-            Err("exit status 3: broken".into())
+            Err(String::from("exit status 3: broken").into())
         );
-        let missing = run("./no-such-plugin", &dir, t, "").await.unwrap_err();
+        let missing = run("./no-such-plugin", &dir, t, "")
+            .await
+            .unwrap_err()
+            .reason;
         assert!(missing.starts_with("cannot run "), "{missing}");
         assert!(missing.contains("No such file"), "{missing}");
         assert_eq!(
             run("sh -c 'sleep 30'", &dir, Duration::from_secs(1), "").await,
-            Err("timed out after 1 s".into())
+            Err(String::from("timed out after 1 s").into())
         );
         assert!(run("'unterminated", &dir, t, "").await.is_err());
     }

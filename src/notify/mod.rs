@@ -96,7 +96,7 @@ impl Deliverer {
                     .parent()
                     .map(std::path::Path::to_path_buf)
                     .unwrap_or_else(|| std::path::PathBuf::from("/"));
-                Ok(command::run(&notifier.address, &dir, timeout, &text::text(alert)).await?)
+                command::run(&notifier.address, &dir, timeout, &text::text(alert)).await
             }
             Some(NotifierKind::Webhook) => {
                 let url = url::Url::parse(&notifier.address)
@@ -107,7 +107,7 @@ impl Deliverer {
                 let post = self.prober.post_json(&url, &headers, body);
                 match tokio::time::timeout(timeout, post).await {
                     Err(_) => Err(format!("timed out after {} s", timeout.as_secs()).into()),
-                    Ok(Err(e)) => Err(e.into()),
+                    Ok(Err(e)) => Err(e.to_string().into()),
                     Ok(Ok((status, reason, _))) if (200..300).contains(&status) => {
                         Ok(format!("HTTP {status} {reason}"))
                     }

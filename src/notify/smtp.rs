@@ -46,11 +46,12 @@ pub async fn send(
 fn transport(
     smtp: &SmtpConfig,
     timeout: Duration,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, super::Undelivered> {
     let (host, port) = split_server(&smtp.server, smtp.starttls)?;
     let params = || {
-        TlsParameters::new(host.clone())
-            .map_err(|e| format!("[smtp] TLS setup for {host} failed: {e}"))
+        TlsParameters::new(host.clone()).map_err(|e| {
+            super::Undelivered::from(format!("[smtp] TLS setup for {host} failed: {e}"))
+        })
     };
     let tls = match smtp.starttls {
         StartTls::Never => Tls::None,
@@ -71,13 +72,15 @@ fn transport(
     Ok(b.build())
 }
 
-fn split_server(server: &str, mode: StartTls) -> Result<(String, u16), String> {
+fn split_server(server: &str, mode: StartTls) -> Result<(String, u16), super::Undelivered> {
     let default_port = if mode == StartTls::Tls { 465 } else { 25 };
     match server.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') || host.starts_with('[') => {
-            let port = port
-                .parse()
-                .map_err(|_| format!("[smtp] server {server:?}: {port:?} is not a port"))?;
+            let port = port.parse().map_err(|_| {
+                super::Undelivered::from(format!(
+                    "[smtp] server {server:?}: {port:?} is not a port"
+                ))
+            })?;
             Ok((host.trim_matches(['[', ']']).to_string(), port))
         }
         _ => Ok((server.to_string(), default_port)),

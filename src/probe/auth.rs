@@ -220,7 +220,7 @@ async fn login(prober: &Prober, k: &Keystone, auth_url: &str) -> Result<Token, F
     let reply = prober
         .post(&url, &[], body)
         .await
-        .map_err(|e| unreachable(&e))?;
+        .map_err(|e| unreachable(&e.to_string()))?;
     if !(200..300).contains(&reply.status) {
         return Err(Failure::http(format!(
             "Openstack keystone auth failure {} {}",

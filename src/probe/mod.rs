@@ -15,6 +15,7 @@
 
 mod auth;
 mod client;
+pub use client::PostError;
 mod conn;
 mod tls;
 

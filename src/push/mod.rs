@@ -72,11 +72,32 @@ pub async fn watch_periods(store: Store, shutdown: CancellationToken) {
     }
 }
 
+/// Why the listener could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The address is taken or not allowed.
+    #[error("[push] listen: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Its socket, event loop or thread could not be set up.
+    #[error("push listener: {what}: {source}")]
+    Setup {
+        /// What could not be done.
+        what: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
 /// Binds the listener; a clear error when the address is taken.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ListenError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("[push] listen: cannot listen on {addr}: {e}"))
+        .map_err(|source| ListenError::Bind { addr, source })
 }
 
 /// Serves on a thread of its own, with its own single-threaded event loop, until
@@ -94,17 +115,18 @@ pub fn spawn(
     config: watch::Receiver<Arc<Config>>,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
-) -> Result<(), String> {
+) -> Result<(), ListenError> {
+    let setup = |what| move |source| ListenError::Setup { what, source };
     let listener = listener
         .into_std()
-        .map_err(|e| format!("push listener: {e}"))?;
+        .map_err(setup("cannot take its socket"))?;
     let (courier, deliveries) = Courier::new();
     let waiting = courier.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .on_thread_park(move || waiting.spin_while_waiting(SPIN_FOR_COMMIT))
         .enable_all()
         .build()
-        .map_err(|e| format!("push listener: cannot start its event loop: {e}"))?;
+        .map_err(setup("cannot start its event loop"))?;
     let web = Arc::new(web::ReadSide::new(store.clone(), scheduler));
     tracker.spawn(web.clone().keep_uptimes(shutdown.clone()));
     let main = tokio::runtime::Handle::current();
@@ -131,7 +153,7 @@ pub fn spawn(
             });
             drop(token);
         })
-        .map_err(|e| format!("push listener: cannot start its thread: {e}"))?;
+        .map_err(setup("cannot start its thread"))?;
     Ok(())
 }
 
