@@ -458,6 +458,28 @@ mod tests {
         }]
     }
 
+    /// web1 reports `disk` (period 60 s) as measured at `time`.
+    fn measured(
+        store: &Store,
+        state: &'static str,
+        info: &str,
+        time: i64,
+    ) -> impl std::future::Future<Output = Result<Result<(), Denied>>> {
+        let report = ServiceReport {
+            name: "disk".into(),
+            state,
+            info: info.into(),
+            period: 60,
+            time: Some(time),
+        };
+        let id = ServerId {
+            name: "web1".into(),
+            key: Secret::new("k"),
+        };
+        let store = store.clone();
+        async move { store.push_states(id, true, vec![report]).await }
+    }
+
     #[tokio::test]
     async fn rows_changed_by_hand_are_not_hidden_by_what_the_writer_knows() {
         let (dir, store) = temp_store();
@@ -566,20 +588,7 @@ mod tests {
     async fn a_report_that_changes_only_the_time_reaches_last_report_by_the_filing() {
         let (_dir, store) = temp_store();
         let now = now_ms();
-        let push = |info: &str, ago_s: i64| {
-            let report = ServiceReport {
-                name: "disk".into(),
-                state: "OK",
-                info: info.into(),
-                period: 60,
-                time: Some(now - ago_s * 1000),
-            };
-            let id = ServerId {
-                name: "web1".into(),
-                key: Secret::new("k"),
-            };
-            store.push_states(id, true, vec![report])
-        };
+        let push = |info: &str, ago_s: i64| measured(&store, "OK", info, now - ago_s * 1000);
         let row = || {
             store.read(|c| {
                 Ok(
@@ -610,20 +619,8 @@ mod tests {
     async fn replayed_old_reports_do_not_bring_an_offline_service_back() {
         let (_dir, store) = temp_store();
         let now = now_ms();
-        let push = |state: &'static str, ago_s: i64| {
-            let report = ServiceReport {
-                name: "disk".into(),
-                state,
-                info: String::new(),
-                period: 60,
-                time: Some(now - ago_s * 1000),
-            };
-            let id = ServerId {
-                name: "web1".into(),
-                key: Secret::new("k"),
-            };
-            store.push_states(id, true, vec![report])
-        };
+        let push =
+            |state: &'static str, ago_s: i64| measured(&store, state, "", now - ago_s * 1000);
         let events = || {
             store.read(|c| {
                 let mut s =
