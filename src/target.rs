@@ -8,7 +8,7 @@
 //! that it shows up as a FAIL with that description instead of vanishing.
 
 use crate::config::{
-    validate_target, AuthConfig, AuthKind, Method, TargetConfig, MAX_FREQUENCY,
+    validate_target, AuthConfig, AuthKind, Invalid, Method, TargetConfig, MAX_FREQUENCY,
     OPENSTACK_PARAMS_ERROR,
 };
 use crate::secret::{json_error, Secret};
@@ -230,32 +230,31 @@ impl TargetDef {
             invalid: None,
         };
         if let Err(problem) = def.fill(row, method) {
-            def.invalid = Some(problem);
+            def.invalid = Some(problem.to_string());
         }
         def
     }
 
-    fn fill(&mut self, row: &TargetRow, method: Option<Method>) -> Result<(), String> {
+    fn fill(&mut self, row: &TargetRow, method: Option<Method>) -> Result<(), Invalid> {
         if let Some(problem) = &row.unreadable {
-            return Err(problem.clone());
+            return Err(problem.clone().into());
         }
         if method.is_none() {
             return Err(format!(
                 "invalid method {:?} (GET PUT POST DELETE HEAD PATCH OPTIONS)",
                 row.method
-            ));
+            )
+            .into());
         }
         if !(1..=i64::from(MAX_FREQUENCY)).contains(&row.frequency) {
             return Err(format!(
                 "invalid frequency {} (1 to {MAX_FREQUENCY} seconds)",
                 row.frequency
-            ));
+            )
+            .into());
         }
         if !(1..=i64::from(u32::MAX)).contains(&row.timeout) {
-            return Err(format!(
-                "invalid timeout {} (at least 1 second)",
-                row.timeout
-            ));
+            return Err(format!("invalid timeout {} (at least 1 second)", row.timeout).into());
         }
         self.options = if row.options.trim().is_empty() {
             TargetOptions::default()
@@ -332,16 +331,12 @@ fn typed_auth(a: &AuthConfig) -> Auth {
 ///
 /// `authn_params` is either a JSON object with the keys of the config file's `auth`
 /// table, or Skypunch's `user=..,password=..,osauthendpoint=..,tenantid=..` string.
-pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
+pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, Invalid> {
     let kind = match authn.trim().to_ascii_uppercase().as_str() {
         "" | "NONE" => AuthKind::None,
         "BASIC" => AuthKind::Basic,
         "OPENSTACK" | "KEYSTONE" => AuthKind::Openstack,
-        other => {
-            return Err(format!(
-                "invalid authn {other:?} (NONE, BASIC or OPENSTACK)"
-            ))
-        }
+        other => return Err(format!("invalid authn {other:?} (NONE, BASIC or OPENSTACK)").into()),
     };
     let params = params.trim();
     let mut auth = if params.starts_with('{') {
@@ -382,7 +377,8 @@ pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
                         format!("{OPENSTACK_PARAMS_ERROR}: unknown parameter (known: {known})")
                     } else {
                         format!("invalid authn_params: unknown parameter (known: {known})")
-                    });
+                    }
+                    .into());
                 }
             }
         }
@@ -391,7 +387,7 @@ pub fn parse_authn(authn: &str, params: &str) -> Result<AuthConfig, String> {
     if auth.kind == AuthKind::None {
         auth = AuthConfig::default();
     }
-    auth.validate().map_err(str::to_string)?;
+    auth.validate().map_err(Invalid::from)?;
     Ok(auth)
 }
 

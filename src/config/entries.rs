@@ -180,6 +180,25 @@ pub enum AuthKind {
     Openstack,
 }
 
+/// What is wrong with a value, naming the key (and, for an entry, what it should be).
+/// The same rules judge the file, `skypunchctl targets add` / `notifiers add` and rows
+/// read from the database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(String);
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Self {
+        Invalid(message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Self {
+        Invalid(message.to_string())
+    }
+}
+
 /// Longest time between two checks of a target: a year.
 pub const MAX_FREQUENCY: u32 = 365 * 86_400;
 
@@ -311,7 +330,7 @@ fn one() -> u32 {
 }
 
 /// Checks the values of one target (shared by the file and `skypunchctl targets add`).
-pub fn validate_target(t: &TargetConfig) -> Result<(), String> {
+pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
     if t.name.trim().is_empty() {
         return Err("name must not be empty".into());
     }
@@ -320,26 +339,22 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), String> {
         .split_once("://")
         .is_some_and(|(s, rest)| matches!(s, "http" | "https") && !rest.is_empty());
     if !scheme_ok {
-        return Err(format!(
-            "url {:?} must start with http:// or https://",
-            t.url
-        ));
+        return Err(format!("url {:?} must start with http:// or https://", t.url).into());
     }
     match url::Url::parse(&t.url) {
         Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {}
-        Ok(_) => return Err(format!("url {:?} has no host", t.url)),
-        Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url)),
+        Ok(_) => return Err(format!("url {:?} has no host", t.url).into()),
+        Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url).into()),
     }
     if !(100..=599).contains(&t.expect_status) {
         return Err(format!(
             "expect_status {} is not an HTTP status (100-599)",
             t.expect_status
-        ));
+        )
+        .into());
     }
     if !(1..=MAX_FREQUENCY).contains(&t.frequency) {
-        return Err(format!(
-            "frequency must be 1 to {MAX_FREQUENCY} seconds (a year)"
-        ));
+        return Err(format!("frequency must be 1 to {MAX_FREQUENCY} seconds (a year)").into());
     }
     if t.timeout == 0 {
         return Err("timeout must be at least 1 second".into());
@@ -347,10 +362,10 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), String> {
     if t.failure_threshold == 0 || t.success_threshold == 0 {
         return Err("failure_threshold and success_threshold must be at least 1".into());
     }
-    t.auth.validate().map_err(str::to_string)
+    t.auth.validate().map_err(Invalid::from)
 }
 
-pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), String> {
+pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), Invalid> {
     if n.name.trim().is_empty() {
         return Err("name must not be empty".into());
     }
@@ -371,12 +386,12 @@ pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), String> {
 
 /// Checks a notifier's address column: e-mail addresses, a command line or a URL
 /// (shared by the file and `skypunchctl notifiers add`).
-pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), String> {
+pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), Invalid> {
     match kind {
         NotifierKind::Smtp => {
             for a in address.split(',').map(str::trim) {
                 if a.parse::<lettre::Address>().is_err() {
-                    return Err(format!("address {a:?} is not an e-mail address"));
+                    return Err(format!("address {a:?} is not an e-mail address").into());
                 }
             }
             Ok(())
@@ -384,15 +399,11 @@ pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), S
         NotifierKind::Command => match shell_words::split(address) {
             Ok(words) if !words.is_empty() => Ok(()),
             Ok(_) => Err("command is empty".into()),
-            Err(e) => Err(format!(
-                "command {address:?} cannot be split into words: {e}"
-            )),
+            Err(e) => Err(format!("command {address:?} cannot be split into words: {e}").into()),
         },
         NotifierKind::Webhook => match url::Url::parse(address) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
-            _ => Err(format!(
-                "url {address:?} must be an http:// or https:// URL"
-            )),
+            _ => Err(format!("url {address:?} must be an http:// or https:// URL").into()),
         },
     }
 }

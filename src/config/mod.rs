@@ -289,9 +289,9 @@ impl Config {
         })?;
         config.path = path.to_path_buf();
         config.resolve_paths();
-        config.validate().map_err(|message| ConfigError::Invalid {
+        config.validate().map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message,
+            message: e.to_string(),
         })?;
         Ok(config)
     }
@@ -326,12 +326,12 @@ impl Config {
         }
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if !self.push.listen.is_empty() && self.push.listen.parse::<SocketAddr>().is_err() {
             return Err(format!(
                 "[push] listen: {:?} is not an address like \"127.0.0.1:5000\" (use \"\" to disable)",
                 self.push.listen
-            ));
+            ).into());
         }
         if self.push.max_body_bytes == 0 {
             return Err("[push] max_body_bytes must be at least 1".into());
@@ -348,7 +348,7 @@ impl Config {
             return Err(format!(
                 "[smtp] username: a login is sent only over an encrypted connection; with \
                  starttls = \"{mode}\" it could go in clear text (set starttls = \"required\" or \"tls\")"
-            ));
+            ).into());
         }
         if self.history.alerts_days == 0 {
             return Err("[history] alerts_days must be at least 1".into());
@@ -375,7 +375,8 @@ impl Config {
                 return Err(format!(
                     "[[target]] {:?}: the name is used by another target",
                     t.name
-                ));
+                )
+                .into());
             }
         }
         let mut names = HashSet::new();
@@ -385,7 +386,8 @@ impl Config {
                 return Err(format!(
                     "[[notifier]] {:?}: the name is used by another notifier",
                     n.name
-                ));
+                )
+                .into());
             }
         }
         Ok(())

@@ -24,7 +24,7 @@ pub enum MainCommand {
     /// Stop gracefully.
     Stop,
     /// Reload the configuration; the reply says what happened.
-    Reload(oneshot::Sender<Result<String, String>>),
+    Reload(oneshot::Sender<Result<String, super::ReloadError>>),
 }
 
 /// Shared state the handlers read.
@@ -201,7 +201,7 @@ impl Service for ControlService {
                 }
                 match rx.await {
                     Ok(Ok(message)) => Response::Done { message },
-                    Ok(Err(message)) => error(ErrorKind::InvalidInput, message),
+                    Ok(Err(e)) => error(ErrorKind::InvalidInput, e.to_string()),
                     Err(_) => error(ErrorKind::Failed, "skypunchd is stopping"),
                 }
             }

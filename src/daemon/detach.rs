@@ -58,10 +58,20 @@ pub enum Detached {
     Child(Readiness),
 }
 
+/// Why the daemon could not go into the background.
+#[derive(Debug, thiserror::Error)]
+pub enum DetachError {
+    /// The readiness pipe could not be made.
+    #[error("cannot create a pipe: {0}")]
+    Pipe(nix::Error),
+    /// The fork failed.
+    #[error("cannot go into the background: {0}")]
+    Fork(daemonize::Error),
+}
+
 /// Forks into the background. The parent waits up to `wait` for the child's verdict.
-pub fn detach(wait: Duration) -> Result<Detached, String> {
-    let (read_end, write_end) =
-        nix::unistd::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
+pub fn detach(wait: Duration) -> Result<Detached, DetachError> {
+    let (read_end, write_end) = nix::unistd::pipe().map_err(DetachError::Pipe)?;
     let outcome = Daemonize::new()
         .working_directory("/")
         .umask(0o027)
@@ -71,7 +81,7 @@ pub fn detach(wait: Duration) -> Result<Detached, String> {
             drop(write_end);
             Ok(Detached::Parent(wait_for_child(File::from(read_end), wait)))
         }
-        Outcome::Parent(Err(e)) => Err(format!("cannot go into the background: {e}")),
+        Outcome::Parent(Err(e)) => Err(DetachError::Fork(e)),
         Outcome::Child(Ok(_)) => {
             drop(read_end);
             Ok(Detached::Child(Readiness::Pipe(File::from(write_end))))

@@ -351,27 +351,34 @@ async fn prune_history(
     }
 }
 
+/// Why a reload changed nothing, or not everything.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file (or its logging set-up) is refused: nothing changed.
+    #[error("reload refused, configuration unchanged: {0}")]
+    Refused(String),
+    /// The file was taken but its targets and notifiers could not be stored.
+    #[error("reload failed while updating targets and notifiers: {0}")]
+    Sync(StoreError),
+}
+
 /// Re-reads the configuration file. A broken file changes nothing and is reported.
 async fn reload(
     config_tx: &watch::Sender<Arc<Config>>,
     logging: &Logging,
     store: &Store,
     scheduler: &SchedulerHandle,
-) -> Result<String, String> {
+) -> Result<String, ReloadError> {
     let current = config_tx.borrow().clone();
-    let new = match Config::load(&current.path) {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = format!("reload refused, configuration unchanged: {e}");
-            log::error!("{msg}");
-            return Err(msg);
-        }
+    let refused = |e: ReloadError| {
+        log::error!("{e}");
+        e
     };
-    if let Err(e) = logging.reload(&new.daemon) {
-        let msg = format!("reload refused, configuration unchanged: {e}");
-        log::error!("{msg}");
-        return Err(msg);
-    }
+    let new =
+        Config::load(&current.path).map_err(|e| refused(ReloadError::Refused(e.to_string())))?;
+    logging
+        .reload(&new.daemon)
+        .map_err(|e| refused(ReloadError::Refused(e.to_string())))?;
     for (what, old, now) in [
         ("socket", &current.daemon.socket, &new.daemon.socket),
         ("pid_file", &current.daemon.pid_file, &new.daemon.pid_file),
@@ -384,11 +391,9 @@ async fn reload(
             );
         }
     }
-    if let Err(e) = sync_targets(store, &new).await {
-        let msg = format!("reload failed while updating targets and notifiers: {e}");
-        log::error!("{msg}");
-        return Err(msg);
-    }
+    sync_targets(store, &new)
+        .await
+        .map_err(|e| refused(ReloadError::Sync(e)))?;
     scheduler.refresh();
     let msg = format!("configuration reloaded from {}", new.path.display());
     log::info!("{msg}");

@@ -62,6 +62,11 @@ impl<'a> Tx<'a> {
     }
 }
 
+/// Why a batch was not committed (every job of it is answered with this).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct BatchFailed(String);
+
 /// What the writer thread keeps between jobs.
 #[derive(Default)]
 pub(super) struct WriterState {
@@ -78,7 +83,7 @@ pub(super) trait Job: Send {
     fn run(&mut self, tx: &Tx) -> bool;
     /// Answers its caller: the outcome of its last run if the batch was committed, or
     /// why the batch was not.
-    fn answer(self: Box<Self>, batch: Result<(), String>);
+    fn answer(self: Box<Self>, batch: Result<(), BatchFailed>);
 }
 
 /// A job and the caller waiting for it.
@@ -110,10 +115,10 @@ where
         ok
     }
 
-    fn answer(self: Box<Self>, batch: Result<(), String>) {
+    fn answer(self: Box<Self>, batch: Result<(), BatchFailed>) {
         let outcome = match (batch, self.outcome) {
             (Ok(()), Some(outcome)) => outcome,
-            (Err(e), _) => Err(StoreError::Commit(e)),
+            (Err(e), _) => Err(StoreError::Commit(e.to_string())),
             (Ok(()), None) => Err(StoreError::Commit("the write was not run".into())),
         };
         let tx = self.tx;
@@ -190,10 +195,10 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &to
 
 fn run_batch(conn: &Tx, mut jobs: Vec<Box<dyn Job>>, data_version: &mut Option<i64>) {
     if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
-        let msg = e.to_string();
-        log::error!("database: cannot begin a transaction: {msg}");
+        let failed = BatchFailed(e.to_string());
+        log::error!("database: cannot begin a transaction: {failed}");
         for job in jobs {
-            job.answer(Err(msg.clone()));
+            job.answer(Err(failed.clone()));
         }
         return;
     }
@@ -210,7 +215,7 @@ fn run_batch(conn: &Tx, mut jobs: Vec<Box<dyn Job>>, data_version: &mut Option<i
     let batch = run_jobs(conn, &mut jobs).and_then(|()| {
         exec_cached(conn, "COMMIT").map_err(|e| {
             log::error!("database: commit of {} writes failed: {e}", jobs.len());
-            e.to_string()
+            BatchFailed(e.to_string())
         })
     });
     if batch.is_err() {
@@ -229,11 +234,11 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// Runs a batch's jobs: each that may not run again in its own savepoint, and runs of
 /// those that may under one shared savepoint (see [`Store::write_repeatable`]).
-fn run_jobs(conn: &Tx, jobs: &mut [Box<dyn Job>]) -> Result<(), String> {
+fn run_jobs(conn: &Tx, jobs: &mut [Box<dyn Job>]) -> Result<(), BatchFailed> {
     let exec = |sql: &str| {
         exec_cached(conn, sql).map_err(|e| {
             log::error!("database: {sql} failed: {e}");
-            e.to_string()
+            BatchFailed(e.to_string())
         })
     };
     // The jobs that succeeded under the open shared savepoint, if one is open.
