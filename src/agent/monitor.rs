@@ -10,6 +10,7 @@
 use super::client::{PushClient, SendError};
 use super::ini::{AgentConfig, ServiceDef};
 use super::spool::{Report, Spool};
+use crate::domain::report::ServiceState;
 use crate::process::{self, RunError};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -28,8 +29,8 @@ const MAX_RETRY: Duration = Duration::from_secs(60);
 /// What a run of a service's command came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// OK, WARN, FAIL or UNK, from the exit status the Nagios way.
-    pub state: &'static str,
+    /// From the exit status, the Nagios way.
+    pub state: ServiceState,
     /// The first line of the output.
     pub info: String,
     /// A failure to run the command at all (reported as an alert too).
@@ -37,12 +38,12 @@ pub struct Outcome {
 }
 
 /// Nagios' exit codes: 0 OK, 1 WARN, 2 FAIL, anything else (or a signal) UNK.
-pub fn state_of(code: Option<i32>) -> &'static str {
+pub fn state_of(code: Option<i32>) -> ServiceState {
     match code {
-        Some(0) => "OK",
-        Some(1) => "WARN",
-        Some(2) => "FAIL",
-        _ => "UNK",
+        Some(0) => ServiceState::Ok,
+        Some(1) => ServiceState::Warn,
+        Some(2) => ServiceState::Fail,
+        _ => ServiceState::Unk,
     }
 }
 
@@ -60,7 +61,7 @@ pub async fn check(service: &ServiceDef, dir: &Path) -> Outcome {
         Ok(done) => {
             let state = state_of(done.code);
             let mut info = info_of(&done.stdout);
-            if info.is_empty() && state != "OK" {
+            if info.is_empty() && state != ServiceState::Ok {
                 info = info_of(&done.stderr);
             }
             if done.code.is_none() {
@@ -72,12 +73,12 @@ pub async fn check(service: &ServiceDef, dir: &Path) -> Outcome {
             Outcome { state, info, fatal }
         }
         Err(RunError::TimedOut(t)) => Outcome {
-            state: "UNK",
+            state: ServiceState::Unk,
             info: format!("timed out after {} s: the command was killed", t.as_secs()),
             fatal: None,
         },
         Err(RunError::Start(why)) => Outcome {
-            state: "UNK",
+            state: ServiceState::Unk,
             info: why.clone(),
             fatal: Some(why),
         },
@@ -355,7 +356,7 @@ mod tests {
     #[test]
     fn nagios_codes_and_output() {
         assert_eq!(
-            [Some(0), Some(1), Some(2), Some(3), Some(127), None].map(state_of),
+            [Some(0), Some(1), Some(2), Some(3), Some(127), None].map(|c| state_of(c).as_str()),
             ["OK", "WARN", "FAIL", "UNK", "UNK", "UNK"]
         );
         assert_eq!(

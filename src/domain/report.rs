@@ -29,8 +29,8 @@ pub struct ServerId {
 pub struct ServiceReport {
     /// As sent; servers and services are identified by name.
     pub name: String,
-    /// `OK`, `WARN`, `FAIL` or `UNK`.
-    pub state: &'static str,
+    /// The state, mapped from what was sent.
+    pub state: ServiceState,
     /// Info, with OverC's note appended for an unsupported state.
     pub info: String,
     /// Seconds within which it promises to report again.
@@ -48,13 +48,44 @@ pub struct AlertReport {
     pub service: Option<String>,
 }
 
-/// Maps a sent state to a stored one: OK, WARN, FAIL, UNK (case-insensitive), ERR = FAIL.
-pub fn state(sent: &str) -> Option<&'static str> {
-    match sent.to_ascii_uppercase().as_str() {
-        "OK" => Some("OK"),
-        "WARN" => Some("WARN"),
-        "FAIL" | "ERR" => Some("FAIL"),
-        "UNK" => Some("UNK"),
-        _ => None,
+/// A pushed service's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceState {
+    /// Fine.
+    Ok,
+    /// Degraded: worth a look, not an outage.
+    Warn,
+    /// Failing (`ERR` is taken as this).
+    Fail,
+    /// Unknown: the check could not tell (or sent a state OverC does not know).
+    Unk,
+}
+
+impl ServiceState {
+    /// Reads a sent state: OK, WARN, FAIL, UNK (any case), ERR = FAIL.
+    pub fn parse(sent: &str) -> Option<ServiceState> {
+        match sent.to_ascii_uppercase().as_str() {
+            "OK" => Some(ServiceState::Ok),
+            "WARN" => Some(ServiceState::Warn),
+            "FAIL" | "ERR" => Some(ServiceState::Fail),
+            "UNK" => Some(ServiceState::Unk),
+            _ => None,
+        }
+    }
+
+    /// As stored and shown: `OK`, `WARN`, `FAIL`, `UNK`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceState::Ok => "OK",
+            ServiceState::Warn => "WARN",
+            ServiceState::Fail => "FAIL",
+            ServiceState::Unk => "UNK",
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -4,7 +4,8 @@
 //! wrong, as OverC's own messages do (`Data: "period" should be an integer`).
 
 use crate::domain::report::{
-    state, AlertReport, ServerId, ServiceReport, MAX_INFO, MAX_ITEMS, MAX_KEY, MAX_NAME, MAX_PERIOD,
+    AlertReport, ServerId, ServiceReport, ServiceState, MAX_INFO, MAX_ITEMS, MAX_KEY, MAX_NAME,
+    MAX_PERIOD,
 };
 use crate::secret::Secret;
 use serde_json::Value;
@@ -179,9 +180,9 @@ fn report(
         ));
     }
     let mut info = info.to_string();
-    let state = state(sent).unwrap_or_else(|| {
+    let state = ServiceState::parse(sent).unwrap_or_else(|| {
         info.push_str(&format!(" (sent unsupported state: \"{sent}\")"));
-        "UNK"
+        ServiceState::Unk
     });
     let time = match time {
         None => None,
@@ -414,10 +415,10 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert_eq!(
             (s[0].name.as_str(), s[0].state, s[0].period),
-            ("a", "WARN", 5)
+            ("a", ServiceState::Warn, 5)
         );
-        assert_eq!((s[1].state, s[1].period), ("FAIL", 60));
-        assert_eq!(s[2].state, "UNK");
+        assert_eq!((s[1].state, s[1].period), (ServiceState::Fail, 60));
+        assert_eq!(s[2].state, ServiceState::Unk);
         assert_eq!(s[2].info, "i (sent unsupported state: \"BROKEN\")");
     }
 

@@ -1,6 +1,7 @@
 //! What the writer thread knows of pushed servers and services, kept in its
 //! [`WriterState`](super::writer) and handed to each job through [`Tx`](super::Tx).
 
+use crate::domain::report::ServiceState;
 use crate::secret::Secret;
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
@@ -25,7 +26,8 @@ pub(super) struct Known {
 #[derive(Clone)]
 pub(super) struct Service {
     pub(super) id: i64,
-    pub(super) state: &'static str,
+    /// `None` for a state set by hand to something no report can have.
+    pub(super) state: Option<ServiceState>,
     pub(super) info: String,
     pub(super) period: i64,
     pub(super) timed_out: bool,

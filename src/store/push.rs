@@ -5,7 +5,7 @@ use super::flood::{admit_alert, close_flood_windows};
 use super::known::Service;
 use super::servers::{identify, Denied};
 use super::{Result, Store, Tx};
-use crate::domain::report::{AlertReport, ServerId, ServiceReport};
+use crate::domain::report::{AlertReport, ServerId, ServiceReport, ServiceState};
 use crate::domain::time::now_ms;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ fn service(
     .execute(params![server, name, period, now])?;
     let row = Service {
         id: c.last_insert_rowid(),
-        state: "OK",
+        state: Some(ServiceState::Ok),
         info: String::new(),
         period,
         timed_out: false,
@@ -47,7 +47,8 @@ fn find_service(
 ) -> Result<Option<(Service, Option<Cow<'static, str>>)>> {
     let known = c.known().service(server, name);
     if let Some(known) = known {
-        let state = known.state;
+        // Only rows whose state is one of the four are remembered.
+        let state = known.state.map_or("", ServiceState::as_str);
         return Ok(Some((known, Some(Cow::Borrowed(state)))));
     }
     let row: Option<(i64, String, String, i64, bool)> = c
@@ -59,18 +60,18 @@ fn find_service(
         })
         .optional()?;
     if let Some((id, stored, info, period, timed_out)) = row {
-        let state = crate::domain::report::state(&stored);
+        let state = ServiceState::parse(&stored);
         let row = Service {
             id,
             // A state set by hand to something else matches no report.
-            state: state.unwrap_or(""),
+            state,
             info,
             period,
             timed_out,
         };
         if let Some(state) = state {
             c.known().remember_service(server, name, row.clone());
-            return Ok(Some((row, Some(Cow::Borrowed(state)))));
+            return Ok(Some((row, Some(Cow::Borrowed(state.as_str())))));
         }
         return Ok(Some((row, Some(Cow::Owned(stored)))));
     }
@@ -148,6 +149,7 @@ impl Store {
         self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
                 let at = r.time.unwrap_or(now);
+                let state = r.state.as_str();
                 let (row, previous) = service(c, server, &r.name, r.period, at)?;
                 let (sid, offline) = (row.id, row.timed_out);
                 // A report replayed from an agent's spool, measured so long ago that it
@@ -158,7 +160,7 @@ impl Store {
                 // A report that changes nothing but the time leaves the row alone: the
                 // filing brings `last_report` up to date (within a second).
                 let unchanged = previous.is_some()
-                    && row.state == r.state
+                    && row.state == Some(r.state)
                     && row.info == r.info
                     && row.period == r.period
                     && !row.timed_out;
@@ -167,13 +169,13 @@ impl Store {
                         "UPDATE services SET state = ?, info = ?, period = ?, \
                          last_report = max(last_report, ?), timed_out = ? WHERE id = ?",
                     )?
-                    .execute(params![r.state, r.info, r.period, at, still_offline, sid])?;
+                    .execute(params![state, r.info, r.period, at, still_offline, sid])?;
                     c.known().remember_service(
                         server,
                         &r.name,
                         Service {
                             id: sid,
-                            state: r.state,
+                            state: Some(r.state),
                             info: r.info.clone(),
                             period: r.period,
                             timed_out: still_offline,
@@ -183,7 +185,7 @@ impl Store {
                 c.prepare_cached(
                     "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
                 )?
-                .execute(params![sid, at, r.state, r.info])?;
+                .execute(params![sid, at, state, r.info])?;
                 let raise = |channel: &str, event: &str, message: &str, prev: &str| {
                     if !admit_alert(c, server, &id.name, now, limit)? {
                         return Ok(());
@@ -200,7 +202,7 @@ impl Store {
                             channel,
                             event,
                             message,
-                            state: r.state,
+                            state,
                             previous: prev,
                             description: "",
                             details: &r.info,
@@ -212,13 +214,13 @@ impl Store {
                     .map(drop)
                 };
                 if offline && !still_offline {
-                    raise("plugin", "online", "Monitoring plugin back online", r.state)?;
+                    raise("plugin", "online", "Monitoring plugin back online", state)?;
                 }
                 let before = previous.as_deref().unwrap_or("OK");
-                if before != r.state {
+                if before != state {
                     let shown = previous.as_deref().unwrap_or("(?)");
-                    let message = format!("State changed: \"{shown}\" -> \"{}\"", r.state);
-                    raise("service:state", r.state, &message, before)?;
+                    let message = format!("State changed: \"{shown}\" -> \"{state}\"");
+                    raise("service:state", state, &message, before)?;
                 }
             }
             Ok(())
@@ -448,7 +450,8 @@ mod tests {
     use super::*;
     use crate::secret::Secret;
 
-    fn report(name: &str, state: &'static str) -> Vec<ServiceReport> {
+    fn report(name: &str, state: &str) -> Vec<ServiceReport> {
+        let state = ServiceState::parse(state).expect("a state");
         vec![ServiceReport {
             name: name.into(),
             state,
@@ -461,10 +464,11 @@ mod tests {
     /// web1 reports `disk` (period 60 s) as measured at `time`.
     fn measured(
         store: &Store,
-        state: &'static str,
+        state: &str,
         info: &str,
         time: i64,
     ) -> impl std::future::Future<Output = Result<Result<(), Denied>>> {
+        let state = ServiceState::parse(state).expect("a state");
         let report = ServiceReport {
             name: "disk".into(),
             state,
