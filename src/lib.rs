@@ -9,13 +9,12 @@
 //! From the bottom up; a module uses only those above it in this list.
 //!
 //! - [`secret`]: strings that never print.
-//! - [`domain`]: plain values with no I/O (the clock and time stamps, the trace,
-//!   pushed reports), used by everything and using nothing else of the crate but
-//!   [`secret`].
+//! - [`domain`]: plain values and pure rules with no I/O (the clock and time stamps,
+//!   the trace, pushed reports, target rows, the judgement of check results), used by
+//!   everything and using nothing else of the crate but [`secret`].
 //! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation;
 //!   its `entries` are the `[[target]]` and `[[notifier]]` types.
 //! - [`target`]: target definitions, validated from config entries or database rows.
-//! - [`supervise`]: check results into states and alerts (pure logic, clock passed in).
 //! - [`store`]: the only code that speaks SQL: schema, migrations, the group-commit
 //!   writer (`writer`, `courier`), and one file per table group (`targets`, `checks`,
 //!   `servers`, `push`, `flood`, `alerts`, `notifiers`).
@@ -49,7 +48,6 @@ pub mod push;
 pub mod scheduler;
 pub mod secret;
 pub mod store;
-pub mod supervise;
 pub mod table;
 pub mod target;
 

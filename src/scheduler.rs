@@ -12,11 +12,12 @@
 //! `meta.definitions` counter moves (rows added with `sqlite3` are noticed within
 //! [`POLL`]) or when asked through [`SchedulerHandle::refresh`].
 
+use crate::domain::supervise::Thresholds;
+use crate::domain::target::TargetRow;
 use crate::probe::{CheckOutcome, Prober, Trace};
 use crate::store::checks::CheckRecord;
 use crate::store::{Store, StoreError};
-use crate::supervise::Thresholds;
-use crate::target::{TargetDef, TargetRow};
+use crate::target::TargetDef;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -527,7 +528,7 @@ mod tests {
             response_ms: 1.0,
             network_fail: false,
             trace: Arc::new((String::new(), Trace::start())),
-            thresholds: crate::supervise::Thresholds {
+            thresholds: crate::domain::supervise::Thresholds {
                 failure: 1,
                 success: 1,
                 renotify_minutes: 0,

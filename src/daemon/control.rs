@@ -9,11 +9,12 @@ use crate::control::protocol::{
     ServerInfo, ServiceInfo, StatusReport, TargetInfo, TestReport,
 };
 use crate::control::server::{Peer, Service};
+use crate::domain::target::{Origin, TargetRow};
 use crate::probe::Prober;
 use crate::scheduler::SchedulerHandle;
 use crate::store::notifiers::{NotifierParams, NotifierRow};
 use crate::store::{Store, StoreError};
-use crate::target::{Origin, TargetDef, TargetRow};
+use crate::target::TargetDef;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};

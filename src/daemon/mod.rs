@@ -12,13 +12,13 @@ pub mod detach;
 pub mod pidfile;
 pub mod signals;
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseSync};
 use crate::control::server::{self, Access, BindError};
 use crate::logging::{LogError, Logging};
 use crate::probe::Prober;
 use crate::scheduler::{self, SchedulerHandle};
 use crate::store::notifiers::NotifierRow;
-use crate::store::{Store, StoreError};
+use crate::store::{Durability, Store, StoreError};
 use crate::target::row_from_config;
 use control::{ControlService, MainCommand};
 use detach::Readiness;
@@ -131,7 +131,11 @@ async fn run(
         }
     };
     let socket_path = config.daemon.socket.clone();
-    let store = match Store::open(&config.daemon.database, config.daemon.database_sync) {
+    let durability = match config.daemon.database_sync {
+        DatabaseSync::Normal => Durability::Normal,
+        DatabaseSync::Full => Durability::Full,
+    };
+    let store = match Store::open(&config.daemon.database, durability) {
         Ok(s) => s,
         Err(e) => {
             remove_socket(&socket_path);
@@ -282,16 +286,30 @@ async fn run(
     Ok(())
 }
 
+/// The row a `[[notifier]]` entry stands for.
+fn notifier_row(n: &crate::config::NotifierConfig) -> NotifierRow {
+    let params = crate::store::notifiers::NotifierParams {
+        timeout: Some(n.timeout),
+        headers: n.headers.clone(),
+        only_targets: n.only_targets.clone(),
+        only_servers: n.only_servers.clone(),
+    };
+    NotifierRow {
+        id: 0,
+        name: n.name.clone(),
+        kind: n.kind.as_str().to_string(),
+        address: n.address().to_string(),
+        params: params.to_json(),
+        enabled: n.enabled,
+    }
+}
+
 /// Makes the database's config-made targets and notifiers match the file.
 async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> {
     store.set_max_alerts_per_minute(config.push.max_alerts_per_minute);
     let rows = config.targets.iter().map(row_from_config).collect();
     let targets = store.sync_config_targets(rows).await?;
-    let rows = config
-        .notifiers
-        .iter()
-        .map(NotifierRow::from_config)
-        .collect();
+    let rows = config.notifiers.iter().map(notifier_row).collect();
     let notifiers = store.sync_config_notifiers(rows).await?;
     for (what, r) in [("targets", targets), ("notifiers", notifiers)] {
         if r.added + r.updated + r.removed > 0 {

@@ -5,7 +5,11 @@
 //! - [`trace`]: a check's steps, each timed, and how they are rendered.
 //! - [`report`]: what a pushing host reports (server, service states, alerts) and the
 //!   limits of OverC's protocol.
+//! - [`supervise`]: check results into target states and events (pure, clock passed in).
+//! - [`target`]: a target's row as stored, and where it came from.
 
 pub mod report;
+pub mod supervise;
+pub mod target;
 pub mod time;
 pub mod trace;

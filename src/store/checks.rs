@@ -2,8 +2,8 @@
 //! alert a change of state raises, in one transaction), and reading them back.
 
 use super::{in_savepoint, Result, Store, Tx};
+use crate::domain::supervise::{self, Progress, Status, TargetEvent, Thresholds};
 use crate::domain::time::now_ms;
-use crate::supervise::{self, Progress, Status, TargetEvent, Thresholds};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -335,7 +335,7 @@ fn raise_target_alert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DatabaseSync;
+    use crate::store::Durability;
 
     fn rec(target_id: i64, passed: bool) -> CheckRecord {
         CheckRecord {
@@ -365,7 +365,7 @@ mod tests {
     #[tokio::test]
     async fn a_record_that_cannot_be_written_is_skipped_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
         store
             .write(|c| {
                 c.execute_batch(
@@ -423,7 +423,7 @@ mod tests {
     #[tokio::test]
     async fn old_history_is_pruned_in_slices() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
         store
             .write(|c| {
                 c.execute("INSERT INTO targets (name, url) VALUES ('t1', 'http://x/')", [])?;

@@ -28,7 +28,6 @@ pub(crate) use writer::in_savepoint;
 pub use writer::Tx;
 use writer::{Msg, Pending};
 
-use crate::config::DatabaseSync;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -104,6 +103,16 @@ impl StoreError {
     }
 }
 
+/// What a commit survives (SQLite's `synchronous`): `Normal` a crash of the daemon or
+/// kill -9 (WAL), `Full` also a power loss, at one fsync per commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = NORMAL`.
+    Normal,
+    /// `synchronous = FULL`.
+    Full,
+}
+
 /// The result type of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -119,7 +128,7 @@ struct Inner {
     /// `[push] max_alerts_per_minute`, read when a pushed report's job is queued.
     alert_limit: std::sync::atomic::AtomicU32,
     path: PathBuf,
-    sync: DatabaseSync,
+    sync: Durability,
     writer: mpsc::Sender<Msg>,
     outbox: Arc<tokio::sync::Notify>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
@@ -129,7 +138,7 @@ struct Inner {
 impl Store {
     /// Opens (creating if needed) the database at `path`, applies the schema or its
     /// migrations, and starts the writer thread.
-    pub fn open(path: &Path, sync: DatabaseSync) -> Result<Store> {
+    pub fn open(path: &Path, sync: Durability) -> Result<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
@@ -323,7 +332,7 @@ impl Store {
     }
 }
 
-fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<Connection> {
+fn open_connection(path: &Path, sync: Durability, read_only: bool) -> Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -338,8 +347,8 @@ fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<C
     let conn = Connection::open_with_flags(path, flags).map_err(err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
     let sync = match sync {
-        DatabaseSync::Normal => "NORMAL",
-        DatabaseSync::Full => "FULL",
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
     };
     let pragmas = if read_only {
         "PRAGMA foreign_keys = ON;".to_string()
@@ -362,7 +371,7 @@ fn open_connection(path: &Path, sync: DatabaseSync, read_only: bool) -> Result<C
 #[cfg(test)]
 pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("t.db"), DatabaseSync::Normal).unwrap();
+    let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
     (dir, store)
 }
 
@@ -546,7 +555,7 @@ mod tests {
     async fn writes_survive_close_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let store = Store::open(&path, DatabaseSync::Full).unwrap();
+        let store = Store::open(&path, Durability::Full).unwrap();
         store
             .write(|c| {
                 c.execute("INSERT INTO servers (name, key_salt, key_hash, created) VALUES ('h', 's', 'k', 0)", [])?;
@@ -559,7 +568,7 @@ mod tests {
             store.write(|_| Ok(())).await,
             Err(StoreError::Closed)
         ));
-        let store = Store::open(&path, DatabaseSync::Normal).unwrap();
+        let store = Store::open(&path, Durability::Normal).unwrap();
         let n: i64 = store
             .read(|c| Ok(c.query_row("SELECT count(*) FROM servers", [], |r| r.get(0))?))
             .await
@@ -571,7 +580,7 @@ mod tests {
     fn definition_changes_bump_the_counter_but_results_do_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let mut conn = open_connection(&path, DatabaseSync::Normal, false).unwrap();
+        let mut conn = open_connection(&path, Durability::Normal, false).unwrap();
         schema::prepare(&mut conn, &path).unwrap();
         let version = |c: &Connection| -> i64 {
             c.query_row(

@@ -9,10 +9,9 @@
 use super::alerts::{insert_alert, NewAlert};
 use super::targets::{text, SyncReport};
 use super::{Result, Store, StoreError};
-use crate::config::NotifierConfig;
+use crate::domain::target::Origin;
 use crate::domain::time::now_ms;
 use crate::secret::json_error;
-use crate::target::Origin;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,24 +39,6 @@ pub struct NotifierRow {
 }
 
 impl NotifierRow {
-    /// The row a `[[notifier]]` entry stands for.
-    pub fn from_config(n: &NotifierConfig) -> NotifierRow {
-        let params = NotifierParams {
-            timeout: Some(n.timeout),
-            headers: n.headers.clone(),
-            only_targets: n.only_targets.clone(),
-            only_servers: n.only_servers.clone(),
-        };
-        NotifierRow {
-            id: 0,
-            name: n.name.clone(),
-            kind: n.kind.as_str().to_string(),
-            address: n.address().to_string(),
-            params: params.to_json(),
-            enabled: n.enabled,
-        }
-    }
-
     /// The parameters; a row whose JSON cannot be read gets the defaults and the reason.
     pub fn params(&self) -> (NotifierParams, Option<String>) {
         match serde_json::from_str(&self.params) {
@@ -587,11 +568,8 @@ mod tests {
     #[tokio::test]
     async fn renaming_a_notifier_in_the_file_keeps_its_pending_deliveries() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("t.db"),
-            crate::config::DatabaseSync::Normal,
-        )
-        .unwrap();
+        let store =
+            Store::open(&dir.path().join("t.db"), crate::store::Durability::Normal).unwrap();
         let row = |name: &str, address: &str| NotifierRow {
             id: 0,
             name: name.into(),

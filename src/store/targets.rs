@@ -2,7 +2,7 @@
 //! list and detail views. Their check results are in [`checks`](super::checks).
 
 use super::{Result, Store, StoreError};
-use crate::target::{Origin, TargetRow};
+use crate::domain::target::{Origin, TargetRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
