@@ -15,13 +15,13 @@
 //! - [`config`]: `skypunchd.toml` into typed values, with defaults and validation;
 //!   its `entries` are the `[[target]]` and `[[notifier]]` types.
 //! - [`target`]: target definitions, validated from config entries or database rows.
-//! - [`store`]: the only code that speaks SQL: schema, migrations, the group-commit
-//!   writer (`writer`, `courier`), and one file per table group (`targets`, `checks`,
-//!   `servers`, `push`, `flood`, `alerts`, `notifiers`).
+//! - [`store`]: the only code that speaks SQL, over [`domain`] and SQLite alone:
+//!   schema, migrations, the group-commit writer, and one file per table group
+//!   (`targets`, `checks`, `servers`, `push`, `flood`, `alerts`, `notifiers`).
 //! - [`listener`]: the accept loop shared by the control socket and the push listener.
 //! - [`control`]: the control socket: protocol (its own types), codec, server, client.
 //! - [`process`]: helper programs with a timeout, in their own process group.
-//! - [`probe`]: one HTTP(S) check with its step trace: the check, its connection layer
+//! - [`probe`]: one HTTP(S) check with its step trace: the check, its connection
 //!   layer, authentication, TLS, and the small HTTP client.
 //! - [`scheduler`]: when each target is checked; the batching result writer.
 //! - [`notify`]: the delivery loop over the outbox and one module per notifier type.
