@@ -125,14 +125,7 @@ fn bad_rows_typed_in_by_hand_fail_alone_and_break_nothing() {
     }
     // A restart with the bad rows in place still checks the good target.
     assert!(f.ctl(&["stop"]).status.success());
-    let before: i64 = f
-        .db()
-        .query_row(
-            "SELECT pass_count + fail_count FROM targets WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let before: i64 = f.scalar("SELECT pass_count + fail_count FROM targets WHERE id = 1");
     f.start();
     f.wait_target(1, "checks after the restart", |v| checks(v) > before + 1);
     let t = f.wait_target(2, "a FAIL after the restart", |v| status(v) == "FAIL");
@@ -458,13 +451,7 @@ fn a_flood_of_pushed_alerts_is_capped_and_never_delays_a_target() {
         "the FAILURE waited behind {ahead} pushed alerts"
     );
     let stored: i64 = f
-        .db()
-        .query_row(
-            "SELECT count(*) FROM alerts WHERE server = 'flood' AND channel = 'service:state'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+        .scalar("SELECT count(*) FROM alerts WHERE server = 'flood' AND channel = 'service:state'");
     assert_eq!(stored, 300, "alerts past the limit are dropped");
     // When the minute is over, one alert says how many were dropped.
     let mut flood = String::new();

@@ -188,6 +188,13 @@ impl Fixture {
         c
     }
 
+    /// The one integer a query of the daemon's database answers (a count, a sum).
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Runs SQL on the daemon's database through the `sqlite3` shell, as an operator
     /// does.
     pub fn sqlite3(&self, sql: &str) {
