@@ -180,29 +180,32 @@ pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathB
         Some(p) => (config::absolute(p), true),
         None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
     };
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
+    let cannot_read = |e: std::io::Error| {
+        Failure::failed(format!("cannot read config file {}: {e}", file.display()))
+    };
+    let mut reader = match std::fs::File::open(&file) {
+        Ok(f) => std::io::BufReader::new(f),
         Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(config::DaemonConfig::default().socket);
         }
-        Err(e) => {
-            return Err(Failure::failed(format!(
-                "cannot read config file {}: {e}",
-                file.display()
-            )))
+        Err(e) => return Err(cannot_read(e)),
+    };
+    let (mut text, section) = read_to_daemon_section(&mut reader).map_err(cannot_read)?;
+    let quick = section.and_then(|r| configured_socket(&text[r]).ok());
+    let configured = match quick {
+        Some(found) => found,
+        None => {
+            // No [daemon] header (or one that does not parse alone): the whole file.
+            std::io::Read::read_to_string(&mut reader, &mut text).map_err(cannot_read)?;
+            configured_socket(&text).map_err(|e| {
+                Failure::failed(format!(
+                    "cannot find the socket in {}: {}",
+                    file.display(),
+                    e.message()
+                ))
+            })?
         }
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Failure::failed(format!(
-            "cannot find the socket in {}: {}",
-            file.display(),
-            e.message()
-        ))
-    })?;
-    let configured = table
-        .get("daemon")
-        .and_then(|d| d.get("socket"))
-        .and_then(|s| s.as_str());
     Ok(match configured {
         Some(s) => {
             let dir = file.parent().unwrap_or(Path::new("/"));
@@ -210,6 +213,47 @@ pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathB
         }
         None => config::DaemonConfig::default().socket,
     })
+}
+
+/// `[daemon] socket` of a TOML text, if set.
+fn configured_socket(text: &str) -> Result<Option<String>, toml::de::Error> {
+    let table: toml::Table = text.parse()?;
+    Ok(table
+        .get("daemon")
+        .and_then(|d| d.get("socket"))
+        .and_then(|s| s.as_str())
+        .map(str::to_string))
+}
+
+/// Reads a configuration up to the end of its `[daemon]` table; returns the text read
+/// and where that table is in it (`None`: no such header, the whole file was read).
+///
+/// The socket can be nowhere else when the header is there (TOML allows no other
+/// definition of the table), and a file with the header first and 100,000 targets
+/// after it is then read only to its first lines.
+fn read_to_daemon_section(
+    reader: &mut impl std::io::BufRead,
+) -> std::io::Result<(String, Option<std::ops::Range<usize>>)> {
+    fn header(line: &str) -> Option<&str> {
+        let line = line.split('#').next().unwrap_or("").trim();
+        (line.starts_with('[') && line.ends_with(']')).then_some(line)
+    }
+    let mut text = String::new();
+    let mut start = None;
+    loop {
+        let at = text.len();
+        if reader.read_line(&mut text)? == 0 {
+            return Ok((text, start.map(|s| s..at)));
+        }
+        if let Some(name) = header(&text[at..]) {
+            if let Some(s) = start {
+                return Ok((text, Some(s..at)));
+            }
+            if !name.starts_with("[[") && name.trim_matches(['[', ']']).trim() == "daemon" {
+                start = Some(at);
+            }
+        }
+    }
 }
 
 fn expect_done(response: Response) -> Result<String, Failure> {
@@ -370,6 +414,40 @@ mod tests {
     fn uptime_format() {
         assert_eq!(uptime(59), "00:00:59");
         assert_eq!(uptime(3 * 86400 + 4 * 3600 + 5 * 60 + 6), "3d 04:05:06");
+    }
+
+    #[test]
+    fn the_socket_is_read_from_the_daemon_section_alone() {
+        let section = |text: &str| {
+            let mut reader = std::io::BufReader::new(text.as_bytes());
+            let (read, range) = read_to_daemon_section(&mut reader).unwrap();
+            range.map(|r| read[r].to_string())
+        };
+        let many: String = (0..2000)
+            .map(|i| format!("[[target]]\nname = \"t{i}\"\nurl = \"http://x/\"\n"))
+            .collect();
+        let text = format!(
+            "# c\n{many}[daemon] # the daemon\nsocket = \"s.sock\"\n[push]\nlisten = \"\"\n"
+        );
+        let found = section(&text).unwrap();
+        assert_eq!(found, "[daemon] # the daemon\nsocket = \"s.sock\"\n");
+        assert_eq!(
+            configured_socket(&found).unwrap().as_deref(),
+            Some("s.sock")
+        );
+        // Read no further than the end of the table.
+        let mut reader =
+            std::io::BufReader::new("[daemon]\nsocket = \"a\"\n[push]\nrest\n".as_bytes());
+        let (read, _) = read_to_daemon_section(&mut reader).unwrap();
+        assert_eq!(read, "[daemon]\nsocket = \"a\"\n[push]\n");
+        // Without the header, or not a table of its own: the whole file decides.
+        assert_eq!(section("daemon.socket = \"x\"\n"), None);
+        assert_eq!(section("[[daemon]]\nsocket = \"x\"\n"), None);
+        assert_eq!(section("[push]\n"), None);
+        assert_eq!(
+            section("[daemon]\nsocket = \"x\""),
+            Some("[daemon]\nsocket = \"x\"".into())
+        );
     }
 
     #[test]
