@@ -3,6 +3,7 @@
 //! (typically EMFILE, out of file descriptors) backs off instead of spinning, and a
 //! semaphore bounds the connections served at once.
 
+use crate::domain::time::Backoff;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +63,7 @@ impl<L: Accept> Listener<L> {
 
     /// The next connection, or `None` once `shutdown` is cancelled.
     pub async fn accept(&self, shutdown: &CancellationToken) -> Option<(L::Stream, L::Peer)> {
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
         loop {
             let accepted = tokio::select! {
                 _ = shutdown.cancelled() => return None,
@@ -74,9 +75,8 @@ impl<L: Accept> Listener<L> {
                     log::warn!("{}: accept failed: {e}", self.name);
                     tokio::select! {
                         _ = shutdown.cancelled() => return None,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(backoff.next_wait()) => {}
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }

@@ -14,6 +14,7 @@
 
 use crate::domain::supervise::Thresholds;
 use crate::domain::target::TargetRow;
+use crate::domain::time::Backoff;
 use crate::probe::{CheckOutcome, Prober, Trace};
 use crate::store::checks::CheckRecord;
 use crate::store::{Store, StoreError};
@@ -237,29 +238,30 @@ async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
     let mut batch = Vec::with_capacity(RESULT_BATCH);
     while pending.recv_many(&mut batch, RESULT_BATCH).await > 0 {
         gather(&mut pending, &mut batch).await;
-        let mut wait = RETRY_FIRST;
+        // Shared with each try: a retry costs no copy of the records.
+        let records: Arc<[CheckRecord]> = std::mem::take(&mut batch).into();
+        let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
         loop {
-            match store.record_checks(batch.clone()).await {
+            match store.record_checks(records.clone()).await {
                 Ok(events) => {
                     for (id, name, event) in events {
                         log::warn!("[{id}] {name}: {} raised", event.as_str());
                     }
                 }
                 Err(e) if e.is_unavailable() && !matches!(e, StoreError::Closed) => {
+                    let wait = backoff.next_wait();
                     log::error!(
                         "cannot store {} check results for now ({e}); trying again in {} ms",
-                        batch.len(),
+                        records.len(),
                         wait.as_millis()
                     );
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(RETRY_MAX);
                     continue;
                 }
-                Err(e) => log::error!("cannot store {} check results: {e}", batch.len()),
+                Err(e) => log::error!("cannot store {} check results: {e}", records.len()),
             }
             break;
         }
-        batch.clear();
     }
 }
 

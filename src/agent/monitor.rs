@@ -11,6 +11,7 @@ use super::client::{PushClient, SendError};
 use super::ini::{AgentConfig, ServiceDef};
 use super::spool::{Report, Spool};
 use crate::domain::report::ServiceState;
+use crate::domain::time::Backoff;
 use crate::process::{self, RunError};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -23,6 +24,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 const GATHER: Duration = Duration::from_millis(100);
 /// Most services in one request (the server's limit).
 const MAX_PER_REQUEST: usize = 1000;
+/// First wait before delivering again while the server is away.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// Longest wait between two delivery attempts while the server is away.
 const MAX_RETRY: Duration = Duration::from_secs(60);
 
@@ -138,7 +141,7 @@ pub async fn run(config: AgentConfig, client: PushClient, me: Identity, mut spoo
         client,
         me,
         retry_at: None,
-        backoff: Duration::from_secs(1),
+        backoff: Backoff::new(FIRST_RETRY, MAX_RETRY),
         away: false,
         alerted: HashSet::new(),
     };
@@ -236,7 +239,7 @@ struct Sender {
     me: Identity,
     /// When to try again after a failed delivery.
     retry_at: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
     /// Whether the last attempt failed (to log the outage once, and its end).
     away: bool,
     /// Fatal errors already reported, so a broken command is not re-alerted each run.
@@ -296,7 +299,7 @@ impl Sender {
             log::info!("the server answers again; {delivered} waiting reports delivered");
         }
         self.away = false;
-        self.backoff = Duration::from_secs(1);
+        self.backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
         if let Err(e) = spool.save() {
             log::error!("{e}");
         }
@@ -313,8 +316,7 @@ impl Sender {
         if let Err(e) = spool.save() {
             log::error!("{e}");
         }
-        self.retry_at = Some(Instant::now() + self.backoff);
-        self.backoff = (self.backoff * 2).min(MAX_RETRY);
+        self.retry_at = Some(Instant::now() + self.backoff.next_wait());
     }
 
     /// Reports a command that cannot run as an alert, once per distinct message.

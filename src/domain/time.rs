@@ -55,6 +55,29 @@ pub fn format(t: DateTime<Utc>, fraction: Fraction) -> String {
     s
 }
 
+/// A wait that doubles after each failure, up to a ceiling: how the daemon and the
+/// agent try again (an accept, a write the database refused, a server away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    next: std::time::Duration,
+    max: std::time::Duration,
+}
+
+impl Backoff {
+    /// Starts at `first`, doubling up to `max`.
+    pub const fn new(first: std::time::Duration, max: std::time::Duration) -> Backoff {
+        Backoff { next: first, max }
+    }
+
+    /// The wait before the next try; the one after it is twice as long (up to the
+    /// ceiling).
+    pub fn next_wait(&mut self) -> std::time::Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.max);
+        wait
+    }
+}
+
 /// Why a text is not a duration; it names the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
@@ -86,6 +109,14 @@ pub fn duration_ms(d: &str) -> Result<i64, DurationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        use std::time::Duration;
+        let mut b = Backoff::new(Duration::from_millis(500), Duration::from_secs(3));
+        let waits: Vec<u128> = (0..5).map(|_| b.next_wait().as_millis()).collect();
+        assert_eq!(waits, [500, 1000, 2000, 3000, 3000]);
+    }
 
     #[test]
     fn matches_strftime() {

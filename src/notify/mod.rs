@@ -11,7 +11,7 @@ pub mod smtp;
 pub mod text;
 
 use crate::config::{Config, NotifierKind};
-use crate::domain::time::now_ms;
+use crate::domain::time::{now_ms, Backoff};
 use crate::probe::Prober;
 use crate::store::notifiers::{AlertRecord, Delivery, NotifierRow, Retry};
 use crate::store::Store;
@@ -262,12 +262,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
 {
-    let mut wait = RECORD_RETRY_FIRST;
+    let mut backoff = Backoff::new(RECORD_RETRY_FIRST, RECORD_RETRY_MAX);
     loop {
         match write().await {
             Ok(v) => return Ok(v),
             Err(e) if shutdown.is_cancelled() => return Err(e),
             Err(e) => {
+                let wait = backoff.next_wait();
                 log::warn!(
                     "notifiers: cannot record a delivery's outcome ({e}); trying again in {} ms",
                     wait.as_millis()
@@ -276,7 +277,6 @@ where
                     _ = shutdown.cancelled() => return Err(e),
                     _ = tokio::time::sleep(wait) => {}
                 }
-                wait = (wait * 2).min(RECORD_RETRY_MAX);
             }
         }
     }

@@ -82,7 +82,7 @@ impl Store {
     /// cannot be written is logged and skipped without failing the others.
     pub async fn record_checks(
         &self,
-        recs: Vec<CheckRecord>,
+        recs: std::sync::Arc<[CheckRecord]>,
     ) -> Result<Vec<(i64, String, TargetEvent)>> {
         self.write(move |c| {
             // Usually every record goes in: one savepoint for all of them. Only when one
@@ -90,7 +90,7 @@ impl Store {
             // (a savepoint per record costs a copy of every page it touches).
             let all = in_savepoint(c, |c| {
                 let mut events = Vec::new();
-                for rec in &recs {
+                for rec in recs.iter() {
                     if let Some(e) = record(c, rec)? {
                         events.push((rec.target_id, rec.name.clone(), e));
                     }
@@ -101,7 +101,7 @@ impl Store {
                 return Ok(events);
             }
             let mut events = Vec::new();
-            for rec in &recs {
+            for rec in recs.iter() {
                 match in_savepoint(c, |c| record(c, rec)) {
                     Ok(Some(e)) => events.push((rec.target_id, rec.name.clone(), e)),
                     Ok(None) => {}
@@ -378,7 +378,7 @@ mod tests {
             .await
             .unwrap();
         let events = store
-            .record_checks(vec![rec(1, false), rec(2, false), rec(3, true)])
+            .record_checks(vec![rec(1, false), rec(2, false), rec(3, true)].into())
             .await
             .unwrap();
         assert_eq!(events.len(), 1, "t1 NEW->FAIL raised; t2 was not stored");
