@@ -485,10 +485,14 @@ fn store_failed(e: &crate::store::StoreError, what: &str) -> Response<Full<Bytes
     if !e.is_unavailable() {
         return error(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: {e}"));
     }
-    let mut r = error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("{what}: the database is unavailable for now ({e}); try again later"),
-    );
+    unavailable(format!(
+        "{what}: the database is unavailable for now ({e}); try again later"
+    ))
+}
+
+/// `503` with `Retry-After: 5` and `{"error": message}`.
+fn unavailable(message: String) -> Response<Full<Bytes>> {
+    let mut r = error(StatusCode::SERVICE_UNAVAILABLE, message);
     r.headers_mut().insert(
         http::header::RETRY_AFTER,
         http::HeaderValue::from_static("5"),
@@ -503,19 +507,9 @@ async fn health(ctx: &Ctx) -> Response<Full<Bytes>> {
     match tokio::time::timeout(HEALTH_WRITE, ctx.store.write(|_| Ok(()))).await {
         Ok(Ok(())) => fixed(b"{\"status\": \"ok\"}"),
         Ok(Err(e)) => store_failed(&e, "The database refuses writes"),
-        Err(_) => {
-            let mut r = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "The database writer has not committed within {} s",
-                    HEALTH_WRITE.as_secs()
-                ),
-            );
-            r.headers_mut().insert(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static("5"),
-            );
-            r
-        }
+        Err(_) => unavailable(format!(
+            "The database writer has not committed within {} s",
+            HEALTH_WRITE.as_secs()
+        )),
     }
 }
