@@ -163,9 +163,10 @@ pub enum Retry {
     GaveUp,
 }
 
-/// Cast so that no value typed in by hand makes a row unreadable.
-const INFO_COLUMNS: &str = "n.id, CAST(n.name AS TEXT), CAST(n.enabled AS INTEGER) != 0, \
-     CAST(n.type AS TEXT), CAST(n.address AS TEXT), CAST(n.pass_count AS INTEGER), \
+/// Read with [`text`] and integer casts, so that no value typed in by hand makes a row
+/// unreadable.
+const INFO_COLUMNS: &str = "n.id, n.name, CAST(n.enabled AS INTEGER) != 0, \
+     n.type, n.address, CAST(n.pass_count AS INTEGER), \
      CAST(n.fail_count AS INTEGER), (SELECT count(*) FROM deliveries d WHERE d.notifier_id = n.id \
      AND d.state = 'pending'), (SELECT d.last_error FROM deliveries d WHERE d.notifier_id = n.id \
      AND d.last_error != '' ORDER BY d.id DESC LIMIT 1)";
@@ -184,9 +185,10 @@ fn info_row(r: &Row) -> rusqlite::Result<NotifierInfo> {
     })
 }
 
-/// Cast so that no value typed in by hand makes a row unreadable.
-const DEF_COLUMNS: &str = "id, CAST(name AS TEXT), CAST(type AS TEXT), CAST(address AS TEXT), \
-     CAST(params AS TEXT), CAST(enabled AS INTEGER) != 0";
+/// Read with [`text`] and integer casts, so that no value typed in by hand makes a row
+/// unreadable.
+const DEF_COLUMNS: &str = "id, name, type, address, \
+     params, CAST(enabled AS INTEGER) != 0";
 
 fn def_row(r: &Row) -> rusqlite::Result<NotifierRow> {
     Ok(NotifierRow {
@@ -378,8 +380,8 @@ impl Store {
         self.read(|c| {
             let mut s = c.prepare_cached(
                 "SELECT d.id, d.attempts, d.created, d.next_attempt, \
-                        n.id, CAST(n.name AS TEXT), CAST(n.type AS TEXT), \
-                        CAST(n.address AS TEXT), CAST(n.params AS TEXT), 1, \
+                        n.id, n.name, n.type, \
+                        n.address, n.params, 1, \
                         a.id, a.time, a.kind, a.target, a.server, a.service, a.channel, \
                         a.event, a.message, a.state, a.previous, a.description, a.details \
                  FROM (SELECT coalesce(min(CASE WHEN pa.kind != 'service' AND pa.kind != 'api' \

@@ -64,11 +64,11 @@ pub struct SyncReport {
     pub removed: usize,
 }
 
-/// Text columns are cast so that a value typed in by hand as a number or a blob is
-/// read as text; whole-number columns are read as they are stored (see [`whole`]).
-const DEF_COLUMNS: &str = "id, CAST(name AS TEXT), CAST(url AS TEXT), CAST(method AS TEXT), \
-     CAST(authn AS TEXT), CAST(authn_params AS TEXT), expect_status, frequency, timeout, \
-     enabled, CAST(options AS TEXT)";
+/// Text columns are read with [`text`], whole-number columns as they are stored (see
+/// [`whole`]): a value typed in by hand of another type never fails the read.
+const DEF_COLUMNS: &str = "id, name, url, method, \
+     authn, authn_params, expect_status, frequency, timeout, \
+     enabled, options";
 
 fn def_row(r: &Row) -> rusqlite::Result<TargetRow> {
     let mut unreadable = None;
@@ -99,8 +99,8 @@ fn def_row(r: &Row) -> rusqlite::Result<TargetRow> {
     })
 }
 
-/// A text column read after `CAST(... AS TEXT)`: NULL reads as empty, and bytes that
-/// are not UTF-8 (a blob typed in by hand) are replaced, not refused.
+/// A text column whatever it holds: a number as its digits, NULL as empty, and bytes
+/// that are not UTF-8 (a blob typed in by hand) replaced, not refused.
 pub(super) fn text(r: &Row, i: usize) -> rusqlite::Result<String> {
     use rusqlite::types::ValueRef;
     Ok(match r.get_ref(i)? {
@@ -131,9 +131,9 @@ pub(super) fn whole(
 
 /// Every column read so that no value typed in by hand can make a row unreadable
 /// (the list of targets must never fail because of one bad row).
-const INFO_COLUMNS: &str = "id, CAST(name AS TEXT), CAST(status AS TEXT), \
-     CAST(status_description AS TEXT), CAST(COALESCE(last_updated, '') AS TEXT), \
-     CAST(enabled AS INTEGER), CAST(url AS TEXT), CAST(method AS TEXT), CAST(authn AS TEXT), \
+const INFO_COLUMNS: &str = "id, name, status, \
+     status_description, last_updated, \
+     CAST(enabled AS INTEGER), url, method, authn, \
      CAST(expect_status AS INTEGER), CAST(frequency AS INTEGER), CAST(timeout AS INTEGER), \
      CAST(pass_count AS INTEGER), CAST(fail_count AS INTEGER), CAST(count200 AS INTEGER), \
      CAST(count300 AS INTEGER), CAST(count400 AS INTEGER), CAST(count500 AS INTEGER), \
@@ -247,9 +247,7 @@ impl Store {
     pub async fn target_info(&self, id: i64) -> Result<TargetInfo> {
         self.read(move |c| {
             c.query_row(
-                &format!(
-                    "SELECT {INFO_COLUMNS}, CAST(last_trace AS TEXT) FROM targets WHERE id = ?"
-                ),
+                &format!("SELECT {INFO_COLUMNS}, last_trace FROM targets WHERE id = ?"),
                 [id],
                 |r| info_row(r, true),
             )
