@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS targets (
     repeated_fails     INTEGER NOT NULL DEFAULT 0,        -- consecutive failed checks
     repeated_passes    INTEGER NOT NULL DEFAULT 0,        -- consecutive passed checks
     last_notified      INTEGER,                           -- time of the last FAILURE alert
-    last_trace         TEXT    NOT NULL DEFAULT ''
+    last_trace         TEXT    NOT NULL DEFAULT '',
+    last_check         INTEGER                            -- ms: when the latest recorded check began
 );
 CREATE INDEX IF NOT EXISTS targets_name ON targets (name);
 
@@ -57,9 +58,9 @@ CREATE TRIGGER IF NOT EXISTS targets_defs_update
 AFTER UPDATE OF name, url, method, authn, authn_params, expect_status, frequency, timeout, enabled, options ON targets
 BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
 
--- One row per check, for uptime and latency figures; pruned after [daemon] history_days.
--- Kept in time order only: an index by target would put every check of thousands of
--- targets on a different page; per-target reads filter a time range instead.
+-- One row per check, kept [history] raw_days: what /api/targets/<id>/history shows.
+-- Read per target through target_results_target, pruned by time through
+-- target_results_time.
 CREATE TABLE IF NOT EXISTS target_results (
     id          INTEGER PRIMARY KEY,
     target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
@@ -70,16 +71,54 @@ CREATE TABLE IF NOT EXISTS target_results (
     description TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS target_results_time ON target_results (time);
+CREATE INDEX IF NOT EXISTS target_results_target ON target_results (target_id, time);
 
--- Checks and passes per target and hour, for uptime over 24 h / 7 d / 30 d without
--- reading every check.
+-- Per target and UTC hour, kept [history] rollup_days: checks and passes, response
+-- times (sum, fastest, slowest, and a histogram h0..h11 with upper bounds 10, 25, 50,
+-- 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms and above), and the time spent in
+-- each condition (a state stands from one check to the next, at most two periods and
+-- a half minute; longer is a gap with no data). Every figure of a report comes from here.
 CREATE TABLE IF NOT EXISTS target_hours (
-    target_id INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
-    hour      INTEGER NOT NULL,                          -- ms since the epoch / 3600000
-    checks    INTEGER NOT NULL DEFAULT 0,
-    passes    INTEGER NOT NULL DEFAULT 0,
-    total_ms  REAL    NOT NULL DEFAULT 0,
+    target_id  INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    hour       INTEGER NOT NULL,                         -- ms since the epoch / 3600000
+    checks     INTEGER NOT NULL DEFAULT 0,
+    passes     INTEGER NOT NULL DEFAULT 0,
+    total_ms   REAL    NOT NULL DEFAULT 0,
+    warns      INTEGER NOT NULL DEFAULT 0,
+    min_ms     REAL,
+    max_ms     REAL,
+    h0          INTEGER NOT NULL DEFAULT 0,
+    h1          INTEGER NOT NULL DEFAULT 0,
+    h2          INTEGER NOT NULL DEFAULT 0,
+    h3          INTEGER NOT NULL DEFAULT 0,
+    h4          INTEGER NOT NULL DEFAULT 0,
+    h5          INTEGER NOT NULL DEFAULT 0,
+    h6          INTEGER NOT NULL DEFAULT 0,
+    h7          INTEGER NOT NULL DEFAULT 0,
+    h8          INTEGER NOT NULL DEFAULT 0,
+    h9          INTEGER NOT NULL DEFAULT 0,
+    h10         INTEGER NOT NULL DEFAULT 0,
+    h11         INTEGER NOT NULL DEFAULT 0,
+    up_ms      INTEGER NOT NULL DEFAULT 0,
+    warn_ms    INTEGER NOT NULL DEFAULT 0,
+    down_ms    INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    offline_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (target_id, hour)
+) WITHOUT ROWID;
+
+-- The same per local day ([history] time_zone), for the 90-day bars.
+CREATE TABLE IF NOT EXISTS target_days (
+    target_id  INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    day        INTEGER NOT NULL,                         -- YYYYMMDD
+    checks     INTEGER NOT NULL DEFAULT 0,
+    failures   INTEGER NOT NULL DEFAULT 0,
+    up_ms      INTEGER NOT NULL DEFAULT 0,
+    warn_ms    INTEGER NOT NULL DEFAULT 0,
+    down_ms    INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    offline_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (target_id, day)
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS notifiers (
@@ -122,9 +161,14 @@ CREATE TABLE IF NOT EXISTS services (
     period      INTEGER NOT NULL,                         -- seconds
     last_report INTEGER NOT NULL,
     timed_out   INTEGER NOT NULL DEFAULT 0,
+    filed_at    INTEGER,                                  -- the newest report filed: its time,
+    filed_state TEXT,                                     -- and its state (or OFFLINE)
+    sampled_at  INTEGER,                                  -- the newest report kept in service_states
     UNIQUE (server_id, name)
 );
 
+-- Kept [history] raw_days: every change of state, offline periods (state OFFLINE),
+-- and unchanged reports at most every [history] service_sample_seconds.
 CREATE TABLE IF NOT EXISTS service_states (
     id         INTEGER PRIMARY KEY,
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
@@ -134,10 +178,10 @@ CREATE TABLE IF NOT EXISTS service_states (
 );
 CREATE INDEX IF NOT EXISTS service_states_service_time ON service_states (service_id, time);
 
--- Reports not yet filed into service_states, in arrival order: appending here costs a
--- report one hot page, and the filing (once a second, and when the database is opened)
--- writes each service's index page once for all its reports. The service_history
--- view shows both.
+-- Reports not yet filed, in arrival order: appending here costs a report one hot page.
+-- The filing (once a second, in slices, and when the database is opened) counts each
+-- report in service_hours and service_days and keeps in service_states those that
+-- change the state or are due as a sample. The service_history view shows both.
 CREATE TABLE IF NOT EXISTS service_reports (
     id         INTEGER PRIMARY KEY,
     service_id INTEGER NOT NULL,
@@ -152,6 +196,47 @@ CREATE VIEW IF NOT EXISTS service_history (service_id, time, state, info) AS
 -- A removed service's reports go with it (its id may be given to a new service).
 CREATE TRIGGER IF NOT EXISTS services_reports_delete AFTER DELETE ON services
 BEGIN DELETE FROM service_reports WHERE service_id = old.id; END;
+
+-- Per service and UTC hour, and per local day, kept [history] rollup_days: reports and
+-- the time spent in each state (a state stands from one report to the next, at most
+-- the service's period; the rest of a longer silence is offline).
+CREATE TABLE IF NOT EXISTS service_hours (
+    service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
+    hour       INTEGER NOT NULL,
+    reports    INTEGER NOT NULL DEFAULT 0,
+    up_ms      INTEGER NOT NULL DEFAULT 0,
+    warn_ms    INTEGER NOT NULL DEFAULT 0,
+    down_ms    INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    offline_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (service_id, hour)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS service_days (
+    service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
+    day        INTEGER NOT NULL,                         -- YYYYMMDD
+    reports    INTEGER NOT NULL DEFAULT 0,
+    failures   INTEGER NOT NULL DEFAULT 0,
+    up_ms      INTEGER NOT NULL DEFAULT 0,
+    warn_ms    INTEGER NOT NULL DEFAULT 0,
+    down_ms    INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    offline_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (service_id, day)
+) WITHOUT ROWID;
+
+-- Stretches of FAIL (targets) or FAIL and offline (services), kept [history]
+-- rollup_days after they end: incidents, longest and MTTR in reports.
+CREATE TABLE IF NOT EXISTS incidents (
+    id         INTEGER PRIMARY KEY,
+    target_id  INTEGER REFERENCES targets (id) ON DELETE CASCADE,
+    service_id INTEGER REFERENCES services (id) ON DELETE CASCADE,
+    started    INTEGER NOT NULL,
+    ended      INTEGER                                    -- NULL while it lasts
+);
+CREATE INDEX IF NOT EXISTS incidents_target ON incidents (target_id, started) WHERE target_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incidents_service ON incidents (service_id, started) WHERE service_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incidents_ended ON incidents (ended);
 
 -- Everything worth telling someone about. Names are copied so an alert still reads
 -- right after its target, server or service is removed.
@@ -192,4 +277,4 @@ CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt
 -- Deleting an alert (pruning) deletes its deliveries.
 CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id);
 
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;

@@ -504,6 +504,7 @@ async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
             success: def.options.success_threshold,
             renotify_minutes: def.options.renotify_minutes,
         },
+        period_ms: i64::from(def.frequency) * 1000,
     };
     if shared.results.send(rec).await.is_err() {
         log::error!(
@@ -535,6 +536,7 @@ mod tests {
                 success: 1,
                 renotify_minutes: 0,
             },
+            period_ms: 60_000,
             urgent,
         }
     }

@@ -18,7 +18,11 @@ fn agent(args: &[&str]) -> Output {
 
 /// A daemon whose push listener is on `port`.
 fn daemon(port: u16) -> Fixture {
-    let f = Fixture::new(&format!("[push]\nlisten = \"127.0.0.1:{port}\"\n"));
+    daemon_with(port, "")
+}
+
+fn daemon_with(port: u16, extra: &str) -> Fixture {
+    let f = Fixture::new(&format!("[push]\nlisten = \"127.0.0.1:{port}\"\n{extra}"));
     f.start();
     f
 }
@@ -317,7 +321,9 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
 /// the first report has arrived; the agent's INI file and spool are in the fixture.
 fn ticking_agent() -> (Fixture, PathBuf, PathBuf, Child) {
     let port = free_port();
-    let f = daemon(port);
+    // Every report kept in the history, not one in five minutes: these tests follow
+    // each report the agent made.
+    let f = daemon_with(port, "[history]\nservice_sample_seconds = 0\n");
     let ini = f.path("agent.ini");
     let spool = f.path("agent.spool");
     std::fs::write(

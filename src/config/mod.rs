@@ -94,8 +94,8 @@ pub struct DaemonConfig {
     pub log_config: Option<PathBuf>,
     /// Optional group whose members may use the control socket.
     pub socket_group: String,
-    /// Days of check and report history kept.
-    pub history_days: u32,
+    /// The older name of `[history] raw_days`, still accepted.
+    pub history_days: Option<u32>,
     /// Most checks running at once; further due checks wait for a slot.
     pub max_concurrent_checks: usize,
     /// Threads running checks and requests; 0 = one per CPU core.
@@ -119,7 +119,7 @@ impl Default for DaemonConfig {
             log_rotate_keep: 5,
             log_config: None,
             socket_group: String::new(),
-            history_days: 30,
+            history_days: None,
             max_concurrent_checks: 4096,
             worker_threads: 0,
             database_sync: DatabaseSync::Normal,
@@ -173,16 +173,37 @@ pub enum DatabaseSync {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistoryConfig {
+    /// Days every check result and kept service report are kept (default 7; see
+    /// [`Config::raw_days`]).
+    pub raw_days: Option<u32>,
+    /// Days hourly and daily figures and incidents are kept.
+    pub rollup_days: u32,
     /// Days alerts and their deliveries are kept; also how long an auto-registered
     /// server whose services have all been offline is kept.
     pub alerts_days: u32,
+    /// A service's unchanged reports are kept in its history at most this often
+    /// (seconds; 0 keeps every one).
+    pub service_sample_seconds: u32,
+    /// The time zone days and months are counted in (an IANA name such as
+    /// `Europe/Berlin`); the machine's own when unset.
+    pub time_zone: Option<String>,
 }
 
 impl Default for HistoryConfig {
     fn default() -> Self {
-        HistoryConfig { alerts_days: 400 }
+        HistoryConfig {
+            raw_days: None,
+            rollup_days: 400,
+            alerts_days: 400,
+            service_sample_seconds: 300,
+            time_zone: None,
+        }
     }
 }
+
+/// Days of raw history kept when neither `[history] raw_days` nor `[daemon]
+/// history_days` is set.
+pub const DEFAULT_RAW_DAYS: u32 = 7;
 
 /// `[push]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -296,6 +317,25 @@ impl Config {
         Ok(config)
     }
 
+    /// Days of raw history kept: `[history] raw_days`, or its older name `[daemon]
+    /// history_days`, or [`DEFAULT_RAW_DAYS`].
+    pub fn raw_days(&self) -> u32 {
+        self.history
+            .raw_days
+            .or(self.daemon.history_days)
+            .unwrap_or(DEFAULT_RAW_DAYS)
+    }
+
+    /// The calendar of `[history] time_zone` (checked when the file was read), or the
+    /// machine's.
+    pub fn calendar(&self) -> crate::domain::history::Calendar {
+        use crate::domain::history::Calendar;
+        match &self.history.time_zone {
+            Some(name) => Calendar::named(name).unwrap_or_else(|_| Calendar::system()),
+            None => Calendar::system(),
+        }
+    }
+
     /// The directory relative paths are anchored to (and commands run from).
     pub fn dir(&self) -> PathBuf {
         self.path
@@ -353,8 +393,27 @@ impl Config {
         if self.history.alerts_days == 0 {
             return Err("[history] alerts_days must be at least 1".into());
         }
-        if self.daemon.history_days == 0 {
+        if self.daemon.history_days == Some(0) {
             return Err("[daemon] history_days must be at least 1".into());
+        }
+        if self.history.raw_days == Some(0) {
+            return Err("[history] raw_days must be at least 1".into());
+        }
+        if let (Some(old), Some(new)) = (self.daemon.history_days, self.history.raw_days) {
+            if old != new {
+                return Err(format!(
+                    "[daemon] history_days = {old} and [history] raw_days = {new} say the same \
+                     thing differently: keep raw_days only"
+                )
+                .into());
+            }
+        }
+        if self.history.rollup_days == 0 {
+            return Err("[history] rollup_days must be at least 1".into());
+        }
+        if let Some(name) = &self.history.time_zone {
+            crate::domain::history::Calendar::named(name)
+                .map_err(|e| Invalid::from(format!("[history] time_zone: {e}")))?;
         }
         if self.daemon.log_rotate_bytes < 1024 {
             return Err("[daemon] log_rotate_bytes must be at least 1024".into());

@@ -307,6 +307,10 @@ fn notifier_row(n: &crate::config::NotifierConfig) -> NotifierRow {
 /// Makes the database's config-made targets and notifiers match the file.
 async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> {
     store.set_max_alerts_per_minute(config.push.max_alerts_per_minute);
+    store.set_history(crate::store::HistorySettings {
+        calendar: config.calendar(),
+        sample_ms: i64::from(config.history.service_sample_seconds) * 1000,
+    });
     let rows = config.targets.iter().map(row_from_config).collect();
     let targets = store.sync_config_targets(rows).await?;
     let rows = config.notifiers.iter().map(notifier_row).collect();
@@ -325,44 +329,49 @@ async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Deletes history older than `[daemon] history_days`, and alerts, deliveries and
-/// abandoned pushing servers older than `[history] alerts_days`, every ten minutes.
+/// Every ten minutes: deletes raw history older than `[history] raw_days`, figures and
+/// incidents older than `rollup_days`, and alerts, deliveries and abandoned pushing
+/// servers older than `alerts_days`.
 async fn prune_history(
     store: Store,
     config: watch::Receiver<Arc<Config>>,
     shutdown: CancellationToken,
 ) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
+    let days_ago = |days: u32| crate::domain::time::now_ms() - i64::from(days) * 86_400_000;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        let days = i64::from(config.borrow().daemon.history_days);
-        let before = crate::domain::time::now_ms() - days * 86_400_000;
-        match store.prune_target_results(before).await {
-            Ok(0) => {}
-            Ok(n) => log::info!("history: {n} check results older than {days} days deleted"),
-            Err(e) => log::error!("history: pruning check results failed: {e}"),
+        let (raw, rollup, alerts) = {
+            let c = config.borrow();
+            (c.raw_days(), c.history.rollup_days, c.history.alerts_days)
+        };
+        match store.prune_history(days_ago(raw), days_ago(rollup)).await {
+            Ok(p) if p == crate::store::Pruned::default() => {}
+            Ok(p) => log::info!(
+                "history: deleted {} check results and {} service states older than {raw} days, \
+                 {} hourly and daily figures and {} incidents older than {rollup} days",
+                p.results,
+                p.states,
+                p.rollups,
+                p.incidents
+            ),
+            Err(e) => log::error!("history: pruning failed: {e}"),
         }
-        match store.prune_service_states(before).await {
-            Ok(0) => {}
-            Ok(n) => log::info!("history: {n} service reports older than {days} days deleted"),
-            Err(e) => log::error!("history: pruning service reports failed: {e}"),
-        }
-        let days = i64::from(config.borrow().history.alerts_days);
-        let before = crate::domain::time::now_ms() - days * 86_400_000;
+        let before = days_ago(alerts);
         match store.prune_alerts(before).await {
             Ok(0) => {}
             Ok(n) => log::info!(
-                "history: {n} alerts older than {days} days deleted, with their deliveries"
+                "history: {n} alerts older than {alerts} days deleted, with their deliveries"
             ),
             Err(e) => log::error!("history: pruning alerts failed: {e}"),
         }
         match store.prune_abandoned(before).await {
             Ok((0, 0)) => {}
             Ok((services, servers)) => log::info!(
-                "history: {services} services offline and {servers} self-registered servers silent for over {days} days deleted"
+                "history: {services} services offline and {servers} self-registered servers silent for over {alerts} days deleted"
             ),
             Err(e) => log::error!("history: pruning abandoned servers failed: {e}"),
         }

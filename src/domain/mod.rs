@@ -8,6 +8,7 @@
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
 
+pub mod history;
 pub mod report;
 pub mod supervise;
 pub mod target;

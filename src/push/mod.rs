@@ -397,11 +397,7 @@ async fn push(ctx: &Ctx, req: Request<hyper::body::Incoming>, path: &str) -> Res
     }
     let (limit, auto_register, history_days) = {
         let c = ctx.config.borrow();
-        (
-            c.push.max_body_bytes,
-            c.push.auto_register,
-            c.daemon.history_days,
-        )
+        (c.push.max_body_bytes, c.push.auto_register, c.raw_days())
     };
     let announced = hyper::body::Body::size_hint(req.body()).exact();
     let reserve = announced.map_or(limit, |n| usize::try_from(n).unwrap_or(limit).min(limit));

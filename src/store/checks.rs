@@ -1,15 +1,14 @@
 //! Check results: recording each (counters, state, history, hourly figures and the
 //! alert a change of state raises, in one transaction), and reading them back.
 
+use super::rollup::{close_incident, open_incident, Source, Tally};
 use super::{in_savepoint, Result, Store, Tx};
+use crate::domain::history::{Calendar, Condition, HOUR_MS};
 use crate::domain::supervise::{self, Progress, Status, TargetEvent, Thresholds};
 use crate::domain::time::now_ms;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// An hour in milliseconds.
-const HOUR_MS: i64 = 3_600_000;
 
 /// Share of passed checks; `None` without checks in the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -64,6 +63,9 @@ pub struct CheckRecord {
     pub trace: std::sync::Arc<(String, crate::domain::trace::Trace)>,
     /// The target's rules.
     pub thresholds: Thresholds,
+    /// How often it is checked (ms): the previous state counts until this check, unless
+    /// the gap is far longer (the daemon was stopped, or the target disabled).
+    pub period_ms: i64,
     /// It may change the target's state (a FAIL, or the first PASS after a FAIL or a
     /// start): written without waiting to share a transaction.
     pub urgent: bool,
@@ -74,7 +76,8 @@ impl Store {
     /// alert with one delivery per enabled notifier, all in one transaction. Returns
     /// the event raised, if any. A target removed meanwhile is ignored.
     pub async fn record_check(&self, rec: CheckRecord) -> Result<Option<TargetEvent>> {
-        self.write(move |c| record(c, &rec)).await
+        let cal = self.history().calendar.clone();
+        self.write(move |c| record(c, &rec, &cal)).await
     }
 
     /// Records many checks in one write job (each as [`record_check`](Self::record_check)
@@ -84,6 +87,7 @@ impl Store {
         &self,
         recs: std::sync::Arc<[CheckRecord]>,
     ) -> Result<Vec<(i64, String, TargetEvent)>> {
+        let cal = self.history().calendar.clone();
         self.write(move |c| {
             // Usually every record goes in: one savepoint for all of them. Only when one
             // fails are they redone each in its own savepoint, so the bad one is skipped
@@ -91,7 +95,7 @@ impl Store {
             let all = in_savepoint(c, |c| {
                 let mut events = Vec::new();
                 for rec in recs.iter() {
-                    if let Some(e) = record(c, rec)? {
+                    if let Some(e) = record(c, rec, &cal)? {
                         events.push((rec.target_id, rec.name.clone(), e));
                     }
                 }
@@ -102,7 +106,7 @@ impl Store {
             }
             let mut events = Vec::new();
             for rec in recs.iter() {
-                match in_savepoint(c, |c| record(c, rec)) {
+                match in_savepoint(c, |c| record(c, rec, &cal)) {
                     Ok(Some(e)) => events.push((rec.target_id, rec.name.clone(), e)),
                     Ok(None) => {}
                     Err(e) => log::error!(
@@ -179,41 +183,27 @@ impl Store {
         })
         .await
     }
-
-    /// Deletes check history older than `before_ms`, in slices so writers are not
-    /// held up; returns the number of rows deleted.
-    pub async fn prune_target_results(&self, before_ms: i64) -> Result<usize> {
-        self.write(move |c| {
-            Ok(c.execute(
-                "DELETE FROM target_hours WHERE hour < ?",
-                [before_ms.div_euclid(HOUR_MS)],
-            )?)
-        })
-        .await?;
-        self.delete_in_slices(
-            "DELETE FROM target_results WHERE id IN \
-             (SELECT id FROM target_results WHERE time < ?1 LIMIT ?2)",
-            before_ms,
-        )
-        .await
-    }
 }
 
-fn record(c: &Tx, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
+fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEvent>> {
     let prev = c
         .prepare_cached(
-            "SELECT status, repeated_fails, repeated_passes, last_notified FROM targets WHERE id = ?",
+            "SELECT status, repeated_fails, repeated_passes, last_notified, last_check \
+             FROM targets WHERE id = ?",
         )?
         .query_row([rec.target_id], |r| {
-            Ok(Progress {
-                status: Status::parse(&r.get::<_, String>(0)?),
-                repeated_fails: u32::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                repeated_passes: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                last_notified: r.get(3)?,
-            })
+            Ok((
+                Progress {
+                    status: Status::parse(&r.get::<_, String>(0)?),
+                    repeated_fails: u32::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    repeated_passes: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    last_notified: r.get(3)?,
+                },
+                r.get::<_, Option<i64>>(4)?,
+            ))
         })
         .optional()?;
-    let Some(prev) = prev else {
+    let Some((prev, last_check)) = prev else {
         return Ok(None);
     };
     let (next, event) = supervise::judge(prev, rec.passed, rec.thresholds, rec.time_ms);
@@ -234,7 +224,8 @@ fn record(c: &Tx, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
          count200 = count200 + ?, count300 = count300 + ?, count400 = count400 + ?, \
          count500 = count500 + ?, network_fails = network_fails + ?, \
          repeated_fails = ?, repeated_passes = ?, last_notified = ?, \
-         last_trace = CASE WHEN ? THEN ? ELSE last_trace END WHERE id = ?",
+         last_trace = CASE WHEN ? THEN ? ELSE last_trace END, \
+         last_check = max(coalesce(last_check, ?), ?) WHERE id = ?",
     )?
     .execute(params![
         next.status.as_str(),
@@ -252,6 +243,8 @@ fn record(c: &Tx, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
         next.last_notified,
         keep_trace,
         trace,
+        rec.time_ms,
+        rec.time_ms,
         rec.target_id
     ])?;
     c.prepare_cached(
@@ -266,21 +259,41 @@ fn record(c: &Tx, rec: &CheckRecord) -> Result<Option<TargetEvent>> {
         rec.response_ms,
         rec.description
     ])?;
-    c.prepare_cached(
-        "INSERT INTO target_hours (target_id, hour, checks, passes, total_ms) VALUES (?1, ?2, 1, ?3, ?4) \
-         ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + 1, \
-         passes = passes + excluded.passes, total_ms = total_ms + excluded.total_ms",
-    )?
-    .execute(params![
-        rec.target_id,
-        rec.time_ms.div_euclid(HOUR_MS),
-        i64::from(rec.passed),
-        rec.response_ms
-    ])?;
+    tally(rec, prev.status, last_check, cal).write(c, Source::Target(rec.target_id))?;
+    let source = Source::Target(rec.target_id);
+    match (prev.status == Status::Fail, next.status == Status::Fail) {
+        (false, true) => open_incident(c, source, rec.time_ms)?,
+        (true, false) => close_incident(c, source, rec.time_ms)?,
+        _ => {}
+    }
     if let Some(event) = event {
         raise_target_alert(c, rec, &trace, prev.status, next.status, event)?;
     }
     Ok(event)
+}
+
+/// The figures one check adds: the stretch since the previous check, spent in the
+/// state the target was in, and the check itself.
+fn tally(rec: &CheckRecord, before: Status, last_check: Option<i64>, cal: &Calendar) -> Tally {
+    let mut tally = Tally::default();
+    let condition = match before {
+        Status::Pass => Some(Condition::Up),
+        Status::Fail => Some(Condition::Down),
+        Status::New => None,
+    };
+    if let (Some(condition), Some(last)) = (condition, last_check) {
+        // A gap far longer than the period is no data, except the period after the
+        // last check, which that check stood for.
+        let longest = 2 * rec.period_ms + 30_000;
+        let end = if rec.time_ms - last > longest {
+            last + rec.period_ms
+        } else {
+            rec.time_ms
+        };
+        tally.spend(cal, condition, last, end);
+    }
+    tally.count(cal, rec.time_ms, rec.passed, Some(rec.response_ms));
+    tally
 }
 
 fn raise_target_alert(
@@ -358,6 +371,7 @@ mod tests {
                 success: 1,
                 renotify_minutes: 0,
             },
+            period_ms: 60_000,
             urgent: !passed,
         }
     }
@@ -418,30 +432,5 @@ mod tests {
         assert_eq!(up[&3].day, Some(1.0));
         assert_eq!(up[&1].month, Some(0.0));
         assert!(!up.contains_key(&2));
-    }
-
-    #[tokio::test]
-    async fn old_history_is_pruned_in_slices() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
-        store
-            .write(|c| {
-                c.execute("INSERT INTO targets (name, url) VALUES ('t1', 'http://x/')", [])?;
-                let mut s = c.prepare(
-                    "INSERT INTO target_results (target_id, time, result, response_ms) VALUES (1, ?, 'PASS', 1)",
-                )?;
-                for t in 0..12_000 {
-                    s.execute([t])?;
-                }
-                Ok(())
-            })
-            .await
-            .unwrap();
-        assert_eq!(store.prune_target_results(11_000).await.unwrap(), 11_000);
-        let left: i64 = store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM target_results", [], |r| r.get(0))?))
-            .await
-            .unwrap();
-        assert_eq!(left, 1000);
     }
 }

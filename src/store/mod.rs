@@ -15,6 +15,9 @@ mod flood;
 mod known;
 pub mod notifiers;
 pub mod push;
+mod report;
+mod retention;
+mod rollup;
 mod schema;
 pub mod servers;
 mod status;
@@ -22,6 +25,8 @@ pub mod targets;
 mod writer;
 
 pub use courier::{Courier, Deliveries};
+pub use report::{Bar, ReportRow, SourceFilter};
+pub use retention::Pruned;
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;
 pub(crate) use writer::in_savepoint;
@@ -40,6 +45,8 @@ use tokio::sync::oneshot;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// WAL size, in pages, that triggers a checkpoint.
 const WAL_CHECKPOINT_PAGES: u32 = 8192;
+/// Longest a slice of pruning should hold the writer; slices are sized to stay under.
+pub const SLICE_BUDGET: Duration = Duration::from_millis(20);
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -124,9 +131,29 @@ pub struct Store {
     courier: Option<Courier>,
 }
 
+/// What the writes of history follow (`[history]`).
+#[derive(Debug, Clone)]
+pub struct HistorySettings {
+    /// The calendar local days are counted in.
+    pub calendar: crate::domain::history::Calendar,
+    /// A service's unchanged reports are kept at most this often (ms; 0 keeps all).
+    pub sample_ms: i64,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings {
+            calendar: crate::domain::history::Calendar::system(),
+            sample_ms: 300_000,
+        }
+    }
+}
+
 struct Inner {
     /// `[push] max_alerts_per_minute`, read when a pushed report's job is queued.
     alert_limit: std::sync::atomic::AtomicU32,
+    /// `[history]` settings the writes follow.
+    history: std::sync::RwLock<Arc<HistorySettings>>,
     path: PathBuf,
     sync: Durability,
     writer: mpsc::Sender<Msg>,
@@ -151,11 +178,6 @@ impl Store {
             path: path.to_path_buf(),
             message: format!("cannot prepare the alert counters: {e}"),
         })?;
-        // Reports a stopped or killed daemon had not filed yet.
-        push::file_reports(&conn).map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            message: format!("cannot file the pending reports: {e}"),
-        })?;
         let (tx, rx) = mpsc::channel();
         let outbox = Arc::new(tokio::sync::Notify::new());
         let raised = outbox.clone();
@@ -170,6 +192,7 @@ impl Store {
             courier: None,
             inner: Arc::new(Inner {
                 alert_limit: std::sync::atomic::AtomicU32::new(flood::DEFAULT_ALERT_LIMIT),
+                history: std::sync::RwLock::new(Arc::new(HistorySettings::default())),
                 path: path.to_path_buf(),
                 sync,
                 writer: tx,
@@ -197,29 +220,52 @@ impl Store {
         self.inner.alert_limit.load(Ordering::Relaxed)
     }
 
+    /// Sets the calendar days are counted in and how often unchanged reports are kept.
+    pub fn set_history(&self, settings: HistorySettings) {
+        if let Ok(mut h) = self.inner.history.write() {
+            *h = Arc::new(settings);
+        }
+    }
+
+    /// The `[history]` settings in force.
+    pub fn history(&self) -> Arc<HistorySettings> {
+        match self.inner.history.read() {
+            Ok(h) => h.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// Woken after a commit that stored deliveries (the delivery loop waits on it).
     pub fn outbox(&self) -> Arc<tokio::sync::Notify> {
         self.inner.outbox.clone()
     }
 
-    /// Runs `sql` (a DELETE taking `?1` = `before_ms` and `?2` = a slice size) one slice
-    /// per write job until a slice comes back short, so other writers are not held up;
-    /// returns the number of rows deleted.
-    pub(crate) async fn delete_in_slices(
-        &self,
-        sql: &'static str,
-        before_ms: i64,
-    ) -> Result<usize> {
-        const SLICE: usize = 5000;
+    /// Runs `sql` (a DELETE taking `?1` = `before` and `?2` = a slice size) one slice
+    /// per write job until a slice comes back short, so other writers are not held up:
+    /// the slice shrinks when one takes longer than [`SLICE_BUDGET`] and grows when it
+    /// is quick. Returns the number of rows deleted.
+    pub(crate) async fn delete_in_slices(&self, sql: &'static str, before: i64) -> Result<usize> {
+        let mut size: i64 = 1000;
         let mut total = 0;
         loop {
-            let n = self
-                .write(move |c| Ok(c.execute(sql, rusqlite::params![before_ms, SLICE as i64])?))
+            let (n, took) = self
+                .write(move |c| {
+                    let started = std::time::Instant::now();
+                    let n = c.execute(sql, rusqlite::params![before, size])?;
+                    Ok((n, started.elapsed()))
+                })
                 .await?;
             total += n;
-            if n < SLICE {
+            if (n as i64) < size {
                 return Ok(total);
             }
+            size = if took > SLICE_BUDGET {
+                (size / 2).max(50)
+            } else if took < SLICE_BUDGET / 4 {
+                (size * 2).min(50_000)
+            } else {
+                size
+            };
         }
     }
 

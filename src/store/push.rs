@@ -3,11 +3,13 @@
 use super::alerts::{insert_alert, NewAlert};
 use super::flood::{admit_alert, close_flood_windows};
 use super::known::Service;
+use super::rollup::{close_incident, open_incident, Source, Tally};
 use super::servers::{identify, Denied};
-use super::{Result, Store, Tx};
+use super::{HistorySettings, Result, Store, Tx};
+use crate::domain::history::{Calendar, Condition, OFFLINE};
 use crate::domain::report::{AlertReport, ServerId, ServiceReport, ServiceState};
 use crate::domain::time::now_ms;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -78,34 +80,187 @@ fn find_service(
     Ok(None)
 }
 
-/// Moves `service_reports` into `service_states` (see the schema), service by service
-/// so each service's page of the index is written once, and brings each service's
-/// `last_report` up to its newest report. Reports of a service that no longer exists
-/// (only rows written by hand can be) are dropped.
-pub(super) fn file_reports(c: &Connection) -> Result<usize> {
-    c.prepare_cached(
-        "UPDATE services SET last_report = r.time          FROM (SELECT service_id, max(time) AS time FROM service_reports GROUP BY service_id) AS r          WHERE services.id = r.service_id AND services.last_report < r.time",
-    )?
-    .execute([])?;
-    let filed = match c
+/// Reports filed in one write job at most: the filing never holds the writer for long.
+const FILING_SLICE: usize = 2000;
+
+/// A report waiting in `service_reports`.
+struct Waiting {
+    id: i64,
+    service: i64,
+    time: i64,
+    state: String,
+    info: String,
+}
+
+/// Files up to `limit` reports from `service_reports`, oldest first: each is counted in
+/// its service's hourly and daily figures, kept in `service_states` when it changes the
+/// state or a sample is due, and brings the service's `last_report` up to date.
+/// Reports of a service that no longer exists (only rows written by hand can be) are
+/// dropped. Returns how many reports were taken from the journal, and how many of them
+/// were filed.
+pub(super) fn file_reports(
+    c: &Tx,
+    history: &HistorySettings,
+    limit: usize,
+) -> Result<(usize, usize)> {
+    let mut waiting: Vec<Waiting> = c
         .prepare_cached(
-            "INSERT INTO service_states (service_id, time, state, info)              SELECT service_id, time, state, info FROM service_reports ORDER BY service_id, id",
+            "SELECT id, service_id, time, state, info FROM service_reports ORDER BY id LIMIT ?",
         )?
-        .execute([])
-    {
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-        {
-            c.prepare_cached(
-                "INSERT INTO service_states (service_id, time, state, info)                  SELECT service_id, time, state, info FROM service_reports                  WHERE service_id IN (SELECT id FROM services) ORDER BY service_id, id",
-            )?
-            .execute([])?
-        }
-        other => other?,
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(Waiting {
+                id: r.get(0)?,
+                service: r.get(1)?,
+                time: r.get(2)?,
+                state: r.get(3)?,
+                info: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some(last) = waiting.last().map(|w| w.id) else {
+        return Ok((0, 0));
     };
-    c.prepare_cached("DELETE FROM service_reports")?
-        .execute([])?;
-    Ok(filed)
+    let taken = waiting.len();
+    waiting.sort_by_key(|w| (w.service, w.time, w.id));
+    let mut filed = 0;
+    for reports in waiting.chunk_by(|a, b| a.service == b.service) {
+        if file_service(c, history, reports)? {
+            filed += reports.len();
+        }
+    }
+    c.prepare_cached("DELETE FROM service_reports WHERE id <= ?")?
+        .execute([last])?;
+    Ok((taken, filed))
+}
+
+/// What the filing has reached for a service (see `services.filed_at`).
+struct Filed {
+    period_ms: i64,
+    at: Option<i64>,
+    state: Option<String>,
+    sampled: Option<i64>,
+}
+
+/// Files one service's reports, in time order; false when the service is gone.
+fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Result<bool> {
+    let id = reports[0].service;
+    let found = c
+        .prepare_cached(
+            "SELECT period, filed_at, filed_state, sampled_at FROM services WHERE id = ?",
+        )?
+        .query_row([id], |r| {
+            Ok(Filed {
+                period_ms: r.get::<_, i64>(0)?.saturating_mul(1000),
+                at: r.get(1)?,
+                state: r.get(2)?,
+                sampled: r.get(3)?,
+            })
+        })
+        .optional()?;
+    let Some(mut filed) = found else {
+        return Ok(false);
+    };
+    let cal = &history.calendar;
+    let mut tally = Tally::default();
+    let mut newest = i64::MIN;
+    for r in reports {
+        newest = newest.max(r.time);
+        // A report measured before the newest one filed (an agent's spool replayed late)
+        // is history, but the time it falls in is counted already.
+        let in_order = filed.at.is_none_or(|at| r.time >= at);
+        let changed = filed.state.as_deref() != Some(r.state.as_str());
+        if in_order {
+            let before = filed.state.as_deref().and_then(Condition::of_service_state);
+            if let (Some(condition), Some(at)) = (before, filed.at) {
+                spend_until(&mut tally, cal, condition, at, r.time, filed.period_ms);
+            }
+            tally.count(cal, r.time, r.state != "FAIL", None);
+            let now_out = Condition::of_service_state(&r.state).is_some_and(Condition::is_outage);
+            match (before.is_some_and(Condition::is_outage), now_out) {
+                (false, true) => open_incident(c, Source::Service(id), r.time)?,
+                (true, false) => close_incident(c, Source::Service(id), r.time)?,
+                _ => {}
+            }
+        }
+        let due = history.sample_ms == 0
+            || filed
+                .sampled
+                .is_none_or(|s| r.time - s >= history.sample_ms);
+        if changed || due || !in_order {
+            c.prepare_cached(
+                "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, ?)",
+            )?
+            .execute(params![id, r.time, r.state, r.info])?;
+            if in_order {
+                filed.sampled = Some(r.time);
+            }
+        }
+        if in_order {
+            filed.at = Some(r.time);
+            filed.state = Some(r.state.clone());
+        }
+    }
+    tally.write(c, Source::Service(id))?;
+    c.prepare_cached(
+        "UPDATE services SET filed_at = ?, filed_state = ?, sampled_at = ?, \
+         last_report = max(last_report, ?) WHERE id = ?",
+    )?
+    .execute(params![filed.at, filed.state, filed.sampled, newest, id])?;
+    Ok(true)
+}
+
+/// Counts `[from, to)` for a service last seen in `condition`: that condition for at
+/// most its period, offline for the rest.
+fn spend_until(
+    tally: &mut Tally,
+    cal: &Calendar,
+    condition: Condition,
+    from: i64,
+    to: i64,
+    period_ms: i64,
+) {
+    let kept = if condition == Condition::Offline {
+        to
+    } else {
+        to.min(from.saturating_add(period_ms))
+    };
+    tally.spend(cal, condition, from, kept);
+    tally.spend(cal, Condition::Offline, kept, to);
+}
+
+/// Marks a service offline from `at` (its last report and period): the time since its
+/// last filed report is counted, its history shows `OFFLINE`, and an incident opens.
+fn file_offline(c: &Tx, cal: &Calendar, id: i64, at: i64) -> Result<()> {
+    let found: Option<(i64, Option<i64>, Option<String>)> = c
+        .prepare_cached("SELECT period, filed_at, filed_state FROM services WHERE id = ?")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((period, filed_at, filed_state)) = found else {
+        return Ok(());
+    };
+    let mut tally = Tally::default();
+    let before = filed_state.as_deref().and_then(Condition::of_service_state);
+    if let (Some(condition), Some(from)) = (before, filed_at) {
+        spend_until(
+            &mut tally,
+            cal,
+            condition,
+            from,
+            at,
+            period.saturating_mul(1000),
+        );
+    }
+    tally.write(c, Source::Service(id))?;
+    c.prepare_cached(
+        "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, '')",
+    )?
+    .execute(params![id, at, OFFLINE])?;
+    c.prepare_cached(
+        "UPDATE services SET filed_at = max(coalesce(filed_at, ?1), ?1), filed_state = ?2, \
+         sampled_at = ?1 WHERE id = ?3",
+    )?
+    .execute(params![at, OFFLINE, id])?;
+    open_incident(c, Source::Service(id), at)
 }
 
 impl Store {
@@ -288,13 +443,17 @@ impl Store {
     /// (server, service) names.
     pub async fn mark_offline(&self, now: i64) -> Result<Vec<(String, String)>> {
         let limit = self.max_alerts_per_minute();
+        // A report not yet filed has not yet moved its service's `last_report`: most
+        // are filed in slices first, the few that arrive meanwhile with the check.
+        self.file_reports().await?;
+        let history = self.history();
         self.write(move |c| {
-            // A report not yet filed has not yet moved its service's `last_report`.
-            file_reports(c)?;
+            file_reports(c, &history, usize::MAX)?;
             close_flood_windows(c, None, now, limit)?;
-            let late: Vec<(i64, i64, String, String, String, String)> = c
+            let late: Vec<(i64, i64, String, String, String, String, i64)> = c
                 .prepare_cached(
-                    "SELECT s.id, sv.id, sv.name, s.name, s.state, s.info FROM services s \
+                    "SELECT s.id, sv.id, sv.name, s.name, s.state, s.info, \
+                     s.last_report + s.period * 1000 FROM services s \
                      JOIN servers sv ON sv.id = s.server_id \
                      WHERE s.timed_out = 0 AND s.last_report + s.period * 1000 < ?",
                 )?
@@ -306,15 +465,17 @@ impl Store {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             if !late.is_empty() {
                 c.forget();
             }
-            for (id, server_id, server, service, state, info) in &late {
+            for (id, server_id, server, service, state, info, since) in &late {
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
                     .execute([id])?;
+                file_offline(c, &history.calendar, *id, *since)?;
                 if !admit_alert(c, *server_id, server, now, limit)? {
                     continue;
                 }
@@ -345,21 +506,20 @@ impl Store {
         .await
     }
 
-    /// Files the reports received since the last filing into `service_states`, in
-    /// arrival order; returns how many.
+    /// Files the reports received since the last filing (see `service_reports` in the
+    /// schema), in slices so pushed reports are not held up; returns how many.
     pub async fn file_reports(&self) -> Result<usize> {
-        self.write(|c| file_reports(c)).await
-    }
-
-    /// Deletes report history older than `before_ms`, service by service (through the
-    /// `(service_id, time)` index) in slices; returns the number of rows deleted.
-    pub async fn prune_service_states(&self, before_ms: i64) -> Result<usize> {
-        self.delete_in_slices(
-            "DELETE FROM service_states WHERE id IN (SELECT ss.id FROM services s \
-             JOIN service_states ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
-            before_ms,
-        )
-        .await
+        let mut total = 0;
+        loop {
+            let history = self.history();
+            let (taken, filed) = self
+                .write(move |c| file_reports(c, &history, FILING_SLICE))
+                .await?;
+            total += filed;
+            if taken < FILING_SLICE {
+                return Ok(total);
+            }
+        }
     }
 
     /// Services, of every server or of one.

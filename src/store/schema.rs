@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0004_service_states_prune.sql"),
     include_str!("../../sql/migrations/0005_service_reports.sql"),
     include_str!("../../sql/migrations/0006_prune_indexes.sql"),
+    include_str!("../../sql/migrations/0007_rollups.sql"),
 ];
 
 /// The schema version this build writes.
@@ -79,31 +80,142 @@ mod tests {
         assert_eq!(v, SCHEMA_VERSION);
     }
 
+    /// Tables with their columns, and index names: what a database's schema is made of.
+    fn shape(c: &Connection) -> Vec<String> {
+        let mut s = c
+            .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .unwrap();
+        let items: Vec<(String, String)> = s
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut shape = Vec::new();
+        for (kind, name) in items {
+            let mut line = format!("{kind} {name}");
+            if kind == "table" {
+                let mut cols: Vec<String> = c
+                    .prepare(&format!("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}')"))
+                    .unwrap()
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "{} {} {} {:?} {}",
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, i64>(4)?
+                        ))
+                    })
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                cols.sort();
+                line = format!("{line}: {}", cols.join(", "));
+            }
+            shape.push(line);
+        }
+        shape
+    }
+
     #[test]
-    fn version_1_database_is_upgraded_in_place() {
+    fn a_version_1_database_upgrades_to_the_schema_of_a_new_one() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
+        let fresh = dir.path().join("new.db");
+        let mut c = Connection::open(&fresh).unwrap();
+        prepare(&mut c, &fresh).unwrap();
+        let expected = shape(&c);
+        let path = dir.path().join("old.db");
         let mut c = Connection::open(&path).unwrap();
-        c.execute_batch(
-            "CREATE TABLE alerts (id INTEGER PRIMARY KEY, message TEXT NOT NULL, service_id INTEGER);
-             CREATE TABLE deliveries (id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL);
-             CREATE TABLE services (id INTEGER PRIMARY KEY);
-             CREATE TABLE service_states (id INTEGER PRIMARY KEY, service_id INTEGER, time INTEGER, state TEXT, info TEXT);
-             INSERT INTO alerts (message) VALUES ('kept');
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
+        c.execute_batch(include_str!("testdata/schema-v1.sql"))
+            .unwrap();
+        c.execute_batch("INSERT INTO alerts (time, kind, channel, event, message) VALUES (1, 'test', 'test', 'test', 'kept')")
+            .unwrap();
         prepare(&mut c, &path).unwrap();
+        let v: u32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        // Columns added by ALTER TABLE come last; their order aside, the same schema.
+        assert_eq!(shape(&c), expected);
         let (message, description): (String, String) = c
             .query_row("SELECT message, description FROM alerts", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .unwrap();
         assert_eq!((message.as_str(), description.as_str()), ("kept", ""));
-        let v: u32 = c
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+    }
+
+    #[test]
+    fn version_6_history_is_summed_up_into_figures_and_incidents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut c = Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("testdata/schema-v6.sql"))
             .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
+        let h: i64 = 3_600_000;
+        // A target checked every minute: PASS, FAIL (now FAIL); a service OK then
+        // WARN, and silent for longer than its period since.
+        c.execute_batch(&format!(
+            "INSERT INTO targets (name, url, status, last_notified) VALUES ('t1', 'http://x/', 'FAIL', {f});
+             INSERT INTO target_results (target_id, time, result, response_ms) VALUES
+                 (1, {a}, 'PASS', 5), (1, {b}, 'FAIL', 700), (1, {f}, 'FAIL', 800);
+             INSERT INTO target_hours (target_id, hour, checks, passes, total_ms) VALUES (1, 10, 3, 1, 1505);
+             INSERT INTO servers (name, key_salt, key_hash, created) VALUES ('web1', '', '', 0);
+             INSERT INTO services (server_id, name, state, period, last_report, timed_out)
+                 VALUES (1, 'disk', 'WARN', 60, {w}, 1);
+             INSERT INTO service_states (service_id, time, state) VALUES (1, {a}, 'OK'), (1, {w}, 'WARN');",
+            a = 10 * h,
+            b = 10 * h + 60_000,
+            f = 10 * h + 120_000,
+            w = 10 * h + 30_000,
+        ))
+        .unwrap();
+        prepare(&mut c, &path).unwrap();
+        let target: (i64, i64, f64, f64, i64, i64) = c
+            .query_row(
+                "SELECT up_ms, down_ms, min_ms, max_ms, h0, h6 FROM target_hours WHERE target_id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .unwrap();
+        assert_eq!(target, (60_000, 60_000, 5.0, 800.0, 1, 2));
+        let days: i64 = c
+            .query_row("SELECT sum(checks) FROM target_days", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(days, 3);
+        let service: (i64, i64, i64, i64) = c
+            .query_row(
+                "SELECT reports, up_ms, warn_ms, offline_ms FROM service_hours WHERE service_id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            service,
+            (2, 30_000, 0, 0),
+            "the last report's time is counted when the next comes"
+        );
+        let filed: (i64, String) = c
+            .query_row("SELECT filed_at, filed_state FROM services", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(filed, (10 * h + 30_000, "OFFLINE".to_string()));
+        let incidents: Vec<(Option<i64>, Option<i64>, i64)> = c
+            .prepare("SELECT target_id, service_id, started FROM incidents ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            incidents,
+            [
+                (Some(1), None, 10 * h + 120_000),
+                (None, Some(1), 10 * h + 90_000)
+            ]
+        );
     }
 
     #[test]

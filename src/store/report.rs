@@ -1,0 +1,559 @@
+//! Reading the figures back: a report per source over a range (`skypunchctl report`,
+//! `/api/report`) and the daily bars of the status page. Every read goes through the
+//! source's own key, so its cost does not grow with other sources' history.
+
+use super::{Result, Store};
+use crate::domain::history::{figures, Condition, Figures, Incident, Responses, Spent, HOUR_MS};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// Which sources a report covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceFilter {
+    /// Every target and every service.
+    All,
+    /// One target, by id or name.
+    Target(String),
+    /// The services of a server, or one of them.
+    Server {
+        /// The server's name.
+        server: String,
+        /// One service's name.
+        service: Option<String>,
+    },
+}
+
+/// One row of a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportRow {
+    /// `target` or `service`.
+    pub kind: &'static str,
+    /// The target's or service's id.
+    pub id: i64,
+    /// The target's name, or `server/service`.
+    pub source: String,
+    /// Its figures over the range.
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// One day of a source's bar.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bar {
+    /// The local date, `YYYY-MM-DD`.
+    pub day: String,
+    /// Checks or reports that day.
+    pub checks: i64,
+    /// Failed checks, or FAIL reports.
+    pub failures: i64,
+    /// Time with data (ms).
+    pub covered_ms: i64,
+    /// FAIL and offline time (ms).
+    pub downtime_ms: i64,
+    /// WARN time (ms).
+    pub degraded_ms: i64,
+    /// Share of the covered time not down, in percent; none without data.
+    pub uptime_pct: Option<f64>,
+}
+
+/// A source as found: its kind and id, name, and how to count the time since its last
+/// check or report.
+struct Found {
+    kind: &'static str,
+    id: i64,
+    name: String,
+    /// When it was last heard of, in what condition, and for how long that stands.
+    tail: Option<(i64, Condition, i64)>,
+}
+
+impl Store {
+    /// Figures per source over `[from, to)` as known at `now`; `None` when the filter
+    /// names a target, server or service that does not exist.
+    pub async fn report(
+        &self,
+        filter: SourceFilter,
+        (from, to): (i64, i64),
+        now: i64,
+    ) -> Result<Option<Vec<ReportRow>>> {
+        self.read(move |c| {
+            let Some(sources) = sources(c, &filter)? else {
+                return Ok(None);
+            };
+            let mut rows = Vec::with_capacity(sources.len());
+            for s in sources {
+                let (mut spent, responses) = hours(c, &s, from, to)?;
+                if let Some((at, condition, stands)) = s.tail {
+                    // The time since the last check or report, up to now.
+                    let (a, b) = (at.max(from), at.saturating_add(stands).min(now).min(to));
+                    if b > a {
+                        spent.add(condition, b - a);
+                    }
+                    let (a, b) = (at.saturating_add(stands).max(from), now.min(to));
+                    // A silent service is offline once its period is over; a target
+                    // not checked for that long is a gap with no data.
+                    if s.kind == "service" && b > a {
+                        spent.add(Condition::Offline, b - a);
+                    }
+                }
+                let incidents = incidents(c, &s, from, to)?;
+                rows.push(ReportRow {
+                    kind: s.kind,
+                    id: s.id,
+                    source: s.name,
+                    figures: figures(&spent, (from, to), now, &incidents, &responses),
+                });
+            }
+            Ok(Some(rows))
+        })
+        .await
+    }
+
+    /// A target's (`kind` = `target`) or service's daily bars for `days` (`YYYYMMDD`,
+    /// oldest first, as [`Calendar::last_days`] gives them); days without data are
+    /// there, empty. `None` for an unknown source.
+    pub async fn bars(
+        &self,
+        kind: &'static str,
+        id: i64,
+        days: Vec<i32>,
+    ) -> Result<Option<Vec<Bar>>> {
+        self.read(move |c| {
+            let exists = match kind {
+                "target" => "SELECT 1 FROM targets WHERE id = ?",
+                _ => "SELECT 1 FROM services WHERE id = ?",
+            };
+            if c.query_row(exists, [id], |_| Ok(())).optional()?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(day_bars(c, kind, id, &days)?))
+        })
+        .await
+    }
+
+    /// Every target's and service's daily bars for `days`, keyed `target:<id>` and
+    /// `service:<id>`.
+    pub async fn all_bars(&self, days: Vec<i32>) -> Result<Vec<(String, Vec<Bar>)>> {
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for (kind, sql) in [
+                ("target", "SELECT id FROM targets ORDER BY id"),
+                ("service", "SELECT id FROM services ORDER BY id"),
+            ] {
+                let ids: Vec<i64> = c
+                    .prepare_cached(sql)?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for id in ids {
+                    out.push((format!("{kind}:{id}"), day_bars(c, kind, id, &days)?));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn day_bars(c: &Connection, kind: &str, id: i64, days: &[i32]) -> Result<Vec<Bar>> {
+    let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
+        return Ok(Vec::new());
+    };
+    let sql = match kind {
+        "target" => {
+            "SELECT day, checks, failures, up_ms, warn_ms, down_ms, unknown_ms, offline_ms \
+             FROM target_days WHERE target_id = ? AND day BETWEEN ? AND ?"
+        }
+        _ => {
+            "SELECT day, reports, failures, up_ms, warn_ms, down_ms, unknown_ms, offline_ms \
+             FROM service_days WHERE service_id = ? AND day BETWEEN ? AND ?"
+        }
+    };
+    let mut found = std::collections::HashMap::new();
+    let mut s = c.prepare_cached(sql)?;
+    let rows = s.query_map(params![id, first, last], |r| {
+        Ok((
+            r.get::<_, i32>(0)?,
+            (
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                Spent {
+                    up: r.get(3)?,
+                    degraded: r.get(4)?,
+                    down: r.get(5)?,
+                    unknown: r.get(6)?,
+                    offline: r.get(7)?,
+                },
+            ),
+        ))
+    })?;
+    for row in rows {
+        let (day, figures) = row?;
+        found.insert(day, figures);
+    }
+    Ok(days
+        .iter()
+        .map(|day| {
+            let (checks, failures, spent) = found.get(day).copied().unwrap_or_default();
+            let covered = spent.covered();
+            Bar {
+                day: format!(
+                    "{:04}-{:02}-{:02}",
+                    day / 10_000,
+                    day / 100 % 100,
+                    day % 100
+                ),
+                checks,
+                failures,
+                covered_ms: covered,
+                downtime_ms: spent.downtime(),
+                degraded_ms: spent.degraded,
+                uptime_pct: (covered > 0)
+                    .then(|| 100.0 * (covered - spent.downtime()) as f64 / covered as f64),
+            }
+        })
+        .collect())
+}
+
+/// The sources a filter names; `None` when it names one that does not exist.
+fn sources(c: &Connection, filter: &SourceFilter) -> Result<Option<Vec<Found>>> {
+    let target = |r: &rusqlite::Row| -> rusqlite::Result<Found> {
+        let (id, name, status, last, frequency): (i64, String, String, Option<i64>, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let condition = match status.as_str() {
+            "PASS" => Some(Condition::Up),
+            "FAIL" => Some(Condition::Down),
+            _ => None,
+        };
+        Ok(Found {
+            kind: "target",
+            id,
+            name,
+            tail: last
+                .zip(condition)
+                .map(|(at, cond)| (at, cond, 2 * frequency * 1000 + 30_000)),
+        })
+    };
+    let service = |r: &rusqlite::Row| -> rusqlite::Result<Found> {
+        let (id, name, at, state, period): (i64, String, Option<i64>, Option<String>, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let condition = state.as_deref().and_then(Condition::of_service_state);
+        Ok(Found {
+            kind: "service",
+            id,
+            name,
+            tail: at
+                .zip(condition)
+                .map(|(at, cond)| (at, cond, period * 1000)),
+        })
+    };
+    const TARGETS: &str = "SELECT id, name, status, last_check, frequency FROM targets";
+    const SERVICES: &str = "SELECT s.id, sv.name || '/' || s.name, s.filed_at, s.filed_state, \
+        s.period FROM services s JOIN servers sv ON sv.id = s.server_id";
+    let found = match filter {
+        SourceFilter::All => {
+            let mut all: Vec<Found> = c
+                .prepare_cached(&format!("{TARGETS} ORDER BY name, id"))?
+                .query_map([], target)?
+                .collect::<rusqlite::Result<_>>()?;
+            let services: Vec<Found> = c
+                .prepare_cached(&format!("{SERVICES} ORDER BY sv.name, s.name"))?
+                .query_map([], service)?
+                .collect::<rusqlite::Result<_>>()?;
+            all.extend(services);
+            all
+        }
+        SourceFilter::Target(key) => {
+            let by_id = key.parse::<i64>().ok();
+            c.prepare_cached(&format!(
+                "{TARGETS} WHERE id = ?1 OR (?1 IS NULL AND name = ?2) ORDER BY id LIMIT 1"
+            ))?
+            .query_map(params![by_id, key], target)?
+            .collect::<rusqlite::Result<_>>()?
+        }
+        SourceFilter::Server {
+            server,
+            service: one,
+        } => c
+            .prepare_cached(&format!(
+                "{SERVICES} WHERE sv.name = ?1 AND (?2 IS NULL OR s.name = ?2) ORDER BY s.name"
+            ))?
+            .query_map(params![server, one], service)?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    if found.is_empty() && *filter != SourceFilter::All {
+        return Ok(None);
+    }
+    Ok(Some(found))
+}
+
+/// Time per condition and response times over `[from, to)`, from whole hours (an hour
+/// is counted when it begins inside the range).
+fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Responses)> {
+    let (first, end) = (from.div_euclid(HOUR_MS), to.div_euclid(HOUR_MS));
+    let sql = match s.kind {
+        "target" => {
+            "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
+             min(min_ms), max(max_ms), sum(h0), sum(h1), sum(h2), sum(h3), sum(h4), sum(h5), \
+             sum(h6), sum(h7), sum(h8), sum(h9), sum(h10), sum(h11) \
+             FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?"
+        }
+        _ => {
+            "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
+             NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 \
+             FROM service_hours WHERE service_id = ? AND hour >= ? AND hour < ?"
+        }
+    };
+    let row = c
+        .prepare_cached(sql)?
+        .query_row(params![s.id, first, end], |r| {
+            let n = |i: usize| r.get::<_, Option<i64>>(i).map(Option::unwrap_or_default);
+            let mut counts = [0i64; 12];
+            for (i, slot) in counts.iter_mut().enumerate() {
+                *slot = n(7 + i)?;
+            }
+            Ok((
+                Spent {
+                    up: n(0)?,
+                    degraded: n(1)?,
+                    down: n(2)?,
+                    unknown: n(3)?,
+                    offline: n(4)?,
+                },
+                Responses {
+                    counts,
+                    fastest: r.get::<_, Option<f64>>(5)?.unwrap_or(f64::INFINITY),
+                    slowest: r.get::<_, Option<f64>>(6)?.unwrap_or(0.0),
+                },
+            ))
+        })?;
+    Ok(row)
+}
+
+/// The source's incidents that overlap `[from, to)`.
+fn incidents(c: &Connection, s: &Found, from: i64, to: i64) -> Result<Vec<Incident>> {
+    let sql = match s.kind {
+        "target" => {
+            "SELECT started, ended FROM incidents WHERE target_id = ?1 AND started < ?3 \
+             AND (ended IS NULL OR ended >= ?2) ORDER BY started"
+        }
+        _ => {
+            "SELECT started, ended FROM incidents WHERE service_id = ?1 AND started < ?3 \
+             AND (ended IS NULL OR ended >= ?2) ORDER BY started"
+        }
+    };
+    let rows = c
+        .prepare_cached(sql)?
+        .query_map(params![s.id, from, to], |r| {
+            Ok(Incident {
+                start: r.get(0)?,
+                end: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::checks::CheckRecord;
+    use super::super::{temp_store, HistorySettings};
+    use super::*;
+    use crate::domain::history::Calendar;
+    use crate::domain::report::{ServerId, ServiceReport, ServiceState};
+    use crate::domain::supervise::Thresholds;
+    use crate::secret::Secret;
+
+    const MIN: i64 = 60_000;
+
+    fn check(at: i64, passed: bool) -> CheckRecord {
+        CheckRecord {
+            target_id: 1,
+            name: "t1".into(),
+            request: "GET http://x/".into(),
+            time_ms: at,
+            passed,
+            status_code: Some(if passed { 200 } else { 503 }),
+            description: String::new(),
+            response_ms: if passed { 5.0 } else { 700.0 },
+            network_fail: false,
+            trace: std::sync::Arc::new((String::new(), crate::domain::trace::Trace::start())),
+            thresholds: Thresholds {
+                failure: 1,
+                success: 1,
+                renotify_minutes: 0,
+            },
+            period_ms: MIN,
+            urgent: true,
+        }
+    }
+
+    fn utc(store: &Store, sample_ms: i64) {
+        store.set_history(HistorySettings {
+            calendar: Calendar::utc(),
+            sample_ms,
+        });
+    }
+
+    #[tokio::test]
+    async fn a_targets_downtime_incidents_and_gaps_are_counted_from_its_checks() {
+        let (_dir, store) = temp_store();
+        utc(&store, 0);
+        store
+            .write(|c| {
+                Ok(c.execute(
+                    "INSERT INTO targets (name, url) VALUES ('t1', 'http://x/')",
+                    [],
+                )?)
+            })
+            .await
+            .unwrap();
+        // Two days ago, on the hour: PASS, PASS, FAIL, FAIL, PASS a minute apart, the
+        // FAIL stretch crossing into the next hour; then the daemon is away for a day.
+        let base = (crate::domain::time::now_ms() / HOUR_MS - 48) * HOUR_MS;
+        let t0 = base + 57 * MIN;
+        for (i, passed) in [true, true, false, false, true].into_iter().enumerate() {
+            store
+                .record_check(check(t0 + i as i64 * MIN, passed))
+                .await
+                .unwrap();
+        }
+        store
+            .record_check(check(t0 + 24 * 60 * MIN, true))
+            .await
+            .unwrap();
+        let now = t0 + 24 * 60 * MIN + 30_000;
+        let rows = store
+            .report(
+                SourceFilter::Target("t1".into()),
+                (base, base + 2 * HOUR_MS),
+                now,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let f = &rows[0].figures;
+        assert_eq!(rows[0].source, "t1");
+        assert_eq!(f.downtime_ms, 2 * MIN, "from the first FAIL to the PASS");
+        assert_eq!(f.incidents, 1);
+        assert_eq!((f.longest_ms, f.mttr_ms), (2 * MIN, Some(2 * MIN)));
+        // Up 2 minutes before, and the minute the last check stands for after it;
+        // the rest of the two hours had no data.
+        assert_eq!(f.covered_ms, 5 * MIN);
+        assert_eq!(f.no_data_ms, 2 * HOUR_MS - 5 * MIN);
+        let up = f.uptime_pct.unwrap();
+        assert!((up - 60.0).abs() < 1e-9, "{up}");
+        let p95 = f.p95_ms.unwrap();
+        assert!(
+            (500.0..=700.0).contains(&p95),
+            "two of five checks slow: {p95}"
+        );
+        // By id too; and the day's bar shows the same.
+        let by_id = store
+            .report(
+                SourceFilter::Target("1".into()),
+                (base, base + 2 * HOUR_MS),
+                now,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_id, rows);
+        let cal = Calendar::utc();
+        let day = cal.day(t0);
+        let bars = store.bars("target", 1, vec![day]).await.unwrap().unwrap();
+        assert_eq!(
+            (bars[0].checks, bars[0].failures, bars[0].downtime_ms),
+            (5, 2, 2 * MIN)
+        );
+        assert!(store
+            .report(SourceFilter::Target("t9".into()), (0, 1), now)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store.bars("target", 9, vec![day]).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_services_states_offline_time_and_samples_are_kept() {
+        let (_dir, store) = temp_store();
+        utc(&store, 5 * MIN);
+        let base = (crate::domain::time::now_ms() / HOUR_MS - 48) * HOUR_MS;
+        let push = |state: &str, at: i64| {
+            let store = store.clone();
+            let report = ServiceReport {
+                name: "disk".into(),
+                state: ServiceState::parse(state).unwrap(),
+                info: format!("at {at}"),
+                period: 60,
+                time: Some(at),
+            };
+            async move {
+                let id = ServerId {
+                    name: "web1".into(),
+                    key: Secret::new("k"),
+                };
+                store
+                    .push_states(id, true, vec![report])
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        };
+        // OK every 30 s for 20 minutes, then WARN for 10, then silence.
+        for i in 0..40 {
+            push("OK", base + i * 30_000).await;
+        }
+        for i in 40..60 {
+            push("WARN", base + i * 30_000).await;
+        }
+        store.file_reports().await.unwrap();
+        let last = base + 59 * 30_000;
+        // Missed its period: offline a minute after its last report.
+        let gone = store.mark_offline(last + 61_000).await.unwrap();
+        assert_eq!(gone.len(), 1);
+        // Back, OK, 30 minutes later.
+        let back = last + 30 * MIN;
+        push("OK", back).await;
+        store.file_reports().await.unwrap();
+        let now = back + 10_000;
+        let rows = store
+            .report(
+                SourceFilter::Server {
+                    server: "web1".into(),
+                    service: Some("disk".into()),
+                },
+                (base, base + 2 * HOUR_MS),
+                now,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let f = &rows[0].figures;
+        assert_eq!(rows[0].source, "web1/disk");
+        let offline = back - (last + MIN);
+        assert_eq!(
+            f.downtime_ms, offline,
+            "offline from a period after the last report"
+        );
+        assert_eq!(f.incidents, 1);
+        assert_eq!(f.mttr_ms, Some(offline));
+        assert_eq!(f.covered_ms, now - base);
+        let degraded = f.degraded_pct.unwrap();
+        // From the first WARN to a period after the last report.
+        let warned = last + MIN - (base + 20 * MIN);
+        let expected = 100.0 * warned as f64 / (now - base) as f64;
+        assert!((degraded - expected).abs() < 1e-9, "{degraded} {expected}");
+        // History: the first OK and samples 5, 10 and 15 minutes on, the WARN and its
+        // sample at 25 minutes, OFFLINE, the OK.
+        let history = store
+            .service_history(rows[0].id, 100)
+            .await
+            .unwrap()
+            .unwrap();
+        let states: Vec<&str> = history.iter().rev().map(|h| h.1.as_str()).collect();
+        assert_eq!(
+            states,
+            ["OK", "OK", "OK", "OK", "WARN", "WARN", "OFFLINE", "OK"],
+            "{history:?}"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Hourly and daily figures per source, and incidents: written in the same transaction
+//! as the raw history they sum up, so they survive whatever it survives.
+
+use super::{Result, Tx};
+use crate::domain::history::{bucket, hour_pieces, Calendar, Condition, Spent};
+use rusqlite::params;
+
+/// What the figures are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// A polled target.
+    Target(i64),
+    /// A pushed service.
+    Service(i64),
+}
+
+/// What one hour or day gains.
+#[derive(Debug, Clone, Copy, Default)]
+struct Gain {
+    /// Checks or reports.
+    checks: i64,
+    passes: i64,
+    failures: i64,
+    spent: Spent,
+    total_ms: f64,
+    fastest: Option<f64>,
+    slowest: Option<f64>,
+    histogram: [i64; 12],
+}
+
+/// Figures gathered for one source before they are written: one row per hour and per
+/// day touched, however many checks or reports they come from.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    hours: Vec<(i64, Gain)>,
+    days: Vec<(i32, Gain)>,
+}
+
+fn entry<K: PartialEq + Copy>(list: &mut Vec<(K, Gain)>, key: K) -> &mut Gain {
+    let at = match list.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            list.push((key, Gain::default()));
+            list.len() - 1
+        }
+    };
+    &mut list[at].1
+}
+
+impl Tally {
+    /// Counts `[start, end)` as spent in `condition`, in each hour and local day it
+    /// covers.
+    pub(super) fn spend(&mut self, cal: &Calendar, condition: Condition, start: i64, end: i64) {
+        for (hour, at, ms) in hour_pieces(start, end) {
+            entry(&mut self.hours, hour).spent.add(condition, ms);
+            entry(&mut self.days, cal.day(at)).spent.add(condition, ms);
+        }
+    }
+
+    /// Counts one check (with its response time) or one report made at `at`.
+    pub(super) fn count(
+        &mut self,
+        cal: &Calendar,
+        at: i64,
+        passed: bool,
+        response_ms: Option<f64>,
+    ) {
+        let hour = at.div_euclid(crate::domain::history::HOUR_MS);
+        let g = entry(&mut self.hours, hour);
+        g.checks += 1;
+        g.passes += i64::from(passed);
+        g.failures += i64::from(!passed);
+        if let Some(ms) = response_ms {
+            g.total_ms += ms;
+            g.fastest = Some(g.fastest.map_or(ms, |f| f.min(ms)));
+            g.slowest = Some(g.slowest.map_or(ms, |s| s.max(ms)));
+            g.histogram[bucket(ms)] += 1;
+        }
+        let day = entry(&mut self.days, cal.day(at));
+        day.checks += 1;
+        day.failures += i64::from(!passed);
+    }
+
+    /// Adds what was gathered to the source's rows.
+    pub(super) fn write(&self, c: &Tx, source: Source) -> Result<()> {
+        for (hour, g) in &self.hours {
+            let s = &g.spent;
+            match source {
+                Source::Target(id) => {
+                    let h = &g.histogram;
+                    c.prepare_cached(TARGET_HOUR)?.execute(params![
+                        id, hour, g.checks, g.passes, g.total_ms, g.fastest, g.slowest, h[0], h[1],
+                        h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], s.up,
+                        s.degraded, s.down, s.unknown, s.offline
+                    ])?
+                }
+                Source::Service(id) => c.prepare_cached(SERVICE_HOUR)?.execute(params![
+                    id, hour, g.checks, s.up, s.degraded, s.down, s.unknown, s.offline
+                ])?,
+            };
+        }
+        for (day, g) in &self.days {
+            let (sql, id) = match source {
+                Source::Target(id) => (TARGET_DAY, id),
+                Source::Service(id) => (SERVICE_DAY, id),
+            };
+            let s = &g.spent;
+            c.prepare_cached(sql)?.execute(params![
+                id, day, g.checks, g.failures, s.up, s.degraded, s.down, s.unknown, s.offline
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, passes, total_ms, \
+    min_ms, max_ms, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, \
+    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+    ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + excluded.checks, \
+    passes = passes + excluded.passes, total_ms = total_ms + excluded.total_ms, \
+    min_ms = coalesce(min(min_ms, excluded.min_ms), min_ms, excluded.min_ms), \
+    max_ms = coalesce(max(max_ms, excluded.max_ms), max_ms, excluded.max_ms), \
+    h0 = h0 + excluded.h0, h1 = h1 + excluded.h1, h2 = h2 + excluded.h2, h3 = h3 + excluded.h3, \
+    h4 = h4 + excluded.h4, h5 = h5 + excluded.h5, h6 = h6 + excluded.h6, h7 = h7 + excluded.h7, \
+    h8 = h8 + excluded.h8, h9 = h9 + excluded.h9, h10 = h10 + excluded.h10, h11 = h11 + excluded.h11, \
+    up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
+    down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
+    offline_ms = offline_ms + excluded.offline_ms";
+
+const SERVICE_HOUR: &str = "INSERT INTO service_hours (service_id, hour, reports, \
+    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+    ON CONFLICT (service_id, hour) DO UPDATE SET reports = reports + excluded.reports, \
+    up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
+    down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
+    offline_ms = offline_ms + excluded.offline_ms";
+
+const TARGET_DAY: &str = "INSERT INTO target_days (target_id, day, checks, failures, \
+    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+    ON CONFLICT (target_id, day) DO UPDATE SET checks = checks + excluded.checks, \
+    failures = failures + excluded.failures, \
+    up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
+    down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
+    offline_ms = offline_ms + excluded.offline_ms";
+
+const SERVICE_DAY: &str = "INSERT INTO service_days (service_id, day, reports, failures, \
+    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+    ON CONFLICT (service_id, day) DO UPDATE SET reports = reports + excluded.reports, \
+    failures = failures + excluded.failures, \
+    up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
+    down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
+    offline_ms = offline_ms + excluded.offline_ms";
+
+/// Opens an incident of `source` at `at` (none if one is open already).
+pub(super) fn open_incident(c: &Tx, source: Source, at: i64) -> Result<()> {
+    let (target, service) = ids(source);
+    c.prepare_cached(
+        "INSERT INTO incidents (target_id, service_id, started) SELECT ?1, ?2, ?3 \
+         WHERE NOT EXISTS (SELECT 1 FROM incidents WHERE ended IS NULL AND \
+           (target_id = ?1 OR service_id = ?2))",
+    )?
+    .execute(params![target, service, at])?;
+    Ok(())
+}
+
+/// Ends the open incident of `source`, if any, at `at`.
+pub(super) fn close_incident(c: &Tx, source: Source, at: i64) -> Result<()> {
+    let sql = match source {
+        Source::Target(_) => {
+            "UPDATE incidents SET ended = max(started, ?2) WHERE target_id = ?1 AND ended IS NULL"
+        }
+        Source::Service(_) => {
+            "UPDATE incidents SET ended = max(started, ?2) WHERE service_id = ?1 AND ended IS NULL"
+        }
+    };
+    let id = match source {
+        Source::Target(id) | Source::Service(id) => id,
+    };
+    c.prepare_cached(sql)?.execute(params![id, at])?;
+    Ok(())
+}
+
+fn ids(source: Source) -> (Option<i64>, Option<i64>) {
+    match source {
+        Source::Target(id) => (Some(id), None),
+        Source::Service(id) => (None, Some(id)),
+    }
+}
