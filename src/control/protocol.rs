@@ -103,6 +103,25 @@ pub enum Request {
         /// Notifier id.
         id: i64,
     },
+    /// Uptime and incident figures per source over a range.
+    Report(ReportQuery),
+}
+
+/// What `skypunchctl report` asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// One target, by id or name.
+    pub target: Option<String>,
+    /// One server's services.
+    pub server: Option<String>,
+    /// One service of that server.
+    pub service: Option<String>,
+    /// A month, `YYYY-MM`.
+    pub month: Option<String>,
+    /// First date, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Last date, `YYYY-MM-DD`, included.
+    pub to: Option<String>,
 }
 
 /// A notifier to create, as `skypunchctl notifiers add` describes it.
@@ -146,7 +165,7 @@ pub struct NewTarget {
 }
 
 /// What `skypunchd` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Response {
     /// Accepts a conversation.
     Hello {
@@ -205,6 +224,8 @@ pub enum Response {
         /// What the peer answered, or why it failed.
         message: String,
     },
+    /// Answer to [`Request::Report`].
+    Report(ReportInfo),
 }
 
 // The answers' own types: the store's rows are converted into them by the daemon's
@@ -394,6 +415,48 @@ pub struct TestReport {
     pub trace: String,
 }
 
+/// Answer to [`Request::Report`]; its JSON is that of `/api/report`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportInfo {
+    /// Start of the range, local time `YYYY-MM-DD HH:MM`.
+    pub from: String,
+    /// End of the range (excluded), local time.
+    pub to: String,
+    /// The time zone of both.
+    pub time_zone: String,
+    /// One row per source.
+    pub rows: Vec<ReportLine>,
+}
+
+/// One source's figures in a report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportLine {
+    /// `target` or `service`.
+    pub kind: String,
+    /// Its id.
+    pub id: i64,
+    /// The target's name, or `server/service`.
+    pub source: String,
+    /// Time with data (ms).
+    pub covered_ms: i64,
+    /// Time without data (ms), not counted as up.
+    pub no_data_ms: i64,
+    /// Share of the covered time not in FAIL or offline, in percent.
+    pub uptime_pct: Option<f64>,
+    /// Share of the covered time in WARN, in percent.
+    pub degraded_pct: Option<f64>,
+    /// FAIL and offline time (ms).
+    pub downtime_ms: i64,
+    /// Incidents overlapping the range.
+    pub incidents: u32,
+    /// The longest, within the range (ms).
+    pub longest_ms: i64,
+    /// Mean time to recover (ms).
+    pub mttr_ms: Option<i64>,
+    /// 95th percentile response time (ms).
+    pub p95_ms: Option<f64>,
+}
+
 /// Answer to [`Request::Status`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -474,6 +537,11 @@ mod tests {
             Request::TestNotifier { id: 2 },
             Request::AddNotifier(notifier),
             Request::RemoveNotifier { id: 2 },
+            Request::Report(ReportQuery {
+                server: Some("h".into()),
+                month: Some("2026-11".into()),
+                ..ReportQuery::default()
+            }),
         ]
     }
 
@@ -554,6 +622,16 @@ mod tests {
                 delivered: false,
                 message: "m".into(),
             },
+            Response::Report(ReportInfo {
+                time_zone: "UTC".into(),
+                rows: vec![ReportLine {
+                    id: 1,
+                    uptime_pct: Some(99.5),
+                    p95_ms: Some(12.25),
+                    ..ReportLine::default()
+                }],
+                ..ReportInfo::default()
+            }),
         ]
     }
 
@@ -605,6 +683,7 @@ mod tests {
         "1204",
         "13016e04736d747003614062027b7d00",
         "1404",
+        "1500010168000107323032362d31310000",
         "0001017607",
         "01017607090163016400010000000000",
         "02016d",
@@ -619,5 +698,6 @@ mod tests {
         "0b01020001000000000000",
         "0c040000000000000000",
         "0d016e00016d",
+        "0e000003555443010002000000010000000000e058400000000000010000000000802840",
     ];
 }

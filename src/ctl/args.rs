@@ -52,11 +52,37 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Uptime, downtime, incidents and response times per target and service
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish)
     Completions {
         /// The shell
         shell: clap_complete::Shell,
     },
+}
+
+/// `report [--target ID|NAME | --server NAME [--service NAME]] [--month YYYY-MM |
+/// --from DATE --to DATE]`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only this target (id or name)
+    #[arg(long, value_name = "ID|NAME", conflicts_with = "server")]
+    pub target: Option<String>,
+    /// Only this server's services
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Only this service of the server
+    #[arg(long, value_name = "NAME", requires = "server")]
+    pub service: Option<String>,
+    /// A calendar month in the daemon's time zone (default: the last 30 days)
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    pub month: Option<String>,
+    /// First day of the range
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+    pub from: Option<String>,
+    /// Last day of the range (included)
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+    pub to: Option<String>,
 }
 
 /// `targets [ID] [enable|disable|test]`, `targets add ...`, `targets remove ID`.

@@ -7,6 +7,7 @@
 pub mod args;
 pub mod notifiers;
 pub mod push;
+pub mod report;
 pub mod targets;
 
 use crate::config::{self, DEFAULT_CONFIG_PATH};
@@ -163,6 +164,10 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
         Command::Alerts { ref since, limit } => {
             let mut client = Client::connect(&socket).await?;
             push::alerts(&mut client, since.as_deref(), limit, out).await
+        }
+        Command::Report(ref args) => {
+            let mut client = Client::connect(&socket).await?;
+            report::run(&mut client, args, out).await
         }
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::config::{Config, NotifierKind};
 use crate::control::protocol::{
-    AlertInfo, Counts, ErrorKind, NewNotifier, NewTarget, NotifierInfo, Request, Response,
-    ServerInfo, ServiceInfo, StatusReport, TargetInfo, TestReport,
+    AlertInfo, Counts, ErrorKind, NewNotifier, NewTarget, NotifierInfo, ReportInfo, ReportLine,
+    ReportQuery, Request, Response, ServerInfo, ServiceInfo, StatusReport, TargetInfo, TestReport,
 };
 use crate::control::server::{Peer, Service};
 use crate::domain::target::{Origin, TargetRow};
@@ -171,6 +171,50 @@ impl From<crate::store::notifiers::NotifierInfo> for NotifierInfo {
     }
 }
 
+impl From<crate::store::Report> for ReportInfo {
+    fn from(r: crate::store::Report) -> Self {
+        ReportInfo {
+            from: r.from,
+            to: r.to,
+            time_zone: r.time_zone,
+            rows: r
+                .rows
+                .into_iter()
+                .map(|row| {
+                    let f = row.figures;
+                    ReportLine {
+                        kind: row.kind.to_string(),
+                        id: row.id,
+                        source: row.source,
+                        covered_ms: f.covered_ms,
+                        no_data_ms: f.no_data_ms,
+                        uptime_pct: f.uptime_pct,
+                        degraded_pct: f.degraded_pct,
+                        downtime_ms: f.downtime_ms,
+                        incidents: f.incidents,
+                        longest_ms: f.longest_ms,
+                        mttr_ms: f.mttr_ms,
+                        p95_ms: f.p95_ms,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<ReportQuery> for crate::store::ReportAsk {
+    fn from(q: ReportQuery) -> Self {
+        crate::store::ReportAsk {
+            target: q.target,
+            server: q.server,
+            service: q.service,
+            month: q.month,
+            from: q.from,
+            to: q.to,
+        }
+    }
+}
+
 impl From<crate::store::Counts> for Counts {
     fn from(row: crate::store::Counts) -> Self {
         Counts {
@@ -264,6 +308,16 @@ impl Service for ControlService {
                 )
             }
             Request::AddNotifier(new) => self.add_notifier(new).await,
+            Request::Report(query) => {
+                use crate::store::ReportError;
+                let now = crate::domain::time::now_ms();
+                match self.store.report_for(query.into(), now).await {
+                    Ok(report) => Response::Report(report.into()),
+                    Err(ReportError::Asked(m)) => error(ErrorKind::InvalidInput, m),
+                    Err(ReportError::NotFound(m)) => error(ErrorKind::NotFound, m),
+                    Err(ReportError::Store(e)) => store_error(e),
+                }
+            }
             Request::RemoveNotifier { id } => reply(self.store.remove_notifier(id).await, |name| {
                 log::info!("notifier `{name}` removed by skypunchctl");
                 Response::Done {

@@ -179,6 +179,18 @@ impl Calendar {
         number(self.tz.to_datetime(ts).date())
     }
 
+    /// `ms` as local time, `YYYY-MM-DD HH:MM`.
+    pub fn local(&self, ms: i64) -> String {
+        match Timestamp::from_millisecond(ms) {
+            Ok(ts) => self
+                .tz
+                .to_datetime(ts)
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// When local day `day` (`YYYYMMDD`) starts, in ms since the epoch.
     pub fn day_start(&self, day: i32) -> i64 {
         self.start_of(date_of(day))
@@ -438,6 +450,8 @@ mod tests {
         let (a, b) = berlin.month("2026-03").unwrap();
         assert_eq!((b - a) / H, 31 * 24 - 1);
         assert_eq!(a, 1_772_319_600_000, "2026-02-28T23:00:00Z");
+        assert_eq!(berlin.local(a), "2026-03-01 00:00");
+        assert_eq!(berlin.local(b), "2026-04-01 00:00");
         let (a, b) = berlin.month("2026-10").unwrap();
         assert_eq!((b - a) / H, 31 * 24 + 1);
         // Consecutive months meet exactly, across the year too.

@@ -106,9 +106,31 @@ pub fn duration_ms(d: &str) -> Result<i64, DurationError> {
     Ok(n.saturating_mul(scale))
 }
 
+/// A span of time the way an operator reads it: `0s`, `45s`, `12m 30s`, `3h 05m`,
+/// `2d 4h` (two units at most, rounded down).
+pub fn human_ms(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m {sec:02}s"),
+        (0, _, _) => format!("{h}h {m:02}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_spans() {
+        assert_eq!(human_ms(0), "0s");
+        assert_eq!(human_ms(45_999), "45s");
+        assert_eq!(human_ms(750_000), "12m 30s");
+        assert_eq!(human_ms(3 * 3_600_000 + 300_000), "3h 05m");
+        assert_eq!(human_ms(2 * 86_400_000 + 4 * 3_600_000 + 1), "2d 4h");
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_ceiling() {

@@ -7,6 +7,7 @@
 //! and body read timeouts, and connections by a limit.
 
 pub mod api;
+pub mod history;
 mod serve;
 pub mod web;
 
@@ -194,8 +195,10 @@ fn ui_allowed(ctx: &Ctx, req: &http::request::Parts) -> bool {
 /// The read side: the status page, its JSON API and the metrics, GET only, behind
 /// `ui_user` / `ui_password` when set.
 async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Response<Full<Bytes>> {
-    let known = matches!(path, "/ui/" | "/api/status" | "/api/alerts" | "/metrics")
-        || path.starts_with("/api/targets/")
+    let known = matches!(
+        path,
+        "/ui/" | "/api/status" | "/api/alerts" | "/metrics" | "/api/report" | "/api/bars"
+    ) || path.starts_with("/api/targets/")
         || path.starts_with("/api/services/");
     if !known {
         return error(StatusCode::NOT_FOUND, format!("Not found: {path}"));
@@ -227,6 +230,9 @@ async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Respons
     }
     if path == "/metrics" {
         return web.metrics().await;
+    }
+    if let Some(found) = history::route(web, path, query).await {
+        return found;
     }
     if let Some(rest) = path.strip_prefix("/api/targets/") {
         return match rest.split_once('/') {

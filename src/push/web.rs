@@ -513,14 +513,14 @@ fn service_json(s: &ServiceInfo) -> Value {
     })
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(super) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 
 /// The query string's `key=value` pairs, percent-decoded.
-fn params(query: &str) -> HashMap<String, String> {
+pub(super) fn params(query: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect()

@@ -25,7 +25,7 @@ pub mod targets;
 mod writer;
 
 pub use courier::{Courier, Deliveries};
-pub use report::{Bar, ReportRow, SourceFilter};
+pub use report::{Bar, Point, Report, ReportAsk, ReportError, ReportRow, SourceFilter};
 pub use retention::Pruned;
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;

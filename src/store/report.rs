@@ -23,6 +23,69 @@ pub enum SourceFilter {
     },
 }
 
+/// A report as asked for: which sources, and a month (`YYYY-MM`) or dates
+/// (`YYYY-MM-DD`, both included); the last 30 days without either.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportAsk {
+    /// One target, by id or name.
+    pub target: Option<String>,
+    /// One server's services.
+    pub server: Option<String>,
+    /// One service of that server.
+    pub service: Option<String>,
+    /// A month.
+    pub month: Option<String>,
+    /// First date.
+    pub from: Option<String>,
+    /// Last date.
+    pub to: Option<String>,
+}
+
+/// A report: its range and one row per source (the JSON of `/api/report` and of
+/// `skypunchctl report --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Start of the range, local time `YYYY-MM-DD HH:MM`.
+    pub from: String,
+    /// End of the range (excluded), local time.
+    pub to: String,
+    /// The time zone of both.
+    pub time_zone: String,
+    /// One row per source.
+    pub rows: Vec<ReportRow>,
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The request does not make sense; the text says why.
+    #[error("{0}")]
+    Asked(String),
+    /// The target, server or service named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] super::StoreError),
+}
+
+impl ReportAsk {
+    fn filter(&self) -> std::result::Result<SourceFilter, ReportError> {
+        let asked = |m: &str| Err(ReportError::Asked(m.into()));
+        match (&self.target, &self.server, &self.service) {
+            (Some(_), Some(_), _) => asked("a report is of a target or of a server, not both"),
+            (Some(_), None, Some(_)) => asked("a service is named with its server"),
+            (None, None, Some(_)) => asked("a service is named with its server"),
+            (Some(t), None, None) => Ok(SourceFilter::Target(t.clone())),
+            (None, Some(server), service) => Ok(SourceFilter::Server {
+                server: server.clone(),
+                service: service.clone(),
+            }),
+            (None, None, None) => Ok(SourceFilter::All),
+        }
+    }
+}
+
 /// One row of a report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportRow {
@@ -56,6 +119,25 @@ pub struct Bar {
     pub uptime_pct: Option<f64>,
 }
 
+/// One point of a target's response-time chart: one check, or one hour of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    /// The check's time, or the hour's start (ms since the epoch).
+    pub time: i64,
+    /// Checks it stands for.
+    pub checks: i64,
+    /// Failed checks among them.
+    pub failures: i64,
+    /// Mean response time.
+    pub avg_ms: f64,
+    /// Fastest.
+    pub min_ms: Option<f64>,
+    /// Slowest.
+    pub max_ms: Option<f64>,
+    /// 95th percentile (hours only, from the histogram).
+    pub p95_ms: Option<f64>,
+}
+
 /// A source as found: its kind and id, name, and how to count the time since its last
 /// check or report.
 struct Found {
@@ -67,6 +149,55 @@ struct Found {
 }
 
 impl Store {
+    /// The report `ask` describes, as known at `now`, in the calendar of the
+    /// `[history]` settings.
+    pub async fn report_for(
+        &self,
+        ask: ReportAsk,
+        now: i64,
+    ) -> std::result::Result<Report, ReportError> {
+        let filter = ask.filter()?;
+        let cal = self.history().calendar.clone();
+        let dates = match (&ask.from, &ask.to) {
+            (Some(a), Some(b)) => Some((a.as_str(), b.as_str())),
+            (None, None) => None,
+            _ => {
+                return Err(ReportError::Asked(
+                    "a range of dates needs both from and to".into(),
+                ))
+            }
+        };
+        if ask.month.is_some() && dates.is_some() {
+            return Err(ReportError::Asked(
+                "a report covers a month or a range of dates, not both".into(),
+            ));
+        }
+        let (from, to) = cal
+            .range(ask.month.as_deref(), dates, now)
+            .map_err(|e| ReportError::Asked(e.to_string()))?;
+        let Some(rows) = self.report(filter.clone(), (from, to), now).await? else {
+            let what = match filter {
+                SourceFilter::Target(t) => format!("no target {t:?}"),
+                SourceFilter::Server {
+                    server,
+                    service: None,
+                } => format!("no server {server:?} (or it never reported)"),
+                SourceFilter::Server {
+                    server,
+                    service: Some(s),
+                } => format!("server {server:?} has no service {s:?}"),
+                SourceFilter::All => String::new(),
+            };
+            return Err(ReportError::NotFound(what));
+        };
+        Ok(Report {
+            from: cal.local(from),
+            to: cal.local(to),
+            time_zone: cal.zone_name(),
+            rows,
+        })
+    }
+
     /// Figures per source over `[from, to)` as known at `now`; `None` when the filter
     /// names a target, server or service that does not exist.
     pub async fn report(
@@ -126,6 +257,77 @@ impl Store {
                 return Ok(None);
             }
             Ok(Some(day_bars(c, kind, id, &days)?))
+        })
+        .await
+    }
+
+    /// A target's response times over `[from, to)`: every check (`hourly` false, from
+    /// the raw history) or one point per hour. `None` for an unknown target.
+    pub async fn responses(
+        &self,
+        id: i64,
+        (from, to): (i64, i64),
+        hourly: bool,
+    ) -> Result<Option<Vec<Point>>> {
+        self.read(move |c| {
+            if c.query_row("SELECT 1 FROM targets WHERE id = ?", [id], |_| Ok(()))
+                .optional()?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            let points = if hourly {
+                let mut s = c.prepare_cached(
+                    "SELECT hour, checks, checks - passes, total_ms, min_ms, max_ms, \
+                     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11 FROM target_hours \
+                     WHERE target_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
+                )?;
+                let rows = s.query_map(
+                    params![id, from.div_euclid(HOUR_MS), to.div_euclid(HOUR_MS) + 1],
+                    |r| {
+                        let checks: i64 = r.get(1)?;
+                        let (min, max): (Option<f64>, Option<f64>) = (r.get(4)?, r.get(5)?);
+                        let mut counts = [0i64; 12];
+                        for (i, slot) in counts.iter_mut().enumerate() {
+                            *slot = r.get(6 + i)?;
+                        }
+                        Ok(Point {
+                            time: r.get::<_, i64>(0)? * HOUR_MS,
+                            checks,
+                            failures: r.get(2)?,
+                            avg_ms: r.get::<_, f64>(3)? / checks.max(1) as f64,
+                            min_ms: min,
+                            max_ms: max,
+                            p95_ms: crate::domain::history::quantile(
+                                &counts,
+                                min.unwrap_or(0.0),
+                                max.unwrap_or(0.0),
+                                0.95,
+                            ),
+                        })
+                    },
+                )?;
+                rows.collect::<rusqlite::Result<_>>()?
+            } else {
+                let mut s = c.prepare_cached(
+                    "SELECT time, result, response_ms FROM target_results \
+                     WHERE target_id = ? AND time >= ? AND time < ? ORDER BY time",
+                )?;
+                let rows = s.query_map(params![id, from, to], |r| {
+                    let ms: f64 = r.get(2)?;
+                    Ok(Point {
+                        time: r.get(0)?,
+                        checks: 1,
+                        failures: i64::from(r.get::<_, String>(1)? != "PASS"),
+                        avg_ms: ms,
+                        min_ms: Some(ms),
+                        max_ms: Some(ms),
+                        p95_ms: None,
+                    })
+                })?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            Ok(Some(points))
         })
         .await
     }
@@ -285,10 +487,10 @@ fn sources(c: &Connection, filter: &SourceFilter) -> Result<Option<Vec<Found>>> 
     Ok(Some(found))
 }
 
-/// Time per condition and response times over `[from, to)`, from whole hours (an hour
-/// is counted when it begins inside the range).
+/// Time per condition and response times over `[from, to)`, from the hours that
+/// overlap it (a range that does not start on the hour takes all of its first hour).
 fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Responses)> {
-    let (first, end) = (from.div_euclid(HOUR_MS), to.div_euclid(HOUR_MS));
+    let (first, end) = (from.div_euclid(HOUR_MS), (to + HOUR_MS - 1).div_euclid(HOUR_MS));
     let sql = match s.kind {
         "target" => {
             "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
