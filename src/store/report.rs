@@ -490,7 +490,10 @@ fn sources(c: &Connection, filter: &SourceFilter) -> Result<Option<Vec<Found>>> 
 /// Time per condition and response times over `[from, to)`, from the hours that
 /// overlap it (a range that does not start on the hour takes all of its first hour).
 fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Responses)> {
-    let (first, end) = (from.div_euclid(HOUR_MS), (to + HOUR_MS - 1).div_euclid(HOUR_MS));
+    let (first, end) = (
+        from.div_euclid(HOUR_MS),
+        (to + HOUR_MS - 1).div_euclid(HOUR_MS),
+    );
     let sql = match s.kind {
         "target" => {
             "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \

@@ -1,11 +1,13 @@
 """Drives the status page in headless Chromium (Debian's chromium + chromium-driver,
-python3-selenium): the page lists the targets and services with their states, a
-state pushed while it is open appears without a reload, a target's detail shows its
-trace, and on a phone-sized screen nothing overflows sideways.
+python3-selenium): the page lists the targets and services with their states and
+90-day bars (a hover or a tap tells the day), a state pushed while it is open appears
+without a reload, a target's detail shows its response-time chart for 24 h, 7 d and
+30 d and its trace, and on a phone-sized screen nothing overflows sideways.
 
 usage: check_page.py PAGE_URL PUSH_BASE_URL SCREENSHOT.png
 """
 import json
+import re
 import sys
 import time
 import urllib.request
@@ -45,7 +47,7 @@ def push(state, info):
 
 opts = webdriver.ChromeOptions()
 for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-          "--window-size=1280,900"]:
+          "--window-size=1280,1500"]:
     opts.add_argument(a)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 try:
@@ -57,6 +59,22 @@ try:
     for word in ["healthy", "broken", "PASS", "FAIL", "connection refused"]:
         if word not in text:
             fail(f"{word!r} not on the page: {text!r}")
+    cells = lambda sel: driver.find_elements(By.CSS_SELECTOR, sel + " .bar span")
+    wait("a 90-day bar per target", lambda: len(cells("#targets tr[data-id]")) == 180)
+    wait("a 90-day bar per service", lambda: len(cells("#services tr")) == 90)
+    healthy = [r for r in rows() if r.get_attribute("data-state") == "PASS"][0]
+    today = healthy.find_elements(By.CSS_SELECTOR, ".bar span")[-1]
+    told = today.get_attribute("title")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}: 100 % up, \d+ checks, 0 failed, down 0s", told):
+        fail(f"today's cell says {told!r}")
+    if "up" not in today.get_attribute("class").split():
+        fail("today's cell of a passing target is not coloured as up")
+    if not healthy.find_elements(By.CSS_SELECTOR, ".bar span")[0].get_attribute("title").endswith(": no data"):
+        fail("a day without data is not said to be so")
+    today.click()
+    wait("the tapped day below the table", lambda: driver.find_element(By.ID, "tip").text == told)
+    if driver.find_element(By.ID, "detail").is_displayed():
+        fail("a tap on the bar opened the row")
     driver.execute_script("window.__same_page = 1")
     push("FAIL", "disk full")
     service_state = lambda: driver.find_element(By.CSS_SELECTOR, "#services tr[data-state]").get_attribute("data-state")
@@ -71,9 +89,17 @@ try:
     wait("its trace", lambda: "verdict FAIL" in driver.find_element(By.ID, "detail-trace").text
          or "[FAIL] reason" in driver.find_element(By.ID, "detail-trace").text)
     wait("its history", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#detail-history tr")) >= 1)
+    chart = lambda: driver.find_element(By.CSS_SELECTOR, "#chart svg")
+    wait("its response times over 24 h", lambda: chart().get_attribute("data-range") == "24h"
+         and len(driver.find_elements(By.CSS_SELECTOR, "#chart circle.failed")) >= 1)
+    wait("its 90-day bar", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#detail-bar span")) == 90)
+    driver.save_screenshot(screenshot)
+    for r in ["7d", "30d"]:
+        driver.find_element(By.CSS_SELECTOR, f'#ranges button[data-range="{r}"]').click()
+        wait(f"the chart over {r}", lambda: chart().get_attribute("data-range") == r
+             and len(driver.find_elements(By.CSS_SELECTOR, "#chart polyline.p95")) == 1)
     driver.find_element(By.ID, "detail-close").click()
     wait("the detail to close", lambda: not driver.find_element(By.ID, "detail").is_displayed())
-    driver.save_screenshot(screenshot)
     driver.set_window_size(390, 844)
     time.sleep(0.5)
     wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
