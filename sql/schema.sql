@@ -164,6 +164,7 @@ CREATE TABLE IF NOT EXISTS services (
     filed_at    INTEGER,                                  -- the newest report filed: its time,
     filed_state TEXT,                                     -- and its state (or OFFLINE)
     sampled_at  INTEGER,                                  -- the newest report kept in service_states
+    first_report INTEGER,                                 -- the first report filed
     UNIQUE (server_id, name)
 );
 
@@ -197,14 +198,15 @@ CREATE VIEW IF NOT EXISTS service_history (service_id, time, state, info) AS
 CREATE TRIGGER IF NOT EXISTS services_reports_delete AFTER DELETE ON services
 BEGIN DELETE FROM service_reports WHERE service_id = old.id; END;
 
--- Per service and UTC hour, and per local day, kept [history] rollup_days: reports and
--- the time spent in each state (a state stands from one report to the next, at most
--- the service's period; the rest of a longer silence is offline).
+-- Per service and UTC hour, and per local day: the time a service spent in WARN, FAIL,
+-- UNK or offline. Only hours and days with such time have a row: a service's time is
+-- accounted for from its first report (services.first_report) to its newest filed one
+-- without a gap (a state stands until the next report, at most the service's period;
+-- the rest of a longer silence is offline), so the rest of it was OK. Thousands of
+-- services that stay OK cost no row an hour.
 CREATE TABLE IF NOT EXISTS service_hours (
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     hour       INTEGER NOT NULL,
-    reports    INTEGER NOT NULL DEFAULT 0,
-    up_ms      INTEGER NOT NULL DEFAULT 0,
     warn_ms    INTEGER NOT NULL DEFAULT 0,
     down_ms    INTEGER NOT NULL DEFAULT 0,
     unknown_ms INTEGER NOT NULL DEFAULT 0,
@@ -215,9 +217,6 @@ CREATE TABLE IF NOT EXISTS service_hours (
 CREATE TABLE IF NOT EXISTS service_days (
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     day        INTEGER NOT NULL,                         -- YYYYMMDD
-    reports    INTEGER NOT NULL DEFAULT 0,
-    failures   INTEGER NOT NULL DEFAULT 0,
-    up_ms      INTEGER NOT NULL DEFAULT 0,
     warn_ms    INTEGER NOT NULL DEFAULT 0,
     down_ms    INTEGER NOT NULL DEFAULT 0,
     unknown_ms INTEGER NOT NULL DEFAULT 0,

@@ -18,8 +18,10 @@ UPDATE targets SET last_check = (SELECT max(time) FROM target_results r WHERE r.
 ALTER TABLE services ADD COLUMN filed_at INTEGER;
 ALTER TABLE services ADD COLUMN filed_state TEXT;
 ALTER TABLE services ADD COLUMN sampled_at INTEGER;
+ALTER TABLE services ADD COLUMN first_report INTEGER;
 UPDATE services SET filed_at = last_report, sampled_at = last_report,
-    filed_state = CASE WHEN timed_out THEN 'OFFLINE' ELSE state END;
+    filed_state = CASE WHEN timed_out THEN 'OFFLINE' ELSE state END,
+    first_report = coalesce((SELECT min(time) FROM service_states ss WHERE ss.service_id = services.id), last_report);
 
 ALTER TABLE target_hours ADD COLUMN warns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE target_hours ADD COLUMN min_ms REAL;
@@ -58,8 +60,6 @@ CREATE TABLE IF NOT EXISTS target_days (
 CREATE TABLE IF NOT EXISTS service_hours (
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     hour       INTEGER NOT NULL,
-    reports    INTEGER NOT NULL DEFAULT 0,
-    up_ms      INTEGER NOT NULL DEFAULT 0,
     warn_ms    INTEGER NOT NULL DEFAULT 0,
     down_ms    INTEGER NOT NULL DEFAULT 0,
     unknown_ms INTEGER NOT NULL DEFAULT 0,
@@ -69,10 +69,7 @@ CREATE TABLE IF NOT EXISTS service_hours (
 
 CREATE TABLE IF NOT EXISTS service_days (
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
-    day        INTEGER NOT NULL,
-    reports    INTEGER NOT NULL DEFAULT 0,
-    failures   INTEGER NOT NULL DEFAULT 0,
-    up_ms      INTEGER NOT NULL DEFAULT 0,
+    day        INTEGER NOT NULL,                         -- YYYYMMDD
     warn_ms    INTEGER NOT NULL DEFAULT 0,
     down_ms    INTEGER NOT NULL DEFAULT 0,
     unknown_ms INTEGER NOT NULL DEFAULT 0,
@@ -118,20 +115,20 @@ SELECT target_id, CAST(strftime('%Y%m%d', hour * 3600, 'unixepoch', 'localtime')
        sum(checks), sum(checks - passes), sum(up_ms), sum(down_ms)
 FROM target_hours GROUP BY target_id, day;
 
-INSERT INTO service_hours (service_id, hour, reports, up_ms, warn_ms, down_ms, unknown_ms, offline_ms)
-SELECT service_id, hour, count(*),
-       sum(CASE state WHEN 'OK' THEN kept ELSE 0 END), sum(CASE state WHEN 'WARN' THEN kept ELSE 0 END),
-       sum(CASE state WHEN 'FAIL' THEN kept ELSE 0 END), sum(CASE state WHEN 'UNK' THEN kept ELSE 0 END),
-       sum(len - kept)
+INSERT INTO service_hours (service_id, hour, warn_ms, down_ms, unknown_ms, offline_ms)
+SELECT service_id, hour,
+       sum(CASE state WHEN 'WARN' THEN kept ELSE 0 END), sum(CASE state WHEN 'FAIL' THEN kept ELSE 0 END),
+       sum(CASE state WHEN 'UNK' THEN kept ELSE 0 END), sum(len - kept)
 FROM (SELECT service_id, state, time / 3600000 AS hour, len, min(len, period) AS kept FROM (
         SELECT ss.service_id, ss.state, ss.time, s.period * 1000 AS period,
                coalesce(lead(ss.time) OVER (PARTITION BY ss.service_id ORDER BY ss.time), ss.time) - ss.time AS len
         FROM service_states ss JOIN services s ON s.id = ss.service_id))
-GROUP BY service_id, hour;
+GROUP BY service_id, hour
+HAVING sum(CASE WHEN state = 'OK' THEN 0 ELSE kept END) + sum(len - kept) > 0;
 
-INSERT INTO service_days (service_id, day, reports, up_ms, warn_ms, down_ms, unknown_ms, offline_ms)
+INSERT INTO service_days (service_id, day, warn_ms, down_ms, unknown_ms, offline_ms)
 SELECT service_id, CAST(strftime('%Y%m%d', hour * 3600, 'unixepoch', 'localtime') AS INTEGER) AS day,
-       sum(reports), sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms)
+       sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms)
 FROM service_hours GROUP BY service_id, day;
 
 -- Incidents going on now.

@@ -196,6 +196,11 @@ impl Calendar {
         self.start_of(date_of(day))
     }
 
+    /// The local day after `day` (`YYYYMMDD`).
+    pub fn day_after(&self, day: i32) -> i32 {
+        date_of(day).tomorrow().map(number).unwrap_or(day)
+    }
+
     fn start_of(&self, date: Date) -> i64 {
         date.to_zoned(self.tz.clone())
             .map(|z| z.timestamp().as_millisecond())
@@ -501,6 +506,8 @@ mod tests {
         assert_eq!(berlin.day(start), 20260701);
         assert_eq!(berlin.day(start - 1), 20260630);
         assert_eq!(berlin.day_start(20260701), start);
+        assert_eq!(berlin.day_after(20261231), 20270101);
+        assert_eq!(berlin.day_after(20280228), 20280229);
         let days = berlin.last_days(start + 1000, 3);
         assert_eq!(days, [20260629, 20260630, 20260701]);
         assert_eq!(Calendar::utc().last_days(0, 2), [19691231, 19700101]);

@@ -78,7 +78,7 @@ impl ReadSide {
     /// `GET /api/targets/<id>/bars`, `/api/services/<id>/bars`: the last 90 local days,
     /// oldest first.
     pub async fn bars(&self, kind: &'static str, id: i64) -> Response<Full<Bytes>> {
-        match self.store.bars(kind, id, self.last_days()).await {
+        match self.store.bars(kind, id, self.last_days(), now_ms()).await {
             Ok(Some(bars)) => json(StatusCode::OK, json!(bars)),
             Ok(None) => no_such(kind, id),
             Err(e) => failed(e),
@@ -88,7 +88,7 @@ impl ReadSide {
     /// `GET /api/bars`: every target's and service's bars, keyed `target:<id>` and
     /// `service:<id>`.
     pub async fn all_bars(&self) -> Response<Full<Bytes>> {
-        match self.store.all_bars(self.last_days()).await {
+        match self.store.all_bars(self.last_days(), now_ms()).await {
             Ok(all) => {
                 let map: serde_json::Map<String, Value> =
                     all.into_iter().map(|(k, bars)| (k, json!(bars))).collect();

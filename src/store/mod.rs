@@ -9,6 +9,7 @@
 //! async runtime.
 
 pub mod alerts;
+mod bars;
 pub mod checks;
 mod courier;
 mod flood;
@@ -24,8 +25,9 @@ mod status;
 pub mod targets;
 mod writer;
 
+pub use bars::{Bar, Point};
 pub use courier::{Courier, Deliveries};
-pub use report::{Bar, Point, Report, ReportAsk, ReportError, ReportRow, SourceFilter};
+pub use report::{Report, ReportAsk, ReportError, ReportRow, SourceFilter};
 pub use retention::Pruned;
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;

@@ -161,6 +161,7 @@ fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Resul
         return Ok(false);
     };
     let cal = &history.calendar;
+    let fresh = filed.at.is_none();
     let mut tally = Tally::default();
     let mut newest = i64::MIN;
     for r in reports {
@@ -201,11 +202,20 @@ fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Resul
         }
     }
     tally.write(c, Source::Service(id))?;
+    // Its time is accounted for from its first report filed.
+    let first = fresh.then(|| reports[0].time);
     c.prepare_cached(
         "UPDATE services SET filed_at = ?, filed_state = ?, sampled_at = ?, \
-         last_report = max(last_report, ?) WHERE id = ?",
+         last_report = max(last_report, ?), first_report = coalesce(first_report, ?) WHERE id = ?",
     )?
-    .execute(params![filed.at, filed.state, filed.sampled, newest, id])?;
+    .execute(params![
+        filed.at,
+        filed.state,
+        filed.sampled,
+        newest,
+        first,
+        id
+    ])?;
     Ok(true)
 }
 

@@ -100,52 +100,45 @@ pub struct ReportRow {
     pub figures: Figures,
 }
 
-/// One day of a source's bar.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bar {
-    /// The local date, `YYYY-MM-DD`.
-    pub day: String,
-    /// Checks or reports that day.
-    pub checks: i64,
-    /// Failed checks, or FAIL reports.
-    pub failures: i64,
-    /// Time with data (ms).
-    pub covered_ms: i64,
-    /// FAIL and offline time (ms).
-    pub downtime_ms: i64,
-    /// WARN time (ms).
-    pub degraded_ms: i64,
-    /// Share of the covered time not down, in percent; none without data.
-    pub uptime_pct: Option<f64>,
-}
-
-/// One point of a target's response-time chart: one check, or one hour of them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Point {
-    /// The check's time, or the hour's start (ms since the epoch).
-    pub time: i64,
-    /// Checks it stands for.
-    pub checks: i64,
-    /// Failed checks among them.
-    pub failures: i64,
-    /// Mean response time.
-    pub avg_ms: f64,
-    /// Fastest.
-    pub min_ms: Option<f64>,
-    /// Slowest.
-    pub max_ms: Option<f64>,
-    /// 95th percentile (hours only, from the histogram).
-    pub p95_ms: Option<f64>,
-}
-
-/// A source as found: its kind and id, name, and how to count the time since its last
-/// check or report.
-struct Found {
-    kind: &'static str,
-    id: i64,
+/// A source as found, with what its figures need besides its rows.
+pub(super) struct Found {
+    pub(super) kind: &'static str,
+    pub(super) id: i64,
     name: String,
-    /// When it was last heard of, in what condition, and for how long that stands.
-    tail: Option<(i64, Condition, i64)>,
+    /// Its last check or report: when, in what condition, and how long that stands.
+    last: Option<(i64, Condition, i64)>,
+    /// A service's time accounted for without a gap: from its first report to its
+    /// newest filed one (its rows hold only the part of it that was not up).
+    accounted: Option<(i64, i64)>,
+}
+
+fn overlap((a, b): (i64, i64), (c, d): (i64, i64)) -> i64 {
+    (b.min(d) - a.max(c)).max(0)
+}
+
+impl Found {
+    /// The time after its last check or report, within `range` and before `now`: the
+    /// last state for as long as it stands; then, for a service, offline (a target
+    /// not checked for that long is a gap with no data).
+    pub(super) fn tail(&self, range: (i64, i64), now: i64) -> Spent {
+        let mut spent = Spent::default();
+        if let Some((at, condition, stands)) = self.last {
+            let until = at.saturating_add(stands);
+            spent.add(condition, overlap((at, until.min(now)), range));
+            if self.kind == "service" {
+                spent.add(Condition::Offline, overlap((until, now), range));
+            }
+        }
+        spent
+    }
+
+    /// Sets a service's up time within `window`: its accounted time there that the
+    /// rows do not count as something else.
+    pub(super) fn fill_up(&self, spent: &mut Spent, window: (i64, i64)) {
+        if let Some(accounted) = self.accounted {
+            spent.up = (overlap(accounted, window) - (spent.covered() - spent.up)).max(0);
+        }
+    }
 }
 
 impl Store {
@@ -212,20 +205,9 @@ impl Store {
             };
             let mut rows = Vec::with_capacity(sources.len());
             for s in sources {
-                let (mut spent, responses) = hours(c, &s, from, to)?;
-                if let Some((at, condition, stands)) = s.tail {
-                    // The time since the last check or report, up to now.
-                    let (a, b) = (at.max(from), at.saturating_add(stands).min(now).min(to));
-                    if b > a {
-                        spent.add(condition, b - a);
-                    }
-                    let (a, b) = (at.saturating_add(stands).max(from), now.min(to));
-                    // A silent service is offline once its period is over; a target
-                    // not checked for that long is a gap with no data.
-                    if s.kind == "service" && b > a {
-                        spent.add(Condition::Offline, b - a);
-                    }
-                }
+                let (mut spent, responses, window) = hours(c, &s, from, to)?;
+                s.fill_up(&mut spent, window);
+                spent.merge(&s.tail((from, to), now));
                 let incidents = incidents(c, &s, from, to)?;
                 rows.push(ReportRow {
                     kind: s.kind,
@@ -238,218 +220,77 @@ impl Store {
         })
         .await
     }
-
-    /// A target's (`kind` = `target`) or service's daily bars for `days` (`YYYYMMDD`,
-    /// oldest first, as [`Calendar::last_days`] gives them); days without data are
-    /// there, empty. `None` for an unknown source.
-    pub async fn bars(
-        &self,
-        kind: &'static str,
-        id: i64,
-        days: Vec<i32>,
-    ) -> Result<Option<Vec<Bar>>> {
-        self.read(move |c| {
-            let exists = match kind {
-                "target" => "SELECT 1 FROM targets WHERE id = ?",
-                _ => "SELECT 1 FROM services WHERE id = ?",
-            };
-            if c.query_row(exists, [id], |_| Ok(())).optional()?.is_none() {
-                return Ok(None);
-            }
-            Ok(Some(day_bars(c, kind, id, &days)?))
-        })
-        .await
-    }
-
-    /// A target's response times over `[from, to)`: every check (`hourly` false, from
-    /// the raw history) or one point per hour. `None` for an unknown target.
-    pub async fn responses(
-        &self,
-        id: i64,
-        (from, to): (i64, i64),
-        hourly: bool,
-    ) -> Result<Option<Vec<Point>>> {
-        self.read(move |c| {
-            if c.query_row("SELECT 1 FROM targets WHERE id = ?", [id], |_| Ok(()))
-                .optional()?
-                .is_none()
-            {
-                return Ok(None);
-            }
-            let points = if hourly {
-                let mut s = c.prepare_cached(
-                    "SELECT hour, checks, checks - passes, total_ms, min_ms, max_ms, \
-                     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11 FROM target_hours \
-                     WHERE target_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
-                )?;
-                let rows = s.query_map(
-                    params![id, from.div_euclid(HOUR_MS), to.div_euclid(HOUR_MS) + 1],
-                    |r| {
-                        let checks: i64 = r.get(1)?;
-                        let (min, max): (Option<f64>, Option<f64>) = (r.get(4)?, r.get(5)?);
-                        let mut counts = [0i64; 12];
-                        for (i, slot) in counts.iter_mut().enumerate() {
-                            *slot = r.get(6 + i)?;
-                        }
-                        Ok(Point {
-                            time: r.get::<_, i64>(0)? * HOUR_MS,
-                            checks,
-                            failures: r.get(2)?,
-                            avg_ms: r.get::<_, f64>(3)? / checks.max(1) as f64,
-                            min_ms: min,
-                            max_ms: max,
-                            p95_ms: crate::domain::history::quantile(
-                                &counts,
-                                min.unwrap_or(0.0),
-                                max.unwrap_or(0.0),
-                                0.95,
-                            ),
-                        })
-                    },
-                )?;
-                rows.collect::<rusqlite::Result<_>>()?
-            } else {
-                let mut s = c.prepare_cached(
-                    "SELECT time, result, response_ms FROM target_results \
-                     WHERE target_id = ? AND time >= ? AND time < ? ORDER BY time",
-                )?;
-                let rows = s.query_map(params![id, from, to], |r| {
-                    let ms: f64 = r.get(2)?;
-                    Ok(Point {
-                        time: r.get(0)?,
-                        checks: 1,
-                        failures: i64::from(r.get::<_, String>(1)? != "PASS"),
-                        avg_ms: ms,
-                        min_ms: Some(ms),
-                        max_ms: Some(ms),
-                        p95_ms: None,
-                    })
-                })?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            Ok(Some(points))
-        })
-        .await
-    }
-
-    /// Every target's and service's daily bars for `days`, keyed `target:<id>` and
-    /// `service:<id>`.
-    pub async fn all_bars(&self, days: Vec<i32>) -> Result<Vec<(String, Vec<Bar>)>> {
-        self.read(move |c| {
-            let mut out = Vec::new();
-            for (kind, sql) in [
-                ("target", "SELECT id FROM targets ORDER BY id"),
-                ("service", "SELECT id FROM services ORDER BY id"),
-            ] {
-                let ids: Vec<i64> = c
-                    .prepare_cached(sql)?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                for id in ids {
-                    out.push((format!("{kind}:{id}"), day_bars(c, kind, id, &days)?));
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
 }
 
-fn day_bars(c: &Connection, kind: &str, id: i64, days: &[i32]) -> Result<Vec<Bar>> {
-    let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
-        return Ok(Vec::new());
+const TARGETS: &str = "SELECT id, name, status, last_check, frequency FROM targets";
+const SERVICES: &str = "SELECT s.id, sv.name || '/' || s.name, s.filed_at, s.filed_state, \
+    s.period, s.first_report FROM services s JOIN servers sv ON sv.id = s.server_id";
+
+fn target(r: &rusqlite::Row) -> rusqlite::Result<Found> {
+    let (id, name, status, last, frequency): (i64, String, String, Option<i64>, i64) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+    let condition = match status.as_str() {
+        "PASS" => Some(Condition::Up),
+        "FAIL" => Some(Condition::Down),
+        _ => None,
     };
-    let sql = match kind {
-        "target" => {
-            "SELECT day, checks, failures, up_ms, warn_ms, down_ms, unknown_ms, offline_ms \
-             FROM target_days WHERE target_id = ? AND day BETWEEN ? AND ?"
-        }
-        _ => {
-            "SELECT day, reports, failures, up_ms, warn_ms, down_ms, unknown_ms, offline_ms \
-             FROM service_days WHERE service_id = ? AND day BETWEEN ? AND ?"
-        }
+    Ok(Found {
+        kind: "target",
+        id,
+        name,
+        // As when the next check is recorded: a gap longer than this is no data.
+        last: last
+            .zip(condition)
+            .map(|(at, cond)| (at, cond, 2 * frequency * 1000 + 30_000)),
+        accounted: None,
+    })
+}
+
+fn service(r: &rusqlite::Row) -> rusqlite::Result<Found> {
+    let (id, name, at, state, period, first): (
+        i64,
+        String,
+        Option<i64>,
+        Option<String>,
+        i64,
+        Option<i64>,
+    ) = (
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    );
+    let condition = state.as_deref().and_then(Condition::of_service_state);
+    Ok(Found {
+        kind: "service",
+        id,
+        name,
+        last: at
+            .zip(condition)
+            .map(|(at, cond)| (at, cond, period * 1000)),
+        accounted: Some(first.zip(at).unwrap_or((0, 0))),
+    })
+}
+
+/// One target (`kind` = `target`) or service by id.
+pub(super) fn find(c: &Connection, kind: &str, id: i64) -> Result<Option<Found>> {
+    let found = match kind {
+        "target" => c
+            .prepare_cached(&format!("{TARGETS} WHERE id = ?"))?
+            .query_row([id], target)
+            .optional()?,
+        _ => c
+            .prepare_cached(&format!("{SERVICES} WHERE s.id = ?"))?
+            .query_row([id], service)
+            .optional()?,
     };
-    let mut found = std::collections::HashMap::new();
-    let mut s = c.prepare_cached(sql)?;
-    let rows = s.query_map(params![id, first, last], |r| {
-        Ok((
-            r.get::<_, i32>(0)?,
-            (
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                Spent {
-                    up: r.get(3)?,
-                    degraded: r.get(4)?,
-                    down: r.get(5)?,
-                    unknown: r.get(6)?,
-                    offline: r.get(7)?,
-                },
-            ),
-        ))
-    })?;
-    for row in rows {
-        let (day, figures) = row?;
-        found.insert(day, figures);
-    }
-    Ok(days
-        .iter()
-        .map(|day| {
-            let (checks, failures, spent) = found.get(day).copied().unwrap_or_default();
-            let covered = spent.covered();
-            Bar {
-                day: format!(
-                    "{:04}-{:02}-{:02}",
-                    day / 10_000,
-                    day / 100 % 100,
-                    day % 100
-                ),
-                checks,
-                failures,
-                covered_ms: covered,
-                downtime_ms: spent.downtime(),
-                degraded_ms: spent.degraded,
-                uptime_pct: (covered > 0)
-                    .then(|| 100.0 * (covered - spent.downtime()) as f64 / covered as f64),
-            }
-        })
-        .collect())
+    Ok(found)
 }
 
 /// The sources a filter names; `None` when it names one that does not exist.
 fn sources(c: &Connection, filter: &SourceFilter) -> Result<Option<Vec<Found>>> {
-    let target = |r: &rusqlite::Row| -> rusqlite::Result<Found> {
-        let (id, name, status, last, frequency): (i64, String, String, Option<i64>, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let condition = match status.as_str() {
-            "PASS" => Some(Condition::Up),
-            "FAIL" => Some(Condition::Down),
-            _ => None,
-        };
-        Ok(Found {
-            kind: "target",
-            id,
-            name,
-            tail: last
-                .zip(condition)
-                .map(|(at, cond)| (at, cond, 2 * frequency * 1000 + 30_000)),
-        })
-    };
-    let service = |r: &rusqlite::Row| -> rusqlite::Result<Found> {
-        let (id, name, at, state, period): (i64, String, Option<i64>, Option<String>, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let condition = state.as_deref().and_then(Condition::of_service_state);
-        Ok(Found {
-            kind: "service",
-            id,
-            name,
-            tail: at
-                .zip(condition)
-                .map(|(at, cond)| (at, cond, period * 1000)),
-        })
-    };
-    const TARGETS: &str = "SELECT id, name, status, last_check, frequency FROM targets";
-    const SERVICES: &str = "SELECT s.id, sv.name || '/' || s.name, s.filed_at, s.filed_state, \
-        s.period FROM services s JOIN servers sv ON sv.id = s.server_id";
     let found = match filter {
         SourceFilter::All => {
             let mut all: Vec<Found> = c
@@ -488,8 +329,9 @@ fn sources(c: &Connection, filter: &SourceFilter) -> Result<Option<Vec<Found>>> 
 }
 
 /// Time per condition and response times over `[from, to)`, from the hours that
-/// overlap it (a range that does not start on the hour takes all of its first hour).
-fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Responses)> {
+/// overlap it (a range that does not start on the hour takes all of its first hour),
+/// with that window of whole hours.
+fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Responses, (i64, i64))> {
     let (first, end) = (
         from.div_euclid(HOUR_MS),
         (to + HOUR_MS - 1).div_euclid(HOUR_MS),
@@ -502,7 +344,7 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
              FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?"
         }
         _ => {
-            "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
+            "SELECT 0, sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
              NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 \
              FROM service_hours WHERE service_id = ? AND hour >= ? AND hour < ?"
         }
@@ -530,7 +372,7 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
                 },
             ))
         })?;
-    Ok(row)
+    Ok((row.0, row.1, (first * HOUR_MS, end * HOUR_MS)))
 }
 
 /// The source's incidents that overlap `[from, to)`.
@@ -664,17 +506,25 @@ mod tests {
         assert_eq!(by_id, rows);
         let cal = Calendar::utc();
         let day = cal.day(t0);
-        let bars = store.bars("target", 1, vec![day]).await.unwrap().unwrap();
+        let bars = store
+            .bars("target", 1, vec![day], now)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (bars[0].checks, bars[0].failures, bars[0].downtime_ms),
-            (5, 2, 2 * MIN)
+            (Some(5), Some(2), 2 * MIN)
         );
         assert!(store
             .report(SourceFilter::Target("t9".into()), (0, 1), now)
             .await
             .unwrap()
             .is_none());
-        assert!(store.bars("target", 9, vec![day]).await.unwrap().is_none());
+        assert!(store
+            .bars("target", 9, vec![day], now)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]
@@ -747,6 +597,22 @@ mod tests {
         let warned = last + MIN - (base + 20 * MIN);
         let expected = 100.0 * warned as f64 / (now - base) as f64;
         assert!((degraded - expected).abs() < 1e-9, "{degraded} {expected}");
+        // The day's bar says the same; its hours that stayed OK have no row.
+        let bar = &store
+            .bars("service", rows[0].id, vec![Calendar::utc().day(base)], now)
+            .await
+            .unwrap()
+            .unwrap()[0];
+        assert_eq!((bar.downtime_ms, bar.checks), (offline, None));
+        assert_eq!(bar.covered_ms, now - base);
+        let hours: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM service_hours", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert!(
+            hours <= 2,
+            "only the hours with WARN or offline time: {hours}"
+        );
         // History: the first OK and samples 5, 10 and 15 minutes on, the WARN and its
         // sample at 25 minutes, OFFLINE, the OK.
         let history = store

@@ -81,8 +81,10 @@ impl Tally {
         day.failures += i64::from(!passed);
     }
 
-    /// Adds what was gathered to the source's rows.
+    /// Adds what was gathered to the source's rows. A service's rows hold only its time
+    /// not up (see `service_hours` in the schema): a gain of up time alone writes none.
     pub(super) fn write(&self, c: &Tx, source: Source) -> Result<()> {
+        let not_up = |s: &Spent| s.covered() > s.up;
         for (hour, g) in &self.hours {
             let s = &g.spent;
             match source {
@@ -94,20 +96,23 @@ impl Tally {
                         s.degraded, s.down, s.unknown, s.offline
                     ])?
                 }
-                Source::Service(id) => c.prepare_cached(SERVICE_HOUR)?.execute(params![
-                    id, hour, g.checks, s.up, s.degraded, s.down, s.unknown, s.offline
-                ])?,
+                Source::Service(id) if not_up(s) => c
+                    .prepare_cached(SERVICE_HOUR)?
+                    .execute(params![id, hour, s.degraded, s.down, s.unknown, s.offline])?,
+                Source::Service(_) => 0,
             };
         }
         for (day, g) in &self.days {
-            let (sql, id) = match source {
-                Source::Target(id) => (TARGET_DAY, id),
-                Source::Service(id) => (SERVICE_DAY, id),
-            };
             let s = &g.spent;
-            c.prepare_cached(sql)?.execute(params![
-                id, day, g.checks, g.failures, s.up, s.degraded, s.down, s.unknown, s.offline
-            ])?;
+            match source {
+                Source::Target(id) => c.prepare_cached(TARGET_DAY)?.execute(params![
+                    id, day, g.checks, g.failures, s.up, s.degraded, s.down, s.unknown, s.offline
+                ])?,
+                Source::Service(id) if not_up(s) => c
+                    .prepare_cached(SERVICE_DAY)?
+                    .execute(params![id, day, s.degraded, s.down, s.unknown, s.offline])?,
+                Source::Service(_) => 0,
+            };
         }
         Ok(())
     }
@@ -128,10 +133,9 @@ const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, pa
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
 
-const SERVICE_HOUR: &str = "INSERT INTO service_hours (service_id, hour, reports, \
-    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-    ON CONFLICT (service_id, hour) DO UPDATE SET reports = reports + excluded.reports, \
-    up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
+const SERVICE_HOUR: &str = "INSERT INTO service_hours (service_id, hour, \
+    warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?) \
+    ON CONFLICT (service_id, hour) DO UPDATE SET warn_ms = warn_ms + excluded.warn_ms, \
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
 
@@ -143,11 +147,9 @@ const TARGET_DAY: &str = "INSERT INTO target_days (target_id, day, checks, failu
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
 
-const SERVICE_DAY: &str = "INSERT INTO service_days (service_id, day, reports, failures, \
-    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-    ON CONFLICT (service_id, day) DO UPDATE SET reports = reports + excluded.reports, \
-    failures = failures + excluded.failures, \
-    up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
+const SERVICE_DAY: &str = "INSERT INTO service_days (service_id, day, \
+    warn_ms, down_ms, unknown_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?) \
+    ON CONFLICT (service_id, day) DO UPDATE SET warn_ms = warn_ms + excluded.warn_ms, \
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
 

@@ -154,8 +154,8 @@ mod tests {
         c.execute_batch(include_str!("testdata/schema-v6.sql"))
             .unwrap();
         let h: i64 = 3_600_000;
-        // A target checked every minute: PASS, FAIL (now FAIL); a service OK then
-        // WARN, and silent for longer than its period since.
+        // A target checked every minute: PASS, FAIL (now FAIL); a service OK, WARN,
+        // OK, and silent for longer than its period since.
         c.execute_batch(&format!(
             "INSERT INTO targets (name, url, status, last_notified) VALUES ('t1', 'http://x/', 'FAIL', {f});
              INSERT INTO target_results (target_id, time, result, response_ms) VALUES
@@ -163,12 +163,13 @@ mod tests {
              INSERT INTO target_hours (target_id, hour, checks, passes, total_ms) VALUES (1, 10, 3, 1, 1505);
              INSERT INTO servers (name, key_salt, key_hash, created) VALUES ('web1', '', '', 0);
              INSERT INTO services (server_id, name, state, period, last_report, timed_out)
-                 VALUES (1, 'disk', 'WARN', 60, {w}, 1);
-             INSERT INTO service_states (service_id, time, state) VALUES (1, {a}, 'OK'), (1, {w}, 'WARN');",
+                 VALUES (1, 'disk', 'OK', 60, {w2}, 1);
+             INSERT INTO service_states (service_id, time, state) VALUES (1, {a}, 'OK'), (1, {w}, 'WARN'), (1, {w2}, 'OK');",
             a = 10 * h,
             b = 10 * h + 60_000,
             f = 10 * h + 120_000,
             w = 10 * h + 30_000,
+            w2 = 10 * h + 50_000,
         ))
         .unwrap();
         prepare(&mut c, &path).unwrap();
@@ -184,24 +185,23 @@ mod tests {
             .query_row("SELECT sum(checks) FROM target_days", [], |r| r.get(0))
             .unwrap();
         assert_eq!(days, 3);
-        let service: (i64, i64, i64, i64) = c
+        // Only the time not up has a row: the WARN's 20 s.
+        let service: Vec<(i64, i64, i64)> = c
+            .prepare("SELECT hour, warn_ms, offline_ms FROM service_hours WHERE service_id = 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(service, [(10, 20_000, 0)]);
+        let filed: (i64, String, i64) = c
             .query_row(
-                "SELECT reports, up_ms, warn_ms, offline_ms FROM service_hours WHERE service_id = 1",
+                "SELECT filed_at, filed_state, first_report FROM services",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!(
-            service,
-            (2, 30_000, 0, 0),
-            "the last report's time is counted when the next comes"
-        );
-        let filed: (i64, String) = c
-            .query_row("SELECT filed_at, filed_state FROM services", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!(filed, (10 * h + 30_000, "OFFLINE".to_string()));
+        assert_eq!(filed, (10 * h + 50_000, "OFFLINE".to_string(), 10 * h));
         let incidents: Vec<(Option<i64>, Option<i64>, i64)> = c
             .prepare("SELECT target_id, service_id, started FROM incidents ORDER BY id")
             .unwrap()
@@ -213,7 +213,7 @@ mod tests {
             incidents,
             [
                 (Some(1), None, 10 * h + 120_000),
-                (None, Some(1), 10 * h + 90_000)
+                (None, Some(1), 10 * h + 110_000)
             ]
         );
     }
