@@ -18,6 +18,8 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('definitions', 0);
+-- The last place in arrival order given to a row of service_states (its seq).
+INSERT OR IGNORE INTO meta (key, value) VALUES ('report_seq', 0);
 
 CREATE TABLE IF NOT EXISTS targets (
     id                 INTEGER PRIMARY KEY,
@@ -59,19 +61,17 @@ AFTER UPDATE OF name, url, method, authn, authn_params, expect_status, frequency
 BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
 
 -- One row per check, kept [history] raw_days: what /api/targets/<id>/history shows.
--- Read per target through target_results_target, pruned by time through
--- target_results_time.
+-- Kept in the order it is read, by target and time (WITHOUT ROWID): a read by one
+-- target does not scan the others' rows, and pruning goes target by target.
 CREATE TABLE IF NOT EXISTS target_results (
-    id          INTEGER PRIMARY KEY,
     target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
     time        INTEGER NOT NULL,
     result      TEXT    NOT NULL,                         -- PASS | FAIL
     status_code INTEGER,                                  -- NULL when no HTTP response arrived
     response_ms REAL    NOT NULL,
-    description TEXT    NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS target_results_time ON target_results (time);
-CREATE INDEX IF NOT EXISTS target_results_target ON target_results (target_id, time);
+    description TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (target_id, time)
+) WITHOUT ROWID;
 
 -- Per target and UTC hour, kept [history] rollup_days: checks and passes, response
 -- times (sum, fastest, slowest, and a histogram h0..h11 with upper bounds 10, 25, 50,
@@ -169,15 +169,16 @@ CREATE TABLE IF NOT EXISTS services (
 );
 
 -- Kept [history] raw_days: every change of state, offline periods (state OFFLINE),
--- and unchanged reports at most every [history] service_sample_seconds.
+-- and unchanged reports at most every [history] service_sample_seconds; by service and
+-- time, like target_results.
 CREATE TABLE IF NOT EXISTS service_states (
-    id         INTEGER PRIMARY KEY,
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     time       INTEGER NOT NULL,
-    state      TEXT    NOT NULL,
-    info       TEXT    NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS service_states_service_time ON service_states (service_id, time);
+    seq        INTEGER NOT NULL,                          -- its place in arrival order (meta report_seq)
+    state      TEXT    NOT NULL,                          -- OK | WARN | FAIL | UNK | OFFLINE
+    info       TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (service_id, time, seq)
+) WITHOUT ROWID;
 
 -- Reports not yet filed, in arrival order: appending here costs a report one hot page.
 -- The filing (once a second, in slices, and when the database is opened) counts each

@@ -282,7 +282,7 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
     wait_filed(&f);
     let times: Vec<i64> = f
         .db()
-        .prepare("SELECT time FROM service_states ORDER BY id")
+        .prepare("SELECT time FROM service_states ORDER BY seq")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -305,7 +305,7 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
     // Each measured value reached the server (the command printed its own time).
     let infos: Vec<String> = f
         .db()
-        .prepare("SELECT info FROM service_states ORDER BY id")
+        .prepare("SELECT info FROM service_states ORDER BY seq")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

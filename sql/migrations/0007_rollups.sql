@@ -5,8 +5,42 @@
 -- (target_days, service_days, for the 90-day bars), with incidents, for rollup_days.
 -- Figures for the hours already recorded are derived here from the raw history kept.
 
--- Reads by target go through their own index instead of scanning every target's checks.
-CREATE INDEX IF NOT EXISTS target_results_target ON target_results (target_id, time);
+-- Raw history is kept in the order it is read, by source and time (WITHOUT ROWID):
+-- a read by one source does not scan the others' rows, and no second index by time
+-- is kept beside it (pruning goes source by source).
+CREATE TABLE target_results_by_source (
+    target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    time        INTEGER NOT NULL,
+    result      TEXT    NOT NULL,
+    status_code INTEGER,
+    response_ms REAL    NOT NULL,
+    description TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (target_id, time)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO target_results_by_source (target_id, time, result, status_code, response_ms, description)
+SELECT target_id, time, result, status_code, response_ms, description FROM target_results ORDER BY target_id, time;
+DROP TABLE target_results;
+ALTER TABLE target_results_by_source RENAME TO target_results;
+
+DROP VIEW IF EXISTS service_history;
+CREATE TABLE service_states_by_source (
+    service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
+    time       INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    info       TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (service_id, time, seq)
+) WITHOUT ROWID;
+INSERT INTO service_states_by_source (service_id, time, seq, state, info)
+SELECT service_id, time, id, state, info FROM service_states ORDER BY service_id, time, id;
+DROP TABLE service_states;
+ALTER TABLE service_states_by_source RENAME TO service_states;
+-- The filing numbers the rows it keeps in arrival order from here.
+INSERT OR IGNORE INTO meta (key, value) SELECT 'report_seq', coalesce(max(seq), 0) FROM service_states;
+CREATE VIEW service_history (service_id, time, state, info) AS
+    SELECT service_id, time, state, info FROM service_states
+    UNION ALL
+    SELECT service_id, time, state, info FROM service_reports;
 
 -- When the latest recorded check began (ms): the stretch since then is counted in the
 -- target's state when the next one is recorded.

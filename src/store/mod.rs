@@ -29,6 +29,7 @@ pub use bars::{Bar, Point};
 pub use courier::{Courier, Deliveries};
 pub use report::{Report, ReportAsk, ReportError, ReportRow, SourceFilter};
 pub use retention::Pruned;
+pub use rollup::Past;
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;
 pub(crate) use writer::in_savepoint;

@@ -86,6 +86,8 @@ const FILING_SLICE: usize = 2000;
 /// A report waiting in `service_reports`.
 struct Waiting {
     id: i64,
+    /// Its place in arrival order among all reports ever filed.
+    seq: i64,
     service: i64,
     time: i64,
     state: String,
@@ -110,6 +112,7 @@ pub(super) fn file_reports(
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok(Waiting {
                 id: r.get(0)?,
+                seq: 0,
                 service: r.get(1)?,
                 time: r.get(2)?,
                 state: r.get(3)?,
@@ -121,6 +124,10 @@ pub(super) fn file_reports(
         return Ok((0, 0));
     };
     let taken = waiting.len();
+    let first = reserve_seq(c, taken as i64)?;
+    for (i, w) in waiting.iter_mut().enumerate() {
+        w.seq = first + i as i64;
+    }
     waiting.sort_by_key(|w| (w.service, w.time, w.id));
     let mut filed = 0;
     for reports in waiting.chunk_by(|a, b| a.service == b.service) {
@@ -131,6 +138,17 @@ pub(super) fn file_reports(
     c.prepare_cached("DELETE FROM service_reports WHERE id <= ?")?
         .execute([last])?;
     Ok((taken, filed))
+}
+
+/// Reserves `n` places in arrival order (`meta.report_seq`: a journal row's id starts
+/// again at 1 once the journal is emptied); returns the first.
+fn reserve_seq(c: &Tx, n: i64) -> Result<i64> {
+    let last: i64 = c
+        .prepare_cached(
+            "UPDATE meta SET value = value + ?1 WHERE key = 'report_seq' RETURNING value - ?1",
+        )?
+        .query_row([n], |r| r.get(0))?;
+    Ok(last + 1)
 }
 
 /// What the filing has reached for a service (see `services.filed_at`).
@@ -189,9 +207,9 @@ fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Resul
                 .is_none_or(|s| r.time - s >= history.sample_ms);
         if changed || due || !in_order {
             c.prepare_cached(
-                "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, ?)",
+                "INSERT INTO service_states (service_id, time, seq, state, info) VALUES (?, ?, ?, ?, ?)",
             )?
-            .execute(params![id, r.time, r.state, r.info])?;
+            .execute(params![id, r.time, r.seq, r.state, r.info])?;
             if in_order {
                 filed.sampled = Some(r.time);
             }
@@ -262,9 +280,9 @@ fn file_offline(c: &Tx, cal: &Calendar, id: i64, at: i64) -> Result<()> {
     }
     tally.write(c, Source::Service(id))?;
     c.prepare_cached(
-        "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, '')",
+        "INSERT INTO service_states (service_id, time, seq, state, info) VALUES (?, ?, ?, ?, '')",
     )?
-    .execute(params![id, at, OFFLINE])?;
+    .execute(params![id, at, reserve_seq(c, 1)?, OFFLINE])?;
     c.prepare_cached(
         "UPDATE services SET filed_at = max(coalesce(filed_at, ?1), ?1), filed_state = ?2, \
          sampled_at = ?1 WHERE id = ?3",
@@ -519,6 +537,20 @@ impl Store {
     /// Files the reports received since the last filing (see `service_reports` in the
     /// schema), in slices so pushed reports are not held up; returns how many.
     pub async fn file_reports(&self) -> Result<usize> {
+        // An idle daemon takes no write lock for nothing (an operator's `sqlite3` does
+        // not wait for one by default).
+        let waiting = self
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT EXISTS (SELECT 1 FROM service_reports)", [], |r| {
+                        r.get::<_, bool>(0)
+                    })?,
+                )
+            })
+            .await?;
+        if !waiting {
+            return Ok(0);
+        }
         let mut total = 0;
         loop {
             let history = self.history();
@@ -573,13 +605,13 @@ impl Store {
             if !exists {
                 return Ok(None);
             }
-            // Filed rows through their index; the few not yet filed by a scan.
+            // Filed rows through their key; the few not yet filed by a scan.
             let mut s = c.prepare_cached(
                 "SELECT time, state, info FROM ( \
                    SELECT time, state, info, 0 AS filed, id FROM service_reports WHERE service_id = ?1 \
                    UNION ALL \
-                   SELECT * FROM (SELECT time, state, info, 1 AS filed, id FROM service_states \
-                     WHERE service_id = ?1 ORDER BY time DESC, id DESC LIMIT ?2)) \
+                   SELECT * FROM (SELECT time, state, info, 1 AS filed, seq FROM service_states \
+                     WHERE service_id = ?1 ORDER BY time DESC, seq DESC LIMIT ?2)) \
                  ORDER BY time DESC, filed, id DESC LIMIT ?2",
             )?;
             let rows = s

@@ -626,5 +626,15 @@ mod tests {
             ["OK", "OK", "OK", "OK", "WARN", "WARN", "OFFLINE", "OK"],
             "{history:?}"
         );
+        // Kept rows are numbered in arrival order across filings, OFFLINE included.
+        let by_seq: Vec<String> = store
+            .read(|c| {
+                let mut s = c.prepare("SELECT state FROM service_states ORDER BY seq")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_seq, states);
     }
 }

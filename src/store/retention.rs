@@ -22,17 +22,18 @@ impl Store {
     /// Deletes raw history from before `raw_before` and figures and incidents from
     /// before `rollup_before` (ms since the epoch).
     pub async fn prune_history(&self, raw_before: i64, rollup_before: i64) -> Result<Pruned> {
+        // Source by source, through each table's key.
         let results = self
             .delete_in_slices(
-                "DELETE FROM target_results WHERE id IN \
-                 (SELECT id FROM target_results WHERE time < ?1 LIMIT ?2)",
+                "DELETE FROM target_results WHERE (target_id, time) IN (SELECT r.target_id, r.time \
+                 FROM targets t JOIN target_results r ON r.target_id = t.id AND r.time < ?1 LIMIT ?2)",
                 raw_before,
             )
             .await?;
-        // Service by service, through the (service_id, time) index.
         let states = self
             .delete_in_slices(
-                "DELETE FROM service_states WHERE id IN (SELECT ss.id FROM services s \
+                "DELETE FROM service_states WHERE (service_id, time, seq) IN \
+                 (SELECT ss.service_id, ss.time, ss.seq FROM services s \
                  JOIN service_states ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
                 raw_before,
             )

@@ -34,26 +34,57 @@ struct Gain {
 pub(super) struct Tally {
     hours: Vec<(i64, Gain)>,
     days: Vec<(i32, Gain)>,
+    /// The local day of the last hour looked up: a time zone lookup per hour, not per
+    /// check.
+    day_of_hour: Option<(i64, i32)>,
 }
 
-fn entry<K: PartialEq + Copy>(list: &mut Vec<(K, Gain)>, key: K) -> &mut Gain {
-    let at = match list.iter().position(|(k, _)| *k == key) {
-        Some(i) => i,
-        None => {
+/// The gain of `key` in `list`, kept sorted by key (time mostly moves forward, so the
+/// key is usually the last one or a new last one).
+fn entry<K: Ord + Copy>(list: &mut Vec<(K, Gain)>, key: K) -> &mut Gain {
+    let at = match list.last() {
+        Some((last, _)) if *last == key => list.len() - 1,
+        Some((last, _)) if *last < key => {
             list.push((key, Gain::default()));
             list.len() - 1
         }
+        None => {
+            list.push((key, Gain::default()));
+            0
+        }
+        Some(_) => match list.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(i) => i,
+            Err(i) => {
+                list.insert(i, (key, Gain::default()));
+                i
+            }
+        },
     };
     &mut list[at].1
 }
 
 impl Tally {
+    /// The local day `at` falls in; days change on the hour (zones whose offset is
+    /// not whole hours count the hour that holds midnight to the day it began in).
+    fn day(&mut self, cal: &Calendar, at: i64) -> i32 {
+        let hour = at.div_euclid(crate::domain::history::HOUR_MS);
+        match self.day_of_hour {
+            Some((h, day)) if h == hour => day,
+            _ => {
+                let day = cal.day(hour * crate::domain::history::HOUR_MS);
+                self.day_of_hour = Some((hour, day));
+                day
+            }
+        }
+    }
+
     /// Counts `[start, end)` as spent in `condition`, in each hour and local day it
     /// covers.
     pub(super) fn spend(&mut self, cal: &Calendar, condition: Condition, start: i64, end: i64) {
         for (hour, at, ms) in hour_pieces(start, end) {
             entry(&mut self.hours, hour).spent.add(condition, ms);
-            entry(&mut self.days, cal.day(at)).spent.add(condition, ms);
+            let day = self.day(cal, at);
+            entry(&mut self.days, day).spent.add(condition, ms);
         }
     }
 
@@ -76,7 +107,8 @@ impl Tally {
             g.slowest = Some(g.slowest.map_or(ms, |s| s.max(ms)));
             g.histogram[bucket(ms)] += 1;
         }
-        let day = entry(&mut self.days, cal.day(at));
+        let day = self.day(cal, at);
+        let day = entry(&mut self.days, day);
         day.checks += 1;
         day.failures += i64::from(!passed);
     }
@@ -186,5 +218,56 @@ fn ids(source: Source) -> (Option<i64>, Option<i64>) {
     match source {
         Source::Target(id) => (Some(id), None),
         Source::Service(id) => (None, Some(id)),
+    }
+}
+
+/// A stretch of a source's past as its checks or reports would have recorded it, for
+/// tools that build a history (`bench/history.sh`): the figures and incidents are
+/// written by the same code as live results; no raw rows are (they would have been
+/// pruned long since).
+#[derive(Debug, Clone, Default)]
+pub struct Past {
+    /// The time it spent in each condition: `(from, to, condition)`.
+    pub spans: Vec<(i64, i64, Condition)>,
+    /// Its checks or reports: `(time, passed, response ms)`.
+    pub checks: Vec<(i64, bool, Option<f64>)>,
+    /// Its incidents, ended.
+    pub incidents: Vec<(i64, i64)>,
+}
+
+impl super::Store {
+    /// Writes `past` for a target (`kind` = `target`) or service; a service's time is
+    /// accounted for from the first span on.
+    pub async fn record_past(&self, kind: &'static str, id: i64, past: Past) -> Result<()> {
+        let cal = self.history().calendar.clone();
+        self.write(move |c| {
+            let source = match kind {
+                "target" => Source::Target(id),
+                _ => Source::Service(id),
+            };
+            let mut tally = Tally::default();
+            for &(a, b, condition) in &past.spans {
+                tally.spend(&cal, condition, a, b);
+            }
+            for &(at, passed, ms) in &past.checks {
+                tally.count(&cal, at, passed, ms);
+            }
+            tally.write(c, source)?;
+            let (target, service) = ids(source);
+            for &(a, b) in &past.incidents {
+                c.prepare_cached(
+                    "INSERT INTO incidents (target_id, service_id, started, ended) VALUES (?, ?, ?, ?)",
+                )?
+                .execute(params![target, service, a, b])?;
+            }
+            if let (Source::Service(id), Some(first)) = (source, past.spans.first()) {
+                c.prepare_cached(
+                    "UPDATE services SET first_report = min(coalesce(first_report, ?1), ?1) WHERE id = ?2",
+                )?
+                .execute(params![first.0, id])?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# A year of history, then reads on it with the daemon running.
+#
+#   bench/history.sh [TARGETS] [SERVERS] [SERVICES_PER_SERVER]   (defaults: 1000 2000 10)
+#
+# examples/history_gen.rs builds the year through the store's own write path with a
+# fixed clock (the year ends 2026-11-29 00:00 UTC) and a fixed seed: targets checked
+# every 60 s with 1 % of checks failing in bursts, services reporting every 300 s (the
+# default service_sample_seconds) with 1 % of their time in FAIL bursts. The last 7
+# days (raw_days) go through record_checks, push_states and the filing; the days
+# before through record_past, which writes the same figures and incidents without the
+# raw rows that would have been pruned by then.
+#
+# Set HISTORY_DB=path to keep the database (and reuse it on the next run).
+#
+# Then, with skypunchd serving that database (its 1,000 targets checked every 60 s
+# against nginx), p50 / p95 over 200 requests each, nginx's own static answer for
+# scale:
+#   - GET /api/targets/<id>/history?limit=100, /api/services/<id>/history?limit=100
+#   - GET /api/targets/<id>/bars (one target's 90-day bar)
+#   - skypunchctl report --target <id> --month 2026-10, and report --month 2026-10
+#     for every source (5 runs)
+#
+# Needs: nginx (nginx-light), sqlite3 (with dbstat), python3. Prints a Markdown
+# section for BENCHMARKS.md.
+set -euo pipefail
+N=${1:-1000}
+SERVERS=${2:-2000}
+PER=${3:-10}
+END_MS=1795910400000
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin skypunchd --bin skypunchctl --example history_gen
+bin=$PWD/target/release
+dir=$(mktemp -d)
+db=${HISTORY_DB:-$dir/history.db}
+ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
+cleanup() {
+  ctl stop >/dev/null 2>&1 || true
+  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+if [ ! -f "$db" ]; then
+  g0=$(date +%s)
+  "$bin/examples/history_gen" "$db" "$END_MS" "$N" "$SERVERS" "$PER" 2> "$dir/gen.log"
+  g1=$(date +%s)
+  echo "generated in $((g1 - g0)) s:" >&2
+  cat "$dir/gen.log" >&2
+fi
+size=$(stat -c %s "$db")
+sqlite3 "$db" "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC" > "$dir/sizes.txt"
+
+mkdir -p "$dir/nginx"
+cat > "$dir/nginx.conf" <<NGINX
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/nginx;
+  proxy_temp_path $dir/nginx;
+  fastcgi_temp_path $dir/nginx;
+  uwsgi_temp_path $dir/nginx;
+  scgi_temp_path $dir/nginx;
+  server { listen 127.0.0.1:18091; location / { return 200 "ok\n"; } }
+}
+NGINX
+nginx -c "$dir/nginx.conf"
+
+cat > "$dir/c.toml" <<TOML
+[daemon]
+socket = "run/s.sock"
+pid_file = "run/s.pid"
+database = "$db"
+log_file = "log/s.log"
+[push]
+listen = "127.0.0.1:18092"
+[history]
+time_zone = "UTC"
+TOML
+ctl start >/dev/null
+sleep 5
+
+python3 - "$dir" "$bin" "$N" "$SERVERS" "$PER" "$size" <<'PY'
+import random, statistics, subprocess, sys, time, urllib.request
+d, bin_, n, servers, per, size = sys.argv[1:7]
+n, servers, per, size = int(n), int(servers), int(per), int(size)
+services = servers * per
+rng = random.Random(7)
+
+def q(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+def http(path, runs=200):
+    times = []
+    for _ in range(runs):
+        url = "http://127.0.0.1:" + path(rng)
+        t = time.perf_counter()
+        with urllib.request.urlopen(url) as r:
+            r.read()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+def ctl(args, runs):
+    times = []
+    for _ in range(runs):
+        a = args(rng)
+        t = time.perf_counter()
+        subprocess.run([f"{bin_}/skypunchctl", "--config", f"{d}/c.toml", *a], check=True, stdout=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+rows = [
+    ("`/api/targets/<id>/history?limit=100`", http(lambda r: f"18092/api/targets/{r.randint(1, n)}/history?limit=100")),
+    ("`/api/services/<id>/history?limit=100`", http(lambda r: f"18092/api/services/{r.randint(1, services)}/history?limit=100")),
+    ("one target's 90-day bar, `/api/targets/<id>/bars`", http(lambda r: f"18092/api/targets/{r.randint(1, n)}/bars")),
+    ("`skypunchctl report --target <id> --month 2026-10`", ctl(lambda r: ["report", "--target", str(r.randint(1, n)), "--month", "2026-10"], 100)),
+    ("`skypunchctl report --server <name> --month 2026-10` (10 services)", ctl(lambda r: ["report", "--server", f"host{r.randint(0, servers - 1)}", "--month", "2026-10"], 100)),
+    (f"`skypunchctl report --month 2026-10` (all {n + services} sources)", ctl(lambda r: ["report", "--month", "2026-10"], 5)),
+    ("nginx static answer (peer, for scale)", http(lambda r: "18091/")),
+]
+print("| read | p50 ms | p95 ms | bar |")
+print("|---|---|---|---|")
+for name, t in rows:
+    bar = "" if "nginx" in name or "all " in name or "--server" in name else "p95 <= 50 ms"
+    print(f"| {name} | {q(t, .5):.1f} | {q(t, .95):.1f} | {bar} |")
+
+sizes = {}
+for line in open(f"{d}/sizes.txt"):
+    name, b = line.rsplit("|", 1)
+    sizes[name] = int(b)
+target_tables = ["target_results", "target_hours", "target_days", "incidents_target"]
+service_tables = ["service_states", "service_hours", "service_days", "incidents_service"]
+t_bytes = sum(sizes.get(t, 0) for t in target_tables)
+s_bytes = sum(sizes.get(t, 0) for t in service_tables)
+inc = sizes.get("incidents", 0) + sizes.get("incidents_ended", 0)
+print()
+print("| database after the simulated year | size |")
+print("|---|---|")
+print(f"| whole file ({n} targets, {services} services) | {size / 2**20:.0f} MB (bar <= 2048 MB) |")
+for name, b in sorted(sizes.items(), key=lambda kv: -kv[1])[:10]:
+    print(f"| `{name}` | {b / 2**20:.0f} MB |")
+print(f"| per target-year (its tables and incident index) | {t_bytes / n / 1024:.0f} KB |")
+print(f"| per service-year (its tables and incident index) | {s_bytes / services / 1024:.0f} KB |")
+print(f"| incidents (both kinds) | {inc / 2**20:.0f} MB |")
+PY
