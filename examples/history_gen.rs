@@ -205,7 +205,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let server_id = |s: i64| ServerId {
         name: format!("host{s}"),
-        key: Secret::new(&format!("key{s}")),
+        key: Secret::new(format!("key{s}")),
     };
     let mut t = raw_from;
     let mut reports = 0u64;

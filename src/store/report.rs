@@ -402,7 +402,7 @@ fn incidents(c: &Connection, s: &Found, from: i64, to: i64) -> Result<Vec<Incide
 #[cfg(test)]
 mod tests {
     use super::super::checks::CheckRecord;
-    use super::super::{temp_store, HistorySettings};
+    use super::super::{temp_store, HistorySettings, Past};
     use super::*;
     use crate::domain::history::Calendar;
     use crate::domain::report::{ServerId, ServiceReport, ServiceState};
@@ -440,10 +440,13 @@ mod tests {
         });
     }
 
-    #[tokio::test]
-    async fn a_targets_downtime_incidents_and_gaps_are_counted_from_its_checks() {
-        let (_dir, store) = temp_store();
-        utc(&store, 0);
+    /// A store counting days in `calendar`, with one target, `t1`.
+    async fn with_target(calendar: Calendar) -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store();
+        store.set_history(HistorySettings {
+            calendar,
+            sample_ms: 0,
+        });
         store
             .write(|c| {
                 Ok(c.execute(
@@ -453,6 +456,12 @@ mod tests {
             })
             .await
             .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_targets_downtime_incidents_and_gaps_are_counted_from_its_checks() {
+        let (_dir, store) = with_target(Calendar::utc()).await;
         // Two days ago, on the hour: PASS, PASS, FAIL, FAIL, PASS a minute apart, the
         // FAIL stretch crossing into the next hour; then the daemon is away for a day.
         let base = (crate::domain::time::now_ms() / HOUR_MS - 48) * HOUR_MS;
@@ -636,5 +645,55 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(by_seq, states);
+    }
+
+    #[tokio::test]
+    async fn a_month_and_its_days_follow_daylight_saving_time() {
+        let berlin = Calendar::named("Europe/Berlin").unwrap();
+        let (_dir, store) = with_target(berlin.clone()).await;
+        // Up from mid-February to mid-April, but down for the hour before the clocks
+        // went forward (2026-03-29 01:00-02:00 local, 00:00-01:00 UTC).
+        let (march, april) = berlin.month("2026-03").unwrap();
+        let dst = berlin.day_start(20260329);
+        let span = |a, b, c| (a, b, c);
+        store
+            .record_past(
+                "target",
+                1,
+                Past {
+                    spans: vec![
+                        span(march - 14 * 86_400_000, dst + HOUR_MS, Condition::Up),
+                        span(dst + HOUR_MS, dst + 2 * HOUR_MS, Condition::Down),
+                        span(dst + 2 * HOUR_MS, april + 14 * 86_400_000, Condition::Up),
+                    ],
+                    incidents: vec![(dst + HOUR_MS, dst + 2 * HOUR_MS)],
+                    ..Past::default()
+                },
+            )
+            .await
+            .unwrap();
+        let now = april + 30 * 86_400_000;
+        let rows = store
+            .report(SourceFilter::All, (march, april), now)
+            .await
+            .unwrap()
+            .unwrap();
+        let f = &rows[0].figures;
+        assert_eq!(
+            f.covered_ms,
+            (31 * 24 - 1) * HOUR_MS,
+            "March has 743 hours in Berlin"
+        );
+        assert_eq!((f.no_data_ms, f.downtime_ms), (0, HOUR_MS));
+        assert_eq!((f.incidents, f.mttr_ms), (1, Some(HOUR_MS)));
+        let days = vec![20260328, 20260329, 20260330];
+        let bars = store.bars("target", 1, days, now).await.unwrap().unwrap();
+        let hours: Vec<i64> = bars.iter().map(|b| b.covered_ms / HOUR_MS).collect();
+        assert_eq!(
+            hours,
+            [24, 23, 24],
+            "the day the clocks go forward has 23 hours"
+        );
+        assert_eq!(bars[1].downtime_ms, HOUR_MS);
     }
 }

@@ -1,0 +1,252 @@
+//! The filing of pushed reports: once a second, in slices, the journal
+//! (`service_reports`) is counted in each service's figures and the reports that change
+//! a state or are due as a sample are kept in `service_states`; and a service that
+//! missed its period is filed as offline.
+
+use super::rollup::{close_incident, open_incident, Source, Tally};
+use super::{HistorySettings, Result, Store, Tx};
+use crate::domain::history::{Calendar, Condition, OFFLINE};
+use rusqlite::{params, OptionalExtension};
+
+/// Reports filed in one write job at most: the filing never holds the writer for long.
+const FILING_SLICE: usize = 2000;
+
+/// A report waiting in `service_reports`.
+struct Waiting {
+    id: i64,
+    /// Its place in arrival order among all reports ever filed.
+    seq: i64,
+    service: i64,
+    time: i64,
+    state: String,
+    info: String,
+}
+
+/// Files up to `limit` reports from `service_reports`, oldest first: each is counted in
+/// its service's hourly and daily figures, kept in `service_states` when it changes the
+/// state or a sample is due, and brings the service's `last_report` up to date.
+/// Reports of a service that no longer exists (only rows written by hand can be) are
+/// dropped. Returns how many reports were taken from the journal, and how many of them
+/// were filed.
+pub(super) fn file_reports(
+    c: &Tx,
+    history: &HistorySettings,
+    limit: usize,
+) -> Result<(usize, usize)> {
+    let mut waiting: Vec<Waiting> = c
+        .prepare_cached(
+            "SELECT id, service_id, time, state, info FROM service_reports ORDER BY id LIMIT ?",
+        )?
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(Waiting {
+                id: r.get(0)?,
+                seq: 0,
+                service: r.get(1)?,
+                time: r.get(2)?,
+                state: r.get(3)?,
+                info: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some(last) = waiting.last().map(|w| w.id) else {
+        return Ok((0, 0));
+    };
+    let taken = waiting.len();
+    let first = reserve_seq(c, taken as i64)?;
+    for (i, w) in waiting.iter_mut().enumerate() {
+        w.seq = first + i as i64;
+    }
+    waiting.sort_by_key(|w| (w.service, w.time, w.id));
+    let mut filed = 0;
+    for reports in waiting.chunk_by(|a, b| a.service == b.service) {
+        if file_service(c, history, reports)? {
+            filed += reports.len();
+        }
+    }
+    c.prepare_cached("DELETE FROM service_reports WHERE id <= ?")?
+        .execute([last])?;
+    Ok((taken, filed))
+}
+
+/// Reserves `n` places in arrival order (`meta.report_seq`: a journal row's id starts
+/// again at 1 once the journal is emptied); returns the first.
+fn reserve_seq(c: &Tx, n: i64) -> Result<i64> {
+    let last: i64 = c
+        .prepare_cached(
+            "UPDATE meta SET value = value + ?1 WHERE key = 'report_seq' RETURNING value - ?1",
+        )?
+        .query_row([n], |r| r.get(0))?;
+    Ok(last + 1)
+}
+
+/// What the filing has reached for a service (see `services.filed_at`).
+struct Filed {
+    period_ms: i64,
+    at: Option<i64>,
+    state: Option<String>,
+    sampled: Option<i64>,
+}
+
+/// Files one service's reports, in time order; false when the service is gone.
+fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Result<bool> {
+    let id = reports[0].service;
+    let found = c
+        .prepare_cached(
+            "SELECT period, filed_at, filed_state, sampled_at FROM services WHERE id = ?",
+        )?
+        .query_row([id], |r| {
+            Ok(Filed {
+                period_ms: r.get::<_, i64>(0)?.saturating_mul(1000),
+                at: r.get(1)?,
+                state: r.get(2)?,
+                sampled: r.get(3)?,
+            })
+        })
+        .optional()?;
+    let Some(mut filed) = found else {
+        return Ok(false);
+    };
+    let cal = &history.calendar;
+    let fresh = filed.at.is_none();
+    let mut tally = Tally::default();
+    let mut newest = i64::MIN;
+    for r in reports {
+        newest = newest.max(r.time);
+        // A report measured before the newest one filed (an agent's spool replayed late)
+        // is history, but the time it falls in is counted already.
+        let in_order = filed.at.is_none_or(|at| r.time >= at);
+        let changed = filed.state.as_deref() != Some(r.state.as_str());
+        if in_order {
+            let before = filed.state.as_deref().and_then(Condition::of_service_state);
+            if let (Some(condition), Some(at)) = (before, filed.at) {
+                spend_until(&mut tally, cal, condition, at, r.time, filed.period_ms);
+            }
+            tally.count(cal, r.time, r.state != "FAIL", None);
+            let now_out = Condition::of_service_state(&r.state).is_some_and(Condition::is_outage);
+            match (before.is_some_and(Condition::is_outage), now_out) {
+                (false, true) => open_incident(c, Source::Service(id), r.time)?,
+                (true, false) => close_incident(c, Source::Service(id), r.time)?,
+                _ => {}
+            }
+        }
+        let due = history.sample_ms == 0
+            || filed
+                .sampled
+                .is_none_or(|s| r.time - s >= history.sample_ms);
+        if changed || due || !in_order {
+            c.prepare_cached(
+                "INSERT INTO service_states (service_id, time, seq, state, info) VALUES (?, ?, ?, ?, ?)",
+            )?
+            .execute(params![id, r.time, r.seq, r.state, r.info])?;
+            if in_order {
+                filed.sampled = Some(r.time);
+            }
+        }
+        if in_order {
+            filed.at = Some(r.time);
+            filed.state = Some(r.state.clone());
+        }
+    }
+    tally.write(c, Source::Service(id))?;
+    // Its time is accounted for from its first report filed.
+    let first = fresh.then(|| reports[0].time);
+    c.prepare_cached(
+        "UPDATE services SET filed_at = ?, filed_state = ?, sampled_at = ?, \
+         last_report = max(last_report, ?), first_report = coalesce(first_report, ?) WHERE id = ?",
+    )?
+    .execute(params![
+        filed.at,
+        filed.state,
+        filed.sampled,
+        newest,
+        first,
+        id
+    ])?;
+    Ok(true)
+}
+
+/// Counts `[from, to)` for a service last seen in `condition`: that condition for at
+/// most its period, offline for the rest.
+fn spend_until(
+    tally: &mut Tally,
+    cal: &Calendar,
+    condition: Condition,
+    from: i64,
+    to: i64,
+    period_ms: i64,
+) {
+    let kept = if condition == Condition::Offline {
+        to
+    } else {
+        to.min(from.saturating_add(period_ms))
+    };
+    tally.spend(cal, condition, from, kept);
+    tally.spend(cal, Condition::Offline, kept, to);
+}
+
+/// Marks a service offline from `at` (its last report and period): the time since its
+/// last filed report is counted, its history shows `OFFLINE`, and an incident opens.
+pub(super) fn file_offline(c: &Tx, cal: &Calendar, id: i64, at: i64) -> Result<()> {
+    let found: Option<(i64, Option<i64>, Option<String>)> = c
+        .prepare_cached("SELECT period, filed_at, filed_state FROM services WHERE id = ?")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((period, filed_at, filed_state)) = found else {
+        return Ok(());
+    };
+    let mut tally = Tally::default();
+    let before = filed_state.as_deref().and_then(Condition::of_service_state);
+    if let (Some(condition), Some(from)) = (before, filed_at) {
+        spend_until(
+            &mut tally,
+            cal,
+            condition,
+            from,
+            at,
+            period.saturating_mul(1000),
+        );
+    }
+    tally.write(c, Source::Service(id))?;
+    c.prepare_cached(
+        "INSERT INTO service_states (service_id, time, seq, state, info) VALUES (?, ?, ?, ?, '')",
+    )?
+    .execute(params![id, at, reserve_seq(c, 1)?, OFFLINE])?;
+    c.prepare_cached(
+        "UPDATE services SET filed_at = max(coalesce(filed_at, ?1), ?1), filed_state = ?2, \
+         sampled_at = ?1 WHERE id = ?3",
+    )?
+    .execute(params![at, OFFLINE, id])?;
+    open_incident(c, Source::Service(id), at)
+}
+
+impl Store {
+    /// Files the reports received since the last filing (see `service_reports` in the
+    /// schema), in slices so pushed reports are not held up; returns how many.
+    pub async fn file_reports(&self) -> Result<usize> {
+        // An idle daemon takes no write lock for nothing (an operator's `sqlite3` does
+        // not wait for one by default).
+        let waiting = self
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT EXISTS (SELECT 1 FROM service_reports)", [], |r| {
+                        r.get::<_, bool>(0)
+                    })?,
+                )
+            })
+            .await?;
+        if !waiting {
+            return Ok(0);
+        }
+        let mut total = 0;
+        loop {
+            let history = self.history();
+            let (taken, filed) = self
+                .write(move |c| file_reports(c, &history, FILING_SLICE))
+                .await?;
+            total += filed;
+            if taken < FILING_SLICE {
+                return Ok(total);
+            }
+        }
+    }
+}
