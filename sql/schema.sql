@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS target_results (
 ) WITHOUT ROWID;
 
 -- Per target and UTC hour, kept [history] rollup_days: checks and passes, response
--- times (sum, fastest, slowest, and a histogram h0..h11 with upper bounds 10, 25, 50,
+-- times in whole microseconds (sum, fastest, slowest), a histogram h0..h11 with upper bounds 10, 25, 50,
 -- 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms and above), and the time spent in
 -- each condition (a state stands from one check to the next, at most two periods and
 -- a half minute; longer is a gap with no data). Every figure of a report comes from here.
@@ -83,10 +83,10 @@ CREATE TABLE IF NOT EXISTS target_hours (
     hour       INTEGER NOT NULL,                         -- ms since the epoch / 3600000
     checks     INTEGER NOT NULL DEFAULT 0,
     passes     INTEGER NOT NULL DEFAULT 0,
-    total_ms   REAL    NOT NULL DEFAULT 0,
+    total_us   INTEGER NOT NULL DEFAULT 0,               -- response times in microseconds
     warns      INTEGER NOT NULL DEFAULT 0,
-    min_ms     REAL,
-    max_ms     REAL,
+    min_us     INTEGER,
+    max_us     INTEGER,
     h0          INTEGER NOT NULL DEFAULT 0,
     h1          INTEGER NOT NULL DEFAULT 0,
     h2          INTEGER NOT NULL DEFAULT 0,
@@ -225,18 +225,22 @@ CREATE TABLE IF NOT EXISTS service_days (
     PRIMARY KEY (service_id, day)
 ) WITHOUT ROWID;
 
--- Stretches of FAIL (targets) or FAIL and offline (services), kept [history]
--- rollup_days after they end: incidents, longest and MTTR in reports.
-CREATE TABLE IF NOT EXISTS incidents (
-    id         INTEGER PRIMARY KEY,
-    target_id  INTEGER REFERENCES targets (id) ON DELETE CASCADE,
-    service_id INTEGER REFERENCES services (id) ON DELETE CASCADE,
+-- Stretches of FAIL (targets) or of FAIL and offline (services), kept [history]
+-- rollup_days after they end: incidents, longest and MTTR in reports. By source and
+-- start, like the figures.
+CREATE TABLE IF NOT EXISTS target_incidents (
+    target_id INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    started   INTEGER NOT NULL,
+    ended     INTEGER,                                    -- NULL while it lasts
+    PRIMARY KEY (target_id, started)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS service_incidents (
+    service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     started    INTEGER NOT NULL,
-    ended      INTEGER                                    -- NULL while it lasts
-);
-CREATE INDEX IF NOT EXISTS incidents_target ON incidents (target_id, started) WHERE target_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS incidents_service ON incidents (service_id, started) WHERE service_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS incidents_ended ON incidents (ended);
+    ended      INTEGER,                                   -- NULL while it lasts
+    PRIMARY KEY (service_id, started)
+) WITHOUT ROWID;
 
 -- Everything worth telling someone about. Names are copied so an alert still reads
 -- right after its target, server or service is removed.

@@ -109,7 +109,7 @@ impl Store {
             }
             let points = if hourly {
                 let mut s = c.prepare_cached(
-                    "SELECT hour, checks, checks - passes, total_ms, min_ms, max_ms, \
+                    "SELECT hour, checks, checks - passes, total_us / 1000.0, min_us / 1000.0, max_us / 1000.0, \
                      h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11 FROM target_hours \
                      WHERE target_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
                 )?;

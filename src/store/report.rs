@@ -339,7 +339,7 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
     let sql = match s.kind {
         "target" => {
             "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
-             min(min_ms), max(max_ms), sum(h0), sum(h1), sum(h2), sum(h3), sum(h4), sum(h5), \
+             min(min_us) / 1000.0, max(max_us) / 1000.0, sum(h0), sum(h1), sum(h2), sum(h3), sum(h4), sum(h5), \
              sum(h6), sum(h7), sum(h8), sum(h9), sum(h10), sum(h11) \
              FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?"
         }
@@ -379,11 +379,11 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
 fn incidents(c: &Connection, s: &Found, from: i64, to: i64) -> Result<Vec<Incident>> {
     let sql = match s.kind {
         "target" => {
-            "SELECT started, ended FROM incidents WHERE target_id = ?1 AND started < ?3 \
+            "SELECT started, ended FROM target_incidents WHERE target_id = ?1 AND started < ?3 \
              AND (ended IS NULL OR ended >= ?2) ORDER BY started"
         }
         _ => {
-            "SELECT started, ended FROM incidents WHERE service_id = ?1 AND started < ?3 \
+            "SELECT started, ended FROM service_incidents WHERE service_id = ?1 AND started < ?3 \
              AND (ended IS NULL OR ended >= ?2) ORDER BY started"
         }
     };

@@ -65,13 +65,17 @@ impl Store {
         ] {
             rollups += self.delete_in_slices(sql, before).await?;
         }
-        let incidents = self
-            .delete_in_slices(
-                "DELETE FROM incidents WHERE id IN \
-                 (SELECT id FROM incidents WHERE ended < ?1 LIMIT ?2)",
-                rollup_before,
-            )
-            .await?;
+        let mut incidents = 0;
+        for sql in [
+            "DELETE FROM target_incidents WHERE (target_id, started) IN (SELECT i.target_id, i.started \
+             FROM targets t JOIN target_incidents i ON i.target_id = t.id AND i.started < ?1 \
+             AND i.ended < ?1 LIMIT ?2)",
+            "DELETE FROM service_incidents WHERE (service_id, started) IN (SELECT i.service_id, i.started \
+             FROM services s JOIN service_incidents i ON i.service_id = s.id AND i.started < ?1 \
+             AND i.ended < ?1 LIMIT ?2)",
+        ] {
+            incidents += self.delete_in_slices(sql, rollup_before).await?;
+        }
         Ok(Pruned {
             results,
             states,
@@ -108,7 +112,7 @@ mod tests {
                 }
                 c.execute_batch(
                     "INSERT INTO target_days (target_id, day) VALUES (1, 19700101), (1, 19700102), (1, 19700103);
-                     INSERT INTO incidents (target_id, started, ended) VALUES (1, 0, 10), (1, 20, NULL);",
+                     INSERT INTO target_incidents (target_id, started, ended) VALUES (1, 0, 10), (1, 20, NULL);",
                 )?;
                 let _ = day;
                 Ok(())

@@ -22,7 +22,7 @@ struct Gain {
     passes: i64,
     failures: i64,
     spent: Spent,
-    total_ms: f64,
+    total_us: i64,
     fastest: Option<f64>,
     slowest: Option<f64>,
     histogram: [i64; 12],
@@ -102,7 +102,7 @@ impl Tally {
         g.passes += i64::from(passed);
         g.failures += i64::from(!passed);
         if let Some(ms) = response_ms {
-            g.total_ms += ms;
+            g.total_us += micros(ms);
             g.fastest = Some(g.fastest.map_or(ms, |f| f.min(ms)));
             g.slowest = Some(g.slowest.map_or(ms, |s| s.max(ms)));
             g.histogram[bucket(ms)] += 1;
@@ -123,9 +123,30 @@ impl Tally {
                 Source::Target(id) => {
                     let h = &g.histogram;
                     c.prepare_cached(TARGET_HOUR)?.execute(params![
-                        id, hour, g.checks, g.passes, g.total_ms, g.fastest, g.slowest, h[0], h[1],
-                        h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], s.up,
-                        s.degraded, s.down, s.unknown, s.offline
+                        id,
+                        hour,
+                        g.checks,
+                        g.passes,
+                        g.total_us,
+                        g.fastest.map(micros),
+                        g.slowest.map(micros),
+                        h[0],
+                        h[1],
+                        h[2],
+                        h[3],
+                        h[4],
+                        h[5],
+                        h[6],
+                        h[7],
+                        h[8],
+                        h[9],
+                        h[10],
+                        h[11],
+                        s.up,
+                        s.degraded,
+                        s.down,
+                        s.unknown,
+                        s.offline
                     ])?
                 }
                 Source::Service(id) if not_up(s) => c
@@ -150,14 +171,19 @@ impl Tally {
     }
 }
 
-const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, passes, total_ms, \
-    min_ms, max_ms, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, \
+/// Milliseconds as the whole microseconds the hourly rows keep.
+fn micros(ms: f64) -> i64 {
+    (ms * 1000.0).round() as i64
+}
+
+const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, passes, total_us, \
+    min_us, max_us, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, \
     up_ms, warn_ms, down_ms, unknown_ms, offline_ms) \
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
     ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + excluded.checks, \
-    passes = passes + excluded.passes, total_ms = total_ms + excluded.total_ms, \
-    min_ms = coalesce(min(min_ms, excluded.min_ms), min_ms, excluded.min_ms), \
-    max_ms = coalesce(max(max_ms, excluded.max_ms), max_ms, excluded.max_ms), \
+    passes = passes + excluded.passes, total_us = total_us + excluded.total_us, \
+    min_us = coalesce(min(min_us, excluded.min_us), min_us, excluded.min_us), \
+    max_us = coalesce(max(max_us, excluded.max_us), max_us, excluded.max_us), \
     h0 = h0 + excluded.h0, h1 = h1 + excluded.h1, h2 = h2 + excluded.h2, h3 = h3 + excluded.h3, \
     h4 = h4 + excluded.h4, h5 = h5 + excluded.h5, h6 = h6 + excluded.h6, h7 = h7 + excluded.h7, \
     h8 = h8 + excluded.h8, h9 = h9 + excluded.h9, h10 = h10 + excluded.h10, h11 = h11 + excluded.h11, \
@@ -185,15 +211,23 @@ const SERVICE_DAY: &str = "INSERT INTO service_days (service_id, day, \
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
 
-/// Opens an incident of `source` at `at` (none if one is open already).
+/// Opens an incident of `source` at `at`, unless its latest is still open.
 pub(super) fn open_incident(c: &Tx, source: Source, at: i64) -> Result<()> {
-    let (target, service) = ids(source);
-    c.prepare_cached(
-        "INSERT INTO incidents (target_id, service_id, started) SELECT ?1, ?2, ?3 \
-         WHERE NOT EXISTS (SELECT 1 FROM incidents WHERE ended IS NULL AND \
-           (target_id = ?1 OR service_id = ?2))",
-    )?
-    .execute(params![target, service, at])?;
+    let sql = match source {
+        Source::Target(_) => {
+            "INSERT INTO target_incidents (target_id, started) SELECT ?1, ?2 \
+             WHERE coalesce((SELECT ended IS NOT NULL FROM target_incidents WHERE target_id = ?1 \
+               ORDER BY started DESC LIMIT 1), 1) \
+             ON CONFLICT (target_id, started) DO UPDATE SET ended = NULL"
+        }
+        Source::Service(_) => {
+            "INSERT INTO service_incidents (service_id, started) SELECT ?1, ?2 \
+             WHERE coalesce((SELECT ended IS NOT NULL FROM service_incidents WHERE service_id = ?1 \
+               ORDER BY started DESC LIMIT 1), 1) \
+             ON CONFLICT (service_id, started) DO UPDATE SET ended = NULL"
+        }
+    };
+    c.prepare_cached(sql)?.execute(params![source.id(), at])?;
     Ok(())
 }
 
@@ -201,23 +235,21 @@ pub(super) fn open_incident(c: &Tx, source: Source, at: i64) -> Result<()> {
 pub(super) fn close_incident(c: &Tx, source: Source, at: i64) -> Result<()> {
     let sql = match source {
         Source::Target(_) => {
-            "UPDATE incidents SET ended = max(started, ?2) WHERE target_id = ?1 AND ended IS NULL"
+            "UPDATE target_incidents SET ended = max(started, ?2) WHERE target_id = ?1 AND ended IS NULL"
         }
         Source::Service(_) => {
-            "UPDATE incidents SET ended = max(started, ?2) WHERE service_id = ?1 AND ended IS NULL"
+            "UPDATE service_incidents SET ended = max(started, ?2) WHERE service_id = ?1 AND ended IS NULL"
         }
     };
-    let id = match source {
-        Source::Target(id) | Source::Service(id) => id,
-    };
-    c.prepare_cached(sql)?.execute(params![id, at])?;
+    c.prepare_cached(sql)?.execute(params![source.id(), at])?;
     Ok(())
 }
 
-fn ids(source: Source) -> (Option<i64>, Option<i64>) {
-    match source {
-        Source::Target(id) => (Some(id), None),
-        Source::Service(id) => (None, Some(id)),
+impl Source {
+    fn id(self) -> i64 {
+        match self {
+            Source::Target(id) | Source::Service(id) => id,
+        }
     }
 }
 
@@ -253,12 +285,16 @@ impl super::Store {
                 tally.count(&cal, at, passed, ms);
             }
             tally.write(c, source)?;
-            let (target, service) = ids(source);
+            let sql = match source {
+                Source::Target(_) => {
+                    "INSERT INTO target_incidents (target_id, started, ended) VALUES (?, ?, ?)"
+                }
+                Source::Service(_) => {
+                    "INSERT INTO service_incidents (service_id, started, ended) VALUES (?, ?, ?)"
+                }
+            };
             for &(a, b) in &past.incidents {
-                c.prepare_cached(
-                    "INSERT INTO incidents (target_id, service_id, started, ended) VALUES (?, ?, ?, ?)",
-                )?
-                .execute(params![target, service, a, b])?;
+                c.prepare_cached(sql)?.execute(params![source.id(), a, b])?;
             }
             if let (Source::Service(id), Some(first)) = (source, past.spans.first()) {
                 c.prepare_cached(

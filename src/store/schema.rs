@@ -175,7 +175,7 @@ mod tests {
         prepare(&mut c, &path).unwrap();
         let target: (i64, i64, f64, f64, i64, i64) = c
             .query_row(
-                "SELECT up_ms, down_ms, min_ms, max_ms, h0, h6 FROM target_hours WHERE target_id = 1",
+                "SELECT up_ms, down_ms, min_us / 1000.0, max_us / 1000.0, h0, h6 FROM target_hours WHERE target_id = 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
@@ -202,20 +202,15 @@ mod tests {
             )
             .unwrap();
         assert_eq!(filed, (10 * h + 50_000, "OFFLINE".to_string(), 10 * h));
-        let incidents: Vec<(Option<i64>, Option<i64>, i64)> = c
-            .prepare("SELECT target_id, service_id, started FROM incidents ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
+        let incidents: (i64, i64, i64, i64) = c
+            .query_row(
+                "SELECT t.target_id, t.started, s.service_id, s.started \
+                 FROM target_incidents t, service_incidents s WHERE t.ended IS NULL AND s.ended IS NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .unwrap();
-        assert_eq!(
-            incidents,
-            [
-                (Some(1), None, 10 * h + 120_000),
-                (None, Some(1), 10 * h + 110_000)
-            ]
-        );
+        assert_eq!(incidents, (1, 10 * h + 120_000, 1, 10 * h + 110_000));
     }
 
     #[test]
