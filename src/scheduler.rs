@@ -176,7 +176,9 @@ const RESULT_BATCH: usize = 2048;
 const RESULT_LINGER: Duration = Duration::from_millis(100);
 
 struct Slot {
-    row: TargetRow,
+    /// A digest of the row the definition was made from: a changed row is noticed
+    /// without keeping a second copy of every target's strings.
+    fingerprint: u64,
     def: Arc<TargetDef>,
     running: Arc<AtomicBool>,
     /// Bumped when the slot is rescheduled, so stale heap entries are ignored.
@@ -331,6 +333,13 @@ async fn sleep_until(t: Option<Instant>) {
     }
 }
 
+fn fingerprint(row: &TargetRow) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    row.hash(&mut h);
+    h.finish()
+}
+
 async fn reload(
     store: &Store,
     shared: &Shared,
@@ -349,20 +358,21 @@ async fn reload(
     let mut wanted = HashMap::with_capacity(rows.len());
     for row in rows.into_iter().filter(|r| r.enabled) {
         wanted.insert(row.id, ());
+        let fingerprint = fingerprint(&row);
         match slots.get_mut(&row.id) {
-            Some(slot) if slot.row == row => {}
+            Some(slot) if slot.fingerprint == fingerprint => {}
             Some(slot) => {
                 let def = TargetDef::from_row(&row);
                 if let Some(problem) = &def.invalid {
                     log::warn!("[{}] {}: {problem}", def.id, def.name);
                 }
-                if slot.row.frequency != row.frequency {
+                if slot.def.frequency != def.frequency {
                     slot.generation += 1;
                     let first = now + first_offset(row.id, def.frequency);
                     queue.push(Reverse((first, row.id, slot.generation)));
                 }
                 slot.def = Arc::new(def);
-                slot.row = row;
+                slot.fingerprint = fingerprint;
                 changed += 1;
             }
             None => {
@@ -378,7 +388,7 @@ async fn reload(
                 slots.insert(
                     row.id,
                     Slot {
-                        row,
+                        fingerprint,
                         def: Arc::new(def),
                         running: Arc::new(AtomicBool::new(false)),
                         generation: 0,
@@ -465,7 +475,8 @@ fn humanize(d: Duration) -> String {
 }
 
 /// Logs a check the way Skypunch did, keeps its trace, and queues it for storing.
-async fn record(shared: &Shared, def: &TargetDef, outcome: CheckOutcome) {
+async fn record(shared: &Shared, def: &TargetDef, mut outcome: CheckOutcome) {
+    outcome.trace.finish();
     let line = outcome.result_line(def);
     let header = outcome.trace_header(def);
     if outcome.passed {

@@ -24,7 +24,7 @@ impl Origin {
 }
 
 /// The definition columns of a `targets` row, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TargetRow {
     /// Row id.
     pub id: i64,

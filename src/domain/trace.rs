@@ -209,6 +209,14 @@ impl Trace {
         self.push(text.into(), Outcome::Note);
     }
 
+    /// Lets go of what only a check in progress needs, and of spare room: a finished
+    /// trace is kept in memory for every target until its next check.
+    pub fn finish(&mut self) {
+        self.steps.shrink_to_fit();
+        self.doing_what = String::new();
+        self.sending = None;
+    }
+
     /// The steps so far.
     pub fn steps(&self) -> &[Step] {
         &self.steps
