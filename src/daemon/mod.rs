@@ -329,7 +329,7 @@ async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Every ten minutes: deletes raw history older than `[history] raw_days`, figures and
+/// Every ten minutes, from a minute after the start: deletes raw history older than `[history] raw_days`, figures and
 /// incidents older than `rollup_days`, and alerts, deliveries and abandoned pushing
 /// servers older than `alerts_days`.
 async fn prune_history(
@@ -337,7 +337,12 @@ async fn prune_history(
     config: watch::Receiver<Arc<Config>>,
     shutdown: CancellationToken,
 ) {
-    let mut every = tokio::time::interval(Duration::from_secs(600));
+    // The first pruning waits a minute: starting is busy enough, and an operator's
+    // `sqlite3` typed in right after a start should not meet a stream of deletes.
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(60),
+        Duration::from_secs(600),
+    );
     let days_ago = |days: u32| crate::domain::time::now_ms() - i64::from(days) * 86_400_000;
     loop {
         tokio::select! {

@@ -196,9 +196,11 @@ impl Fixture {
     }
 
     /// Runs SQL on the daemon's database through the `sqlite3` shell, as an operator
-    /// does.
+    /// does, waiting up to 5 s for the daemon's write in progress (the shell does not
+    /// wait by default; see the README's "The database").
     pub fn sqlite3(&self, sql: &str) {
         let out = Command::new("sqlite3")
+            .args(["-cmd", ".timeout 5000"])
             .arg(self.database())
             .arg(sql)
             .output()
