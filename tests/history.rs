@@ -203,6 +203,25 @@ fn bars_and_response_times() {
     for key in ["target:1", "target:2", "service:1"] {
         assert_eq!(all[key].as_array().map(Vec::len), Some(90), "{key}");
     }
+    let (status, some) = request(
+        &addr,
+        "GET",
+        "/api/bars?ids=target:2,service:1,target:99",
+        "",
+    );
+    assert_eq!(status, 200);
+    let keys: Vec<&String> = some.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["service:1", "target:2"],
+        "the ones asked for that exist"
+    );
+    let (status, bad) = request(&addr, "GET", "/api/bars?ids=target:1,host:3", "");
+    assert_eq!(status, 400);
+    assert!(
+        bad["error"].as_str().unwrap().contains("\"host:3\""),
+        "{bad}"
+    );
     let (status, day) = request(&addr, "GET", "/api/targets/1/responses?range=24h", "");
     assert_eq!(status, 200, "{day}");
     let points = day["points"].as_array().unwrap();

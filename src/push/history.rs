@@ -19,7 +19,7 @@ pub async fn route(web: &ReadSide, path: &str, query: &str) -> Option<Response<F
         return Some(web.report(query).await);
     }
     if path == "/api/bars" {
-        return Some(web.all_bars().await);
+        return Some(web.some_bars(query).await);
     }
     let (kind, rest) = if let Some(rest) = path.strip_prefix("/api/targets/") {
         ("target", rest)
@@ -85,10 +85,38 @@ impl ReadSide {
         }
     }
 
-    /// `GET /api/bars`: every target's and service's bars, keyed `target:<id>` and
-    /// `service:<id>`.
-    pub async fn all_bars(&self) -> Response<Full<Bytes>> {
-        match self.store.all_bars(self.last_days(), now_ms()).await {
+    /// `GET /api/bars[?ids=target:1,service:4,...]`: the bars of the sources named
+    /// (the page asks for the rows it shows), or of every target and service, keyed
+    /// `target:<id>` and `service:<id>`.
+    pub async fn some_bars(&self, query: &str) -> Response<Full<Bytes>> {
+        let which = match params(query).remove("ids") {
+            None => None,
+            Some(list) => {
+                let mut which = Vec::new();
+                for key in list.split(',').filter(|k| !k.is_empty()) {
+                    let parsed = match key.split_once(':') {
+                        Some(("target", id)) => id.parse().ok().map(|id| ("target", id)),
+                        Some(("service", id)) => id.parse().ok().map(|id| ("service", id)),
+                        _ => None,
+                    };
+                    match parsed {
+                        Some(k) => which.push(k),
+                        None => {
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                format!("ids: {key:?} is not target:<id> or service:<id>"),
+                            )
+                        }
+                    }
+                }
+                Some(which)
+            }
+        };
+        match self
+            .store
+            .some_bars(which, self.last_days(), now_ms())
+            .await
+        {
             Ok(all) => {
                 let map: serde_json::Map<String, Value> =
                     all.into_iter().map(|(k, bars)| (k, json!(bars))).collect();

@@ -64,27 +64,41 @@ impl Store {
         .await
     }
 
-    /// Every target's and service's daily bars for `days`, keyed `target:<id>` and
-    /// `service:<id>`.
-    pub async fn all_bars(&self, days: Vec<i32>, now: i64) -> Result<Vec<(String, Vec<Bar>)>> {
+    /// Daily bars for `days` of the sources named (`("target", id)`, `("service",
+    /// id)`; every target and service when `None`), keyed `target:<id>` and
+    /// `service:<id>`; unknown ones are left out.
+    pub async fn some_bars(
+        &self,
+        which: Option<Vec<(&'static str, i64)>>,
+        days: Vec<i32>,
+        now: i64,
+    ) -> Result<Vec<(String, Vec<Bar>)>> {
         let cal = self.history().calendar.clone();
         self.read(move |c| {
-            let mut out = Vec::new();
-            for (kind, sql) in [
-                ("target", "SELECT id FROM targets ORDER BY id"),
-                ("service", "SELECT id FROM services ORDER BY id"),
-            ] {
-                let ids: Vec<i64> = c
-                    .prepare_cached(sql)?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                for id in ids {
-                    if let Some(found) = find(c, kind, id)? {
-                        out.push((
-                            format!("{kind}:{id}"),
-                            day_bars(c, &found, &days, &cal, now)?,
-                        ));
+            let which = match which {
+                Some(list) => list,
+                None => {
+                    let mut all = Vec::new();
+                    for (kind, sql) in [
+                        ("target", "SELECT id FROM targets ORDER BY id"),
+                        ("service", "SELECT id FROM services ORDER BY id"),
+                    ] {
+                        let ids: Vec<i64> = c
+                            .prepare_cached(sql)?
+                            .query_map([], |r| r.get(0))?
+                            .collect::<rusqlite::Result<_>>()?;
+                        all.extend(ids.into_iter().map(|id| (kind, id)));
                     }
+                    all
+                }
+            };
+            let mut out = Vec::with_capacity(which.len());
+            for (kind, id) in which {
+                if let Some(found) = find(c, kind, id)? {
+                    out.push((
+                        format!("{kind}:{id}"),
+                        day_bars(c, &found, &days, &cal, now)?,
+                    ));
                 }
             }
             Ok(out)
