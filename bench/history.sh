@@ -29,6 +29,7 @@ SERVERS=${2:-2000}
 PER=${3:-10}
 END_MS=1795910400000
 cd "$(dirname "$0")/.."
+. bench/nginx.sh
 cargo build --release --quiet --bin skypunchd --bin skypunchctl --example history_gen
 bin=$PWD/target/release
 dir=$(mktemp -d)
@@ -51,23 +52,7 @@ fi
 size=$(stat -c %s "$db")
 sqlite3 "$db" "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC" > "$dir/sizes.txt"
 
-mkdir -p "$dir/nginx"
-cat > "$dir/nginx.conf" <<NGINX
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx;
-  proxy_temp_path $dir/nginx;
-  fastcgi_temp_path $dir/nginx;
-  uwsgi_temp_path $dir/nginx;
-  scgi_temp_path $dir/nginx;
-  server { listen 127.0.0.1:18091; location / { return 200 "ok\n"; } }
-}
-NGINX
-nginx -c "$dir/nginx.conf"
+nginx_ok "$dir" 18091
 
 cat > "$dir/c.toml" <<TOML
 [daemon]

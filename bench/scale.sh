@@ -14,6 +14,7 @@ set -euo pipefail
 N=${1:-100000}
 SECS=${2:-60}
 cd "$(dirname "$0")/.."
+. bench/nginx.sh
 cargo build --release --quiet --bin skypunchd --bin skypunchctl
 bin=$PWD/target/release
 dir=$(mktemp -d)
@@ -26,26 +27,7 @@ cleanup() {
 trap cleanup EXIT
 hz=$(getconf CLK_TCK)
 
-mkdir -p "$dir/nginx"
-cat > "$dir/nginx.conf" <<NGINX
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx/error.log;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx;
-  proxy_temp_path $dir/nginx;
-  fastcgi_temp_path $dir/nginx;
-  uwsgi_temp_path $dir/nginx;
-  scgi_temp_path $dir/nginx;
-  server {
-    listen 127.0.0.1:18181 backlog=4096; listen 127.0.0.1:18182 backlog=4096;
-    location / { return 200 "ok\n"; }
-  }
-}
-NGINX
-nginx -c "$dir/nginx.conf"
+nginx_ok "$dir" 18181 18182
 
 python3 - "$dir/c.toml" "$N" <<'PY'
 import sys

@@ -24,6 +24,7 @@ SECS=${2:-60}
 MODE=${3:-fresh}
 case $MODE in fresh) OPTIONS='{}' ;; keepalive) OPTIONS='{"keep_alive": true}' ;; *) echo "mode: fresh or keepalive" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
+. bench/nginx.sh
 cargo build --release --quiet --bin skypunchd --bin skypunchctl
 bin=$PWD/target/release
 dir=$(mktemp -d)
@@ -38,27 +39,7 @@ trap cleanup EXIT
 hz=$(getconf CLK_TCK)
 
 # nginx: four ports, a fixed 200.
-mkdir -p "$dir/nginx"
-cat > "$dir/nginx.conf" <<NGINX
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx/error.log;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx;
-  proxy_temp_path $dir/nginx;
-  fastcgi_temp_path $dir/nginx;
-  uwsgi_temp_path $dir/nginx;
-  scgi_temp_path $dir/nginx;
-  server {
-    listen 127.0.0.1:18081 backlog=4096; listen 127.0.0.1:18082 backlog=4096;
-    listen 127.0.0.1:18083 backlog=4096; listen 127.0.0.1:18084 backlog=4096;
-    location / { return 200 "ok\n"; }
-  }
-}
-NGINX
-nginx -c "$dir/nginx.conf"
+nginx_ok "$dir" 18081 18082 18083 18084
 nginx_pid=$(cat "$dir/nginx.pid")
 
 cat > "$dir/c.toml" <<TOML
