@@ -4,7 +4,7 @@
 use super::report::{find, Found};
 use super::{Result, Store};
 use crate::domain::history::{Calendar, Spent, HOUR_MS};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 /// One day of a source's bar.
@@ -115,10 +115,7 @@ impl Store {
         hourly: bool,
     ) -> Result<Option<Vec<Point>>> {
         self.read(move |c| {
-            if c.query_row("SELECT 1 FROM targets WHERE id = ?", [id], |_| Ok(()))
-                .optional()?
-                .is_none()
-            {
+            if find(c, "target", id)?.is_none() {
                 return Ok(None);
             }
             let points = if hourly {
