@@ -70,7 +70,7 @@ for line in open(f"{d}/started.txt"):
     started.setdefault(name, int(t) / 1e6)
 db = sqlite3.connect(f"file:{d}/s.db?mode=ro", uri=True)
 rows = db.execute(
-    "SELECT a.target, a.time + r.response_ms FROM alerts a JOIN target_results r "
+    "SELECT a.target, a.time + r.response_us / 1000.0 FROM alerts a JOIN target_results r "
     "ON r.target_id = a.target_id AND r.time = a.time WHERE a.kind = 'target'").fetchall()
 lat = sorted(started[n] - done for n, done in rows if n in started)
 print(" ".join(f"{x:.1f}" for x in lat))

@@ -103,7 +103,7 @@ n, t0, t1, hz = int(n), int(t0), int(t1), int(hz)
 secs = (t1 - t0) / 1000
 db = sqlite3.connect(f"{d}/lib/s.db")
 rows = db.execute("SELECT target_id, time, result FROM target_results WHERE time >= ? AND time < ? ORDER BY target_id, time", (t0, t1)).fetchall()
-fails = sum(1 for r in rows if r[2] != "PASS")
+fails = sum(1 for r in rows if r[2] != 0)  # result 0 is PASS
 by = defaultdict(list)
 for tid, t, _ in rows:
     by[tid].append(t)

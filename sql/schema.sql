@@ -18,8 +18,6 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('definitions', 0);
--- The last place in arrival order given to a row of service_states (its seq).
-INSERT OR IGNORE INTO meta (key, value) VALUES ('report_seq', 0);
 
 CREATE TABLE IF NOT EXISTS targets (
     id                 INTEGER PRIMARY KEY,
@@ -66,16 +64,18 @@ BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
 CREATE TABLE IF NOT EXISTS target_results (
     target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
     time        INTEGER NOT NULL,
-    result      TEXT    NOT NULL,                         -- PASS | FAIL
+    result      INTEGER NOT NULL,                         -- 0 PASS, 1 FAIL
     status_code INTEGER,                                  -- NULL when no HTTP response arrived
-    response_ms REAL    NOT NULL,
+    response_us INTEGER NOT NULL,                         -- microseconds
     description TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (target_id, time)
 ) WITHOUT ROWID;
 
 -- Per target and UTC hour, kept [history] rollup_days: checks and passes, response
--- times in whole microseconds (sum, fastest, slowest), a histogram h0..h11 with upper bounds 10, 25, 50,
--- 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms and above), and the time spent in
+-- times in whole microseconds (sum, fastest, slowest), a histogram (buckets with upper bounds
+-- 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms and above; packed: for each
+-- bucket that holds something, its index as one byte and its count as a LEB128 varint, as
+-- the daemon's SQL functions histogram_add and histogram_of write it), and the time spent in
 -- each condition (a state stands from one check to the next, at most two periods and
 -- a half minute; longer is a gap with no data). Every figure of a report comes from here.
 CREATE TABLE IF NOT EXISTS target_hours (
@@ -87,18 +87,7 @@ CREATE TABLE IF NOT EXISTS target_hours (
     warns      INTEGER NOT NULL DEFAULT 0,
     min_us     INTEGER,
     max_us     INTEGER,
-    h0          INTEGER NOT NULL DEFAULT 0,
-    h1          INTEGER NOT NULL DEFAULT 0,
-    h2          INTEGER NOT NULL DEFAULT 0,
-    h3          INTEGER NOT NULL DEFAULT 0,
-    h4          INTEGER NOT NULL DEFAULT 0,
-    h5          INTEGER NOT NULL DEFAULT 0,
-    h6          INTEGER NOT NULL DEFAULT 0,
-    h7          INTEGER NOT NULL DEFAULT 0,
-    h8          INTEGER NOT NULL DEFAULT 0,
-    h9          INTEGER NOT NULL DEFAULT 0,
-    h10         INTEGER NOT NULL DEFAULT 0,
-    h11         INTEGER NOT NULL DEFAULT 0,
+    histogram  BLOB    NOT NULL DEFAULT x'',
     up_ms      INTEGER NOT NULL DEFAULT 0,
     warn_ms    INTEGER NOT NULL DEFAULT 0,
     down_ms    INTEGER NOT NULL DEFAULT 0,
@@ -170,14 +159,14 @@ CREATE TABLE IF NOT EXISTS services (
 
 -- Kept [history] raw_days: every change of state, offline periods (state OFFLINE),
 -- and unchanged reports at most every [history] service_sample_seconds; by service and
--- time, like target_results.
+-- time, like target_results. A service's rows have distinct times: a report kept in the
+-- same millisecond as the one before it is kept a millisecond later.
 CREATE TABLE IF NOT EXISTS service_states (
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     time       INTEGER NOT NULL,
-    seq        INTEGER NOT NULL,                          -- its place in arrival order (meta report_seq)
-    state      TEXT    NOT NULL,                          -- OK | WARN | FAIL | UNK | OFFLINE
+    state      INTEGER NOT NULL,                          -- 0 OK, 1 WARN, 2 FAIL, 3 UNK, 4 OFFLINE
     info       TEXT    NOT NULL DEFAULT '',
-    PRIMARY KEY (service_id, time, seq)
+    PRIMARY KEY (service_id, time)
 ) WITHOUT ROWID;
 
 -- Reports not yet filed, in arrival order: appending here costs a report one hot page.
@@ -192,7 +181,10 @@ CREATE TABLE IF NOT EXISTS service_reports (
     info       TEXT    NOT NULL DEFAULT ''
 );
 CREATE VIEW IF NOT EXISTS service_history (service_id, time, state, info) AS
-    SELECT service_id, time, state, info FROM service_states
+    SELECT service_id, time,
+           CASE state WHEN 0 THEN 'OK' WHEN 1 THEN 'WARN' WHEN 2 THEN 'FAIL' WHEN 4 THEN 'OFFLINE'
+                      ELSE 'UNK' END,
+           info FROM service_states
     UNION ALL
     SELECT service_id, time, state, info FROM service_reports;
 -- A removed service's reports go with it (its id may be given to a new service).

@@ -309,6 +309,45 @@ pub fn bucket(ms: f64) -> usize {
         .unwrap_or(BUCKETS.len() - 1)
 }
 
+/// A histogram as kept in one column: each bucket that holds something, as its index
+/// (one byte) and its count (LEB128). An hour's responses mostly fall in one or two
+/// buckets, so this takes 2 to 6 bytes where twelve columns took 14 or more.
+pub fn pack_histogram(counts: &[i64; 12]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8);
+    for (i, &n) in counts.iter().enumerate() {
+        if n <= 0 {
+            continue;
+        }
+        out.push(i as u8);
+        let mut n = n as u64;
+        while n >= 0x80 {
+            out.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    out
+}
+
+/// The counts of a packed histogram; `None` when the bytes are not one.
+pub fn unpack_histogram(bytes: &[u8]) -> Option<[i64; 12]> {
+    let mut counts = [0i64; 12];
+    let mut rest = bytes.iter();
+    while let Some(&i) = rest.next() {
+        let slot = counts.get_mut(usize::from(i))?;
+        let mut n: i64 = 0;
+        for shift in (0..63).step_by(7) {
+            let b = *rest.next()?;
+            n |= i64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        *slot = slot.checked_add(n)?;
+    }
+    Some(counts)
+}
+
 /// The `q` quantile (0..1) of a histogram: linear within its bucket, kept within the
 /// fastest and slowest response seen. `None` without responses.
 pub fn quantile(counts: &[i64; 12], fastest: f64, slowest: f64, q: f64) -> Option<f64> {
@@ -511,6 +550,21 @@ mod tests {
         let days = berlin.last_days(start + 1000, 3);
         assert_eq!(days, [20260629, 20260630, 20260701]);
         assert_eq!(Calendar::utc().last_days(0, 2), [19691231, 19700101]);
+    }
+
+    #[test]
+    fn histograms_pack_small_and_back() {
+        let mut counts = [0i64; 12];
+        assert_eq!(pack_histogram(&counts), Vec::<u8>::new());
+        assert_eq!(unpack_histogram(&[]), Some(counts));
+        counts[0] = 59;
+        counts[3] = 1;
+        assert_eq!(pack_histogram(&counts), vec![0, 59, 3, 1]);
+        counts[11] = 3600;
+        counts[5] = i64::from(u32::MAX);
+        assert_eq!(unpack_histogram(&pack_histogram(&counts)), Some(counts));
+        assert_eq!(unpack_histogram(&[12, 1]), None, "no thirteenth bucket");
+        assert_eq!(unpack_histogram(&[0, 0x80]), None, "a count cut short");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The status page's history reads: a source's 90-day bar (one cell per local day)
 //! and a target's response times, each through the source's own key.
 
+use super::checks::PASSED;
 use super::report::{find, Found};
+use super::rollup::histogram;
 use super::{Result, Store};
 use crate::domain::history::{Calendar, Spent, HOUR_MS};
 use rusqlite::{params, Connection};
@@ -121,7 +123,7 @@ impl Store {
             let points = if hourly {
                 let mut s = c.prepare_cached(
                     "SELECT hour, checks, checks - passes, total_us / 1000.0, min_us / 1000.0, max_us / 1000.0, \
-                     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11 FROM target_hours \
+                     histogram FROM target_hours \
                      WHERE target_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
                 )?;
                 let rows = s.query_map(
@@ -129,10 +131,7 @@ impl Store {
                     |r| {
                         let checks: i64 = r.get(1)?;
                         let (min, max): (Option<f64>, Option<f64>) = (r.get(4)?, r.get(5)?);
-                        let mut counts = [0i64; 12];
-                        for (i, slot) in counts.iter_mut().enumerate() {
-                            *slot = r.get(6 + i)?;
-                        }
+                        let counts = histogram(r, 6)?;
                         Ok(Point {
                             time: r.get::<_, i64>(0)? * HOUR_MS,
                             checks,
@@ -152,7 +151,7 @@ impl Store {
                 rows.collect::<rusqlite::Result<_>>()?
             } else {
                 let mut s = c.prepare_cached(
-                    "SELECT time, result, response_ms FROM target_results \
+                    "SELECT time, result, response_us / 1000.0 FROM target_results \
                      WHERE target_id = ? AND time >= ? AND time < ? ORDER BY time",
                 )?;
                 let rows = s.query_map(params![id, from, to], |r| {
@@ -160,7 +159,7 @@ impl Store {
                     Ok(Point {
                         time: r.get(0)?,
                         checks: 1,
-                        failures: i64::from(r.get::<_, String>(1)? != "PASS"),
+                        failures: i64::from(r.get::<_, i64>(1)? != PASSED),
                         avg_ms: ms,
                         min_ms: Some(ms),
                         max_ms: Some(ms),

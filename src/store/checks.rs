@@ -36,6 +36,20 @@ pub struct HistoryRow {
     pub description: String,
 }
 
+/// `target_results.result` of a check that passed: 0 and 1 take no bytes in a row.
+pub(super) const PASSED: i64 = 0;
+/// `target_results.result` of a check that failed.
+pub(super) const FAILED: i64 = 1;
+
+/// The name of a `target_results.result`.
+fn result_name(code: i64) -> &'static str {
+    if code == PASSED {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
 /// One check's result, as recorded.
 #[derive(Debug, Clone)]
 pub struct CheckRecord {
@@ -165,14 +179,14 @@ impl Store {
                 return Ok(None);
             }
             let mut s = c.prepare_cached(
-                "SELECT time, result, status_code, response_ms, description FROM target_results \
+                "SELECT time, result, status_code, response_us / 1000.0, description FROM target_results \
                  WHERE target_id = ? ORDER BY time DESC LIMIT ?",
             )?;
             let rows = s
                 .query_map(params![id, limit], |r| {
                     Ok(HistoryRow {
                         time: r.get(0)?,
-                        result: r.get(1)?,
+                        result: result_name(r.get(1)?).into(),
                         status_code: r.get(2)?,
                         response_ms: r.get(3)?,
                         description: r.get(4)?,
@@ -248,15 +262,15 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
         rec.target_id
     ])?;
     c.prepare_cached(
-        "INSERT INTO target_results (target_id, time, result, status_code, response_ms, description) \
+        "INSERT INTO target_results (target_id, time, result, status_code, response_us, description) \
          VALUES (?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         rec.target_id,
         rec.time_ms,
-        if rec.passed { "PASS" } else { "FAIL" },
+        if rec.passed { PASSED } else { FAILED },
         rec.status_code,
-        rec.response_ms,
+        super::rollup::micros(rec.response_ms),
         rec.description
     ])?;
     tally(rec, prev.status, last_check, cal).write(c, Source::Target(rec.target_id))?;

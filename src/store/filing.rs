@@ -14,8 +14,6 @@ const FILING_SLICE: usize = 2000;
 /// A report waiting in `service_reports`.
 struct Waiting {
     id: i64,
-    /// Its place in arrival order among all reports ever filed.
-    seq: i64,
     service: i64,
     time: i64,
     state: String,
@@ -40,7 +38,6 @@ pub(super) fn file_reports(
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok(Waiting {
                 id: r.get(0)?,
-                seq: 0,
                 service: r.get(1)?,
                 time: r.get(2)?,
                 state: r.get(3)?,
@@ -52,10 +49,6 @@ pub(super) fn file_reports(
         return Ok((0, 0));
     };
     let taken = waiting.len();
-    let first = reserve_seq(c, taken as i64)?;
-    for (i, w) in waiting.iter_mut().enumerate() {
-        w.seq = first + i as i64;
-    }
     waiting.sort_by_key(|w| (w.service, w.time, w.id));
     let mut filed = 0;
     for reports in waiting.chunk_by(|a, b| a.service == b.service) {
@@ -68,15 +61,42 @@ pub(super) fn file_reports(
     Ok((taken, filed))
 }
 
-/// Reserves `n` places in arrival order (`meta.report_seq`: a journal row's id starts
-/// again at 1 once the journal is emptied); returns the first.
-fn reserve_seq(c: &Tx, n: i64) -> Result<i64> {
-    let last: i64 = c
-        .prepare_cached(
-            "UPDATE meta SET value = value + ?1 WHERE key = 'report_seq' RETURNING value - ?1",
-        )?
-        .query_row([n], |r| r.get(0))?;
-    Ok(last + 1)
+/// Keeps a report in `service_states` at `time`, or at the first free millisecond
+/// after it: a service's kept rows have distinct times, in the order they arrived.
+fn keep(c: &Tx, id: i64, time: i64, state: &str, info: &str) -> Result<()> {
+    let mut insert = c.prepare_cached(
+        "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut at = time;
+    while insert.execute(params![id, at, state_code(state), info])? == 0 {
+        at += 1;
+    }
+    Ok(())
+}
+
+/// `service_states.state`: a state as the small number it is kept as (OK takes no byte
+/// in a row). A state other than these (only a row written by hand can have one) is
+/// kept as UNK.
+pub(super) fn state_code(state: &str) -> i64 {
+    match state {
+        "OK" => 0,
+        "WARN" => 1,
+        "FAIL" => 2,
+        OFFLINE => 4,
+        _ => 3,
+    }
+}
+
+/// The state a `service_states.state` stands for.
+pub(super) fn state_name(code: i64) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "WARN",
+        2 => "FAIL",
+        4 => OFFLINE,
+        _ => "UNK",
+    }
 }
 
 /// What the filing has reached for a service (see `services.filed_at`).
@@ -134,10 +154,7 @@ fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Resul
                 .sampled
                 .is_none_or(|s| r.time - s >= history.sample_ms);
         if changed || due || !in_order {
-            c.prepare_cached(
-                "INSERT INTO service_states (service_id, time, seq, state, info) VALUES (?, ?, ?, ?, ?)",
-            )?
-            .execute(params![id, r.time, r.seq, r.state, r.info])?;
+            keep(c, id, r.time, &r.state, &r.info)?;
             if in_order {
                 filed.sampled = Some(r.time);
             }
@@ -207,10 +224,7 @@ pub(super) fn file_offline(c: &Tx, cal: &Calendar, id: i64, at: i64) -> Result<(
         );
     }
     tally.write(c, Source::Service(id))?;
-    c.prepare_cached(
-        "INSERT INTO service_states (service_id, time, seq, state, info) VALUES (?, ?, ?, ?, '')",
-    )?
-    .execute(params![id, at, reserve_seq(c, 1)?, OFFLINE])?;
+    keep(c, id, at, OFFLINE, "")?;
     c.prepare_cached(
         "UPDATE services SET filed_at = max(coalesce(filed_at, ?1), ?1), filed_state = ?2, \
          sampled_at = ?1 WHERE id = ?3",

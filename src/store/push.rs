@@ -1,7 +1,7 @@
 //! Pushed reports: services, their states and the alerts they raise (OverC's rules).
 
 use super::alerts::{insert_alert, NewAlert};
-use super::filing::{file_offline, file_reports};
+use super::filing::{file_offline, file_reports, state_name};
 use super::flood::{admit_alert, close_flood_windows};
 use super::known::Service;
 use super::servers::{identify, Denied};
@@ -365,16 +365,21 @@ impl Store {
             }
             // Filed rows through their key; the few not yet filed by a scan.
             let mut s = c.prepare_cached(
-                "SELECT time, state, info FROM ( \
-                   SELECT time, state, info, 0 AS filed, id FROM service_reports WHERE service_id = ?1 \
+                "SELECT time, state, code, info FROM ( \
+                   SELECT time, state, NULL AS code, info, 0 AS filed, id FROM service_reports \
+                     WHERE service_id = ?1 \
                    UNION ALL \
-                   SELECT * FROM (SELECT time, state, info, 1 AS filed, seq FROM service_states \
-                     WHERE service_id = ?1 ORDER BY time DESC, seq DESC LIMIT ?2)) \
+                   SELECT * FROM (SELECT time, NULL, state, info, 1 AS filed, 0 FROM service_states \
+                     WHERE service_id = ?1 ORDER BY time DESC LIMIT ?2)) \
                  ORDER BY time DESC, filed, id DESC LIMIT ?2",
             )?;
             let rows = s
                 .query_map(params![id, limit], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    let state = match r.get::<_, Option<String>>(1)? {
+                        Some(state) => state,
+                        None => state_name(r.get(2)?).to_string(),
+                    };
+                    Ok((r.get(0)?, state, r.get(3)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(Some(rows))

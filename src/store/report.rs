@@ -2,6 +2,7 @@
 //! `/api/report`) and the daily bars of the status page. Every read goes through the
 //! source's own key, so its cost does not grow with other sources' history.
 
+use super::rollup::histogram;
 use super::{Result, Store};
 use crate::domain::history::{figures, Condition, Figures, Incident, Responses, Spent, HOUR_MS};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -339,24 +340,30 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
     let sql = match s.kind {
         "target" => {
             "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
-             min(min_us) / 1000.0, max(max_us) / 1000.0, sum(h0), sum(h1), sum(h2), sum(h3), sum(h4), sum(h5), \
-             sum(h6), sum(h7), sum(h8), sum(h9), sum(h10), sum(h11) \
+             min(min_us) / 1000.0, max(max_us) / 1000.0 \
              FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?"
         }
         _ => {
-            "SELECT 0, sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
-             NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 \
+            "SELECT 0, sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), NULL, NULL \
              FROM service_hours WHERE service_id = ? AND hour >= ? AND hour < ?"
         }
     };
+    let mut counts = [0i64; 12];
+    if s.kind == "target" {
+        let mut q = c.prepare_cached(
+            "SELECT histogram FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?",
+        )?;
+        let mut rows = q.query(params![s.id, first, end])?;
+        while let Some(r) = rows.next()? {
+            for (slot, n) in counts.iter_mut().zip(histogram(r, 0)?) {
+                *slot += n;
+            }
+        }
+    }
     let row = c
         .prepare_cached(sql)?
         .query_row(params![s.id, first, end], |r| {
             let n = |i: usize| r.get::<_, Option<i64>>(i).map(Option::unwrap_or_default);
-            let mut counts = [0i64; 12];
-            for (i, slot) in counts.iter_mut().enumerate() {
-                *slot = n(7 + i)?;
-            }
             Ok((
                 Spent {
                     up: n(0)?,
@@ -635,16 +642,25 @@ mod tests {
             ["OK", "OK", "OK", "OK", "WARN", "WARN", "OFFLINE", "OK"],
             "{history:?}"
         );
-        // Kept rows are numbered in arrival order across filings, OFFLINE included.
-        let by_seq: Vec<String> = store
+        // The view operators query names the kept states as the daemon does.
+        let viewed: Vec<String> = store
             .read(|c| {
-                let mut s = c.prepare("SELECT state FROM service_states ORDER BY seq")?;
+                let mut s = c.prepare("SELECT state FROM service_history ORDER BY time")?;
                 let rows = s.query_map([], |r| r.get(0))?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })
             .await
             .unwrap();
-        assert_eq!(by_seq, states);
+        assert_eq!(viewed, states);
+        // Changes within one millisecond are all kept, a millisecond apart, in the
+        // order they arrived.
+        for state in ["FAIL", "OK", "WARN"] {
+            push(state, now).await;
+        }
+        store.file_reports().await.unwrap();
+        let newest = store.service_history(rows[0].id, 3).await.unwrap().unwrap();
+        let newest: Vec<(i64, &str)> = newest.iter().rev().map(|h| (h.0, h.1.as_str())).collect();
+        assert_eq!(newest, [(now, "FAIL"), (now + 1, "OK"), (now + 2, "WARN")]);
     }
 
     #[tokio::test]

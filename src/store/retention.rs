@@ -32,8 +32,8 @@ impl Store {
             .await?;
         let states = self
             .delete_in_slices(
-                "DELETE FROM service_states WHERE (service_id, time, seq) IN \
-                 (SELECT ss.service_id, ss.time, ss.seq FROM services s \
+                "DELETE FROM service_states WHERE (service_id, time) IN \
+                 (SELECT ss.service_id, ss.time FROM services s \
                  JOIN service_states ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
                 raw_before,
             )
@@ -102,7 +102,7 @@ mod tests {
             .write(move |c| {
                 c.execute("INSERT INTO targets (name, url) VALUES ('t1', 'http://x/')", [])?;
                 let mut s = c.prepare(
-                    "INSERT INTO target_results (target_id, time, result, response_ms) VALUES (1, ?, 'PASS', 1)",
+                    "INSERT INTO target_results (target_id, time, result, response_us) VALUES (1, ?, 0, 1000)",
                 )?;
                 for t in 0..12_000 {
                     s.execute([t])?;

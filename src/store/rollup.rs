@@ -2,8 +2,12 @@
 //! as the raw history they sum up, so they survive whatever it survives.
 
 use super::{Result, Tx};
-use crate::domain::history::{bucket, hour_pieces, Calendar, Condition, Spent};
-use rusqlite::params;
+use crate::domain::history::{
+    bucket, hour_pieces, pack_histogram, unpack_histogram, Calendar, Condition, Spent,
+};
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection};
 
 /// What the figures are about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,35 +124,21 @@ impl Tally {
         for (hour, g) in &self.hours {
             let s = &g.spent;
             match source {
-                Source::Target(id) => {
-                    let h = &g.histogram;
-                    c.prepare_cached(TARGET_HOUR)?.execute(params![
-                        id,
-                        hour,
-                        g.checks,
-                        g.passes,
-                        g.total_us,
-                        g.fastest.map(micros),
-                        g.slowest.map(micros),
-                        h[0],
-                        h[1],
-                        h[2],
-                        h[3],
-                        h[4],
-                        h[5],
-                        h[6],
-                        h[7],
-                        h[8],
-                        h[9],
-                        h[10],
-                        h[11],
-                        s.up,
-                        s.degraded,
-                        s.down,
-                        s.unknown,
-                        s.offline
-                    ])?
-                }
+                Source::Target(id) => c.prepare_cached(TARGET_HOUR)?.execute(params![
+                    id,
+                    hour,
+                    g.checks,
+                    g.passes,
+                    g.total_us,
+                    g.fastest.map(micros),
+                    g.slowest.map(micros),
+                    pack_histogram(&g.histogram),
+                    s.up,
+                    s.degraded,
+                    s.down,
+                    s.unknown,
+                    s.offline
+                ])?,
                 Source::Service(id) if not_up(s) => c
                     .prepare_cached(SERVICE_HOUR)?
                     .execute(params![id, hour, s.degraded, s.down, s.unknown, s.offline])?,
@@ -171,22 +161,19 @@ impl Tally {
     }
 }
 
-/// Milliseconds as the whole microseconds the hourly rows keep.
-fn micros(ms: f64) -> i64 {
+/// Milliseconds as the whole microseconds the rows keep.
+pub(super) fn micros(ms: f64) -> i64 {
     (ms * 1000.0).round() as i64
 }
 
 const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, passes, total_us, \
-    min_us, max_us, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, \
-    up_ms, warn_ms, down_ms, unknown_ms, offline_ms) \
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+    min_us, max_us, histogram, up_ms, warn_ms, down_ms, unknown_ms, offline_ms) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
     ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + excluded.checks, \
     passes = passes + excluded.passes, total_us = total_us + excluded.total_us, \
     min_us = coalesce(min(min_us, excluded.min_us), min_us, excluded.min_us), \
     max_us = coalesce(max(max_us, excluded.max_us), max_us, excluded.max_us), \
-    h0 = h0 + excluded.h0, h1 = h1 + excluded.h1, h2 = h2 + excluded.h2, h3 = h3 + excluded.h3, \
-    h4 = h4 + excluded.h4, h5 = h5 + excluded.h5, h6 = h6 + excluded.h6, h7 = h7 + excluded.h7, \
-    h8 = h8 + excluded.h8, h9 = h9 + excluded.h9, h10 = h10 + excluded.h10, h11 = h11 + excluded.h11, \
+    histogram = histogram_add(histogram, excluded.histogram), \
     up_ms = up_ms + excluded.up_ms, warn_ms = warn_ms + excluded.warn_ms, \
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
@@ -210,6 +197,54 @@ const SERVICE_DAY: &str = "INSERT INTO service_days (service_id, day, \
     ON CONFLICT (service_id, day) DO UPDATE SET warn_ms = warn_ms + excluded.warn_ms, \
     down_ms = down_ms + excluded.down_ms, unknown_ms = unknown_ms + excluded.unknown_ms, \
     offline_ms = offline_ms + excluded.offline_ms";
+
+/// Registers the SQL functions of packed histograms (see `target_hours` in the schema):
+/// `histogram_add(a, b)` adds two (an hour's row gains a check's) and
+/// `histogram_of(h0, ..., h11)` packs twelve counts (migration 8 uses it).
+pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("histogram_add", 2, flags, |ctx| {
+        let (a, b) = (histogram_arg(ctx, 0)?, histogram_arg(ctx, 1)?);
+        let mut sum = [0i64; 12];
+        for (i, slot) in sum.iter_mut().enumerate() {
+            *slot = a[i].saturating_add(b[i]);
+        }
+        Ok(pack_histogram(&sum))
+    })?;
+    conn.create_scalar_function("histogram_of", 12, flags, |ctx| {
+        let mut counts = [0i64; 12];
+        for (i, slot) in counts.iter_mut().enumerate() {
+            *slot = ctx.get::<Option<i64>>(i)?.unwrap_or(0);
+        }
+        Ok(pack_histogram(&counts))
+    })
+}
+
+/// Argument `i` as a packed histogram; NULL is an empty one.
+fn histogram_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<[i64; 12]> {
+    let bytes = match ctx.get_raw(i) {
+        ValueRef::Null => &[][..],
+        ValueRef::Blob(b) => b,
+        _ => return Err(not_a_histogram()),
+    };
+    unpack_histogram(bytes).ok_or_else(not_a_histogram)
+}
+
+/// Column `i` of a row as a packed histogram.
+pub(super) fn histogram(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<[i64; 12]> {
+    let bytes: Option<Vec<u8>> = row.get(i)?;
+    unpack_histogram(bytes.as_deref().unwrap_or_default()).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            "not a packed response-time histogram".into(),
+        )
+    })
+}
+
+fn not_a_histogram() -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError("not a packed response-time histogram".into())
+}
 
 /// Opens an incident of `source` at `at`, unless its latest is still open.
 pub(super) fn open_incident(c: &Tx, source: Source, at: i64) -> Result<()> {

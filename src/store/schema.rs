@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0005_service_reports.sql"),
     include_str!("../../sql/migrations/0006_prune_indexes.sql"),
     include_str!("../../sql/migrations/0007_rollups.sql"),
+    include_str!("../../sql/migrations/0008_smaller_history.sql"),
 ];
 
 /// The schema version this build writes.
@@ -31,6 +32,9 @@ pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         message,
     };
+    // Migration 8 packs histograms with them, and the writer adds them up.
+    super::rollup::register_functions(conn)
+        .map_err(|e| fail(format!("cannot register the histogram functions: {e}")))?;
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| fail(format!("cannot read the schema version: {e}")))?;
@@ -175,9 +179,13 @@ mod tests {
         prepare(&mut c, &path).unwrap();
         let target: (i64, i64, f64, f64, i64, i64) = c
             .query_row(
-                "SELECT up_ms, down_ms, min_us / 1000.0, max_us / 1000.0, h0, h6 FROM target_hours WHERE target_id = 1",
+                "SELECT up_ms, down_ms, min_us / 1000.0, max_us / 1000.0, histogram FROM target_hours \
+                 WHERE target_id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                |r| {
+                    let h = super::super::rollup::histogram(r, 4)?;
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, h[0], h[6]))
+                },
             )
             .unwrap();
         assert_eq!(target, (60_000, 60_000, 5.0, 800.0, 1, 2));
