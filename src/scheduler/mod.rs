@@ -6,7 +6,10 @@
 //! thousand targets do not fire in the same millisecond. Each check runs in its own
 //! task, bounded by a semaphore; a tick that finds the target's previous check still
 //! running is skipped and logged, so a target is never checked twice at once and a
-//! hanging target never delays another.
+//! hanging target never delays another. A check takes its permit before its task is
+//! made: a machine that cannot keep up passes ticks over (counted, logged every
+//! [`CROWDED_LOG`]) instead of piling up tasks that wait, so memory stays bounded by
+//! `max_concurrent_checks` whatever the number of targets.
 //!
 //! Definitions come from the database: the scheduler re-reads them when the
 //! `meta.definitions` counter moves (rows added with `sqlite3` are noticed within
@@ -15,14 +18,14 @@
 use crate::domain::supervise::Thresholds;
 use crate::domain::target::TargetRow;
 use crate::domain::time::Backoff;
-use crate::probe::{CheckOutcome, Prober, Trace};
+use crate::probe::{CheckOutcome, Prober};
 use crate::store::checks::CheckRecord;
 use crate::store::{Store, StoreError};
 use crate::target::TargetDef;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
@@ -32,105 +35,10 @@ use tokio_util::task::TaskTracker;
 /// How often the definitions counter is read.
 pub const POLL: Duration = Duration::from_secs(2);
 
-/// Response times kept per target for the status page's sparkline.
-pub const SPARK_POINTS: usize = 30;
+mod last;
 
-/// A target's latest check as the daemon holds it in memory.
-struct Last {
-    trace: Arc<(String, Trace)>,
-    passed: bool,
-    status_code: Option<u16>,
-    cert_not_after: Option<i64>,
-    /// The latest response times, oldest first.
-    spark: std::collections::VecDeque<f32>,
-}
-
-/// What the status page and the metrics show of a target's latest check.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LatestCheck {
-    /// PASS (true) or FAIL.
-    pub passed: bool,
-    /// The HTTP status, if a response arrived.
-    pub status_code: Option<u16>,
-    /// Milliseconds of the latest check.
-    pub response_ms: f64,
-    /// Expiry of the certificate (ms since the epoch), for https.
-    pub cert_not_after: Option<i64>,
-    /// The latest response times (ms), oldest first.
-    pub spark: Vec<f32>,
-    /// Seconds per phase of the latest check: resolve, connect, tls, processing
-    /// (request sent to response head), transfer (body).
-    pub phases: Vec<(&'static str, f64)>,
-}
-
-/// Every target's latest check (trace rendered only when asked) and recent response
-/// times, since the daemon started.
-#[derive(Default)]
-pub struct LastChecks(Mutex<HashMap<i64, Last>>);
-
-impl LastChecks {
-    /// Keeps a check's outcome; returns whether the check before it passed (`false`
-    /// when it is the first since the daemon started).
-    fn put(&self, id: i64, trace: Arc<(String, Trace)>, outcome: &OutcomeSummary) -> bool {
-        let mut passed_before = false;
-        if let Ok(mut m) = self.0.lock() {
-            let last = m.entry(id).or_insert_with(|| Last {
-                trace: trace.clone(),
-                passed: false,
-                status_code: None,
-                cert_not_after: None,
-                spark: std::collections::VecDeque::with_capacity(SPARK_POINTS),
-            });
-            passed_before = last.passed;
-            last.trace = trace;
-            last.passed = outcome.passed;
-            last.status_code = outcome.status_code;
-            last.cert_not_after = outcome.cert_not_after.or(last.cert_not_after);
-            if last.spark.len() == SPARK_POINTS {
-                last.spark.pop_front();
-            }
-            last.spark.push_back(outcome.response_ms as f32);
-        }
-        passed_before
-    }
-
-    fn render(&self, id: i64) -> Option<String> {
-        let trace = self.0.lock().ok()?.get(&id)?.trace.clone();
-        Some(trace.1.render(&trace.0))
-    }
-
-    fn live(&self, id: i64) -> Option<LatestCheck> {
-        let m = self.0.lock().ok()?;
-        let last = m.get(&id)?;
-        let steps = last.trace.1.steps();
-        let mut phases: Vec<(&'static str, f64)> = Vec::new();
-        let mut before = 0.0;
-        for s in steps {
-            if let Some(p) = s.phase.map(|p| p.as_str()) {
-                let secs = (s.elapsed_ms - before).max(0.0) / 1000.0;
-                match phases.iter_mut().find(|(n, _)| *n == p) {
-                    Some(e) => e.1 += secs,
-                    None => phases.push((p, secs)),
-                }
-            }
-            before = s.elapsed_ms;
-        }
-        Some(LatestCheck {
-            passed: last.passed,
-            status_code: last.status_code,
-            response_ms: f64::from(last.spark.back().copied().unwrap_or(0.0)),
-            cert_not_after: last.cert_not_after,
-            spark: last.spark.iter().copied().collect(),
-            phases,
-        })
-    }
-
-    fn forget_all_but(&self, keep: &HashMap<i64, Slot>) {
-        if let Ok(mut m) = self.0.lock() {
-            m.retain(|id, _| keep.contains_key(id));
-        }
-    }
-}
+use last::OutcomeSummary;
+pub use last::{LastChecks, LatestCheck, SPARK_POINTS};
 
 /// Talks to the scheduler.
 #[derive(Clone)]
@@ -160,6 +68,8 @@ impl SchedulerHandle {
 struct Shared {
     prober: Arc<Prober>,
     permits: Arc<Semaphore>,
+    /// The number of permits, for the log.
+    limit: usize,
     last: Arc<LastChecks>,
     results: mpsc::Sender<CheckRecord>,
 }
@@ -201,6 +111,7 @@ pub fn spawn(
     let shared = Arc::new(Shared {
         prober,
         permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+        limit: max_concurrent.max(1),
         last: last.clone(),
         results,
     });
@@ -297,6 +208,7 @@ async fn run(
     let mut slots: HashMap<i64, Slot> = HashMap::new();
     let mut queue: BinaryHeap<Reverse<(Instant, i64, u64)>> = BinaryHeap::new();
     let mut seen_version = None;
+    let mut crowded = Crowded::default();
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -305,7 +217,7 @@ async fn run(
             biased;
             _ = shutdown.cancelled() => break,
             _ = sleep_until(next) => {
-                fire_due(&shared, &mut slots, &mut queue, &tracker);
+                fire_due(&shared, &mut slots, &mut queue, &tracker, &mut crowded);
             }
             _ = poll.tick() => {
                 match store.definitions_version().await {
@@ -413,11 +325,43 @@ async fn reload(
     }
 }
 
+/// How often ticks passed over for want of a permit are logged, at most.
+const CROWDED_LOG: Duration = Duration::from_secs(10);
+
+/// Ticks passed over because `max_concurrent_checks` checks were running: with
+/// thousands of targets that is thousands a second, so they are counted and logged
+/// together.
+#[derive(Default)]
+struct Crowded {
+    passed_over: u64,
+    logged: Option<Instant>,
+}
+
+impl Crowded {
+    fn pass_over(&mut self, now: Instant, limit: usize) {
+        self.passed_over += 1;
+        if self
+            .logged
+            .is_none_or(|t| now.duration_since(t) >= CROWDED_LOG)
+        {
+            log::warn!(
+                "scheduler: {} check(s) passed over: {limit} checks were already running \
+                 ([daemon] max_concurrent_checks); the machine or the targets are too slow \
+                 for this many checks",
+                self.passed_over
+            );
+            self.passed_over = 0;
+            self.logged = Some(now);
+        }
+    }
+}
+
 fn fire_due(
     shared: &Arc<Shared>,
     slots: &mut HashMap<i64, Slot>,
     queue: &mut BinaryHeap<Reverse<(Instant, i64, u64)>>,
     tracker: &TaskTracker,
+    crowded: &mut Crowded,
 ) {
     let now = Instant::now();
     while let Some(Reverse((due, id, generation))) = queue.peek().copied() {
@@ -438,36 +382,32 @@ fn fire_due(
             );
         }
         queue.push(Reverse((next, id, generation)));
-        if slot.running.swap(true, Ordering::AcqRel) {
+        if slot.running.load(Ordering::Acquire) {
             log::warn!(
                 "[{id}] {}: check skipped, the previous one is still running",
                 slot.def.name
             );
             continue;
         }
+        let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
+            crowded.pass_over(now, shared.limit);
+            continue;
+        };
+        slot.running.store(true, Ordering::Release);
         let shared = shared.clone();
         let def = slot.def.clone();
         let running = slot.running.clone();
         // The check's state machine is large (connection, TLS, HTTP, trace); boxed, it
         // is built once on the heap instead of being copied into the task.
         tracker.spawn(async move {
-            let permit = shared.permits.clone().acquire_owned().await;
             let outcome = Box::pin(shared.prober.check(&def)).await;
-            drop(permit);
-            // Cleared only once the result is queued: if the writer falls behind, ticks
-            // are skipped (and logged) instead of results piling up in memory.
+            // Held until the result is queued: if the writer falls behind, ticks are
+            // passed over (and logged) instead of results piling up in memory.
             record(&shared, &def, outcome).await;
             running.store(false, Ordering::Release);
+            drop(permit);
         });
     }
-}
-
-/// The figures of an outcome kept in memory.
-struct OutcomeSummary {
-    passed: bool,
-    status_code: Option<u16>,
-    response_ms: f64,
-    cert_not_after: Option<i64>,
 }
 
 fn humanize(d: Duration) -> String {
@@ -529,6 +469,7 @@ async fn record(shared: &Shared, def: &TargetDef, mut outcome: CheckOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::Trace;
 
     fn result(target_id: i64, urgent: bool) -> CheckRecord {
         CheckRecord {
@@ -580,6 +521,63 @@ mod tests {
         gather(&mut rx, &mut batch).await;
         assert!(started.elapsed() < RESULT_LINGER, "{:?}", started.elapsed());
         assert_eq!(batch.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn checks_beyond_the_limit_pass_their_tick_over_instead_of_waiting() {
+        // A peer that accepts and never answers: every check stays in flight.
+        let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", peer.local_addr().unwrap());
+        let (_dir, store) = crate::store::temp_store();
+        let (results, _pending) = mpsc::channel(RESULT_QUEUE);
+        let shared = Arc::new(Shared {
+            prober: Arc::new(Prober::new()),
+            permits: Arc::new(Semaphore::new(2)),
+            limit: 2,
+            last: Arc::new(LastChecks::default()),
+            results,
+        });
+        let mut slots = HashMap::new();
+        let mut queue = BinaryHeap::new();
+        let due = Instant::now();
+        for id in 1..=5 {
+            let row = TargetRow {
+                id,
+                name: format!("t{id}"),
+                url: url.clone(),
+                method: "GET".into(),
+                authn: "NONE".into(),
+                authn_params: String::new(),
+                expect_status: 200,
+                frequency: 60,
+                timeout: 30,
+                enabled: true,
+                options: String::new(),
+                unreadable: None,
+            };
+            let def = Arc::new(TargetDef::from_row(&row));
+            let running = Arc::new(AtomicBool::new(false));
+            let (fingerprint, generation) = (0, 0);
+            slots.insert(
+                id,
+                Slot {
+                    fingerprint,
+                    def,
+                    running,
+                    generation,
+                },
+            );
+            queue.push(Reverse((due, id, 0)));
+        }
+        let tracker = TaskTracker::new();
+        let mut crowded = Crowded::default();
+        fire_due(&shared, &mut slots, &mut queue, &tracker, &mut crowded);
+        assert_eq!(tracker.len(), 2, "only as many tasks as permits");
+        let running = slots.values().filter(|s| s.running.load(Ordering::Acquire));
+        assert_eq!(running.count(), 2);
+        assert_eq!(queue.len(), 5, "every target keeps its next tick");
+        assert!(crowded.logged.is_some(), "the passed-over ticks are logged");
+        drop(store);
     }
 
     #[test]
