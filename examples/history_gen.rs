@@ -14,7 +14,7 @@
 
 use skypunch::domain::history::{Calendar, Condition};
 use skypunch::domain::report::{ServerId, ServiceReport, ServiceState};
-use skypunch::domain::supervise::Thresholds;
+use skypunch::domain::supervise::{Thresholds, Verdict};
 use skypunch::domain::trace::Trace;
 use skypunch::secret::Secret;
 use skypunch::store::checks::CheckRecord;
@@ -173,17 +173,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 request: "GET http://127.0.0.1:18091/".into(),
                 // Spread over the minute, as the scheduler does.
                 time_ms: t + id * CHECK_MS / targets,
-                passed,
+                verdict: if passed { Verdict::Pass } else { Verdict::Fail },
                 status_code: passed.then_some(200),
                 description: if passed { "OK" } else { "connection refused" }.into(),
                 response_ms: response_ms(&mut rng, passed),
                 network_fail: !passed,
                 trace: trace.clone(),
-                thresholds: Thresholds {
-                    failure: 1,
-                    success: 1,
-                    renotify_minutes: 0,
-                },
+                thresholds: Thresholds::default(),
                 period_ms: CHECK_MS,
                 urgent: !passed,
             });

@@ -32,21 +32,30 @@ CREATE TABLE IF NOT EXISTS targets (
     enabled            INTEGER NOT NULL DEFAULT 1,
     options            TEXT    NOT NULL DEFAULT '{}',     -- JSON: headers, body, body_contains, ...
     origin             TEXT    NOT NULL DEFAULT 'sql',    -- config | cli | sql
-    status             TEXT    NOT NULL DEFAULT 'NEW',    -- NEW | PASS | FAIL
+    status             TEXT    NOT NULL DEFAULT 'NEW',    -- NEW | PASS | WARN | FAIL
     status_description TEXT    NOT NULL DEFAULT 'NEW',
     last_updated       TEXT,
-    pass_count         INTEGER NOT NULL DEFAULT 0,
-    fail_count         INTEGER NOT NULL DEFAULT 0,
+    pass_count         INTEGER NOT NULL DEFAULT 0,        -- checks PASS
+    fail_count         INTEGER NOT NULL DEFAULT 0,        -- checks FAIL
     count200           INTEGER NOT NULL DEFAULT 0,
     count300           INTEGER NOT NULL DEFAULT 0,
     count400           INTEGER NOT NULL DEFAULT 0,
     count500           INTEGER NOT NULL DEFAULT 0,
     network_fails      INTEGER NOT NULL DEFAULT 0,
     repeated_fails     INTEGER NOT NULL DEFAULT 0,        -- consecutive failed checks
-    repeated_passes    INTEGER NOT NULL DEFAULT 0,        -- consecutive passed checks
+    repeated_passes    INTEGER NOT NULL DEFAULT 0,        -- consecutive checks PASS or WARN
     last_notified      INTEGER,                           -- time of the last FAILURE alert
     last_trace         TEXT    NOT NULL DEFAULT '',
-    last_check         INTEGER                            -- ms: when the latest recorded check began
+    last_check         INTEGER,                           -- ms: when the latest recorded check began
+    warn_count         INTEGER NOT NULL DEFAULT 0,        -- checks WARN
+    -- The verdicts of the latest checks since the state last changed, newest in bit 0.
+    recent_fails       INTEGER NOT NULL DEFAULT 0,
+    recent_warns       INTEGER NOT NULL DEFAULT 0,
+    recent_seen        INTEGER NOT NULL DEFAULT 0,
+    -- When the state last changed (ms, comma-separated, oldest first; as many as
+    -- flap_changes), and since when the target is flapping.
+    state_changes      TEXT    NOT NULL DEFAULT '',
+    flapping_since     INTEGER
 );
 CREATE INDEX IF NOT EXISTS targets_name ON targets (name);
 
@@ -64,14 +73,14 @@ BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
 CREATE TABLE IF NOT EXISTS target_results (
     target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
     time        INTEGER NOT NULL,
-    result      INTEGER NOT NULL,                         -- 0 PASS, 1 FAIL
+    result      INTEGER NOT NULL,                         -- 0 PASS, 1 FAIL, 2 WARN
     status_code INTEGER,                                  -- NULL when no HTTP response arrived
     response_us INTEGER NOT NULL,                         -- microseconds
     description TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (target_id, time)
 ) WITHOUT ROWID;
 
--- Per target and UTC hour, kept [history] rollup_days: checks and passes, response
+-- Per target and UTC hour, kept [history] rollup_days: checks, passes (every hard condition met: PASS and WARN) and warns, response
 -- times in whole microseconds (sum, fastest, slowest), a histogram (buckets with upper bounds
 -- 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms and above; packed: for each
 -- bucket that holds something, its index as one byte and its count as a LEB128 varint, as

@@ -8,8 +8,8 @@
 //! that it shows up as a FAIL with that description instead of vanishing.
 
 use crate::config::{
-    validate_target, AuthConfig, AuthKind, Invalid, Method, TargetConfig, MAX_FREQUENCY,
-    OPENSTACK_PARAMS_ERROR,
+    validate_target, AuthConfig, AuthKind, Invalid, Method, TargetConfig, DEFAULT_FLAP_CHANGES,
+    DEFAULT_FLAP_MINUTES, MAX_FREQUENCY, OPENSTACK_PARAMS_ERROR,
 };
 use crate::domain::target::TargetRow;
 use crate::secret::{json_error, Secret};
@@ -38,6 +38,12 @@ pub struct TargetOptions {
     /// FAIL when the certificate expires within this many days.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_expiry_days: Option<u32>,
+    /// WARN when the whole response takes longer, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn_response_ms: Option<u64>,
+    /// WARN when the certificate expires within this many days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn_cert_days: Option<u32>,
     /// Follow 3xx redirects (up to 10).
     pub follow_redirects: bool,
     /// Follow a redirect from https to http.
@@ -47,12 +53,38 @@ pub struct TargetOptions {
     pub tls_verify: bool,
     /// Reuse the target's connection between checks.
     pub keep_alive: bool,
-    /// Consecutive failed checks before the state becomes FAIL.
+    /// Failed checks (among `failure_window`) before the state becomes FAIL.
     pub failure_threshold: u32,
-    /// Consecutive passed checks before FAIL becomes PASS.
+    /// The latest checks `failure_threshold` is counted in; none = as many
+    /// (consecutive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_window: Option<u32>,
+    /// Passed checks (among `success_window`) before FAIL becomes PASS.
     pub success_threshold: u32,
+    /// The latest checks `success_threshold` is counted in; none = as many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_window: Option<u32>,
     /// Repeat a FAILURE this often while it lasts; 0 = never.
     pub renotify_minutes: u32,
+    /// State changes within `flap_minutes` that make the target flapping; 0 = off.
+    pub flap_changes: u32,
+    /// The flapping period, and how long a state must hold to settle.
+    pub flap_minutes: u32,
+}
+
+impl TargetOptions {
+    /// The rules its checks are judged by.
+    pub fn thresholds(&self) -> crate::domain::supervise::Thresholds {
+        crate::domain::supervise::Thresholds {
+            failure: self.failure_threshold,
+            failure_window: self.failure_window.unwrap_or(self.failure_threshold),
+            success: self.success_threshold,
+            success_window: self.success_window.unwrap_or(self.success_threshold),
+            renotify_minutes: self.renotify_minutes,
+            flap_changes: self.flap_changes,
+            flap_minutes: self.flap_minutes,
+        }
+    }
 }
 
 impl Default for TargetOptions {
@@ -64,13 +96,19 @@ impl Default for TargetOptions {
             body_regex: None,
             max_response_ms: None,
             cert_expiry_days: None,
+            warn_response_ms: None,
+            warn_cert_days: None,
             follow_redirects: false,
             allow_insecure_redirect: false,
             tls_verify: true,
             keep_alive: false,
             failure_threshold: 1,
+            failure_window: None,
             success_threshold: 1,
+            success_window: None,
             renotify_minutes: 0,
+            flap_changes: DEFAULT_FLAP_CHANGES,
+            flap_minutes: DEFAULT_FLAP_MINUTES,
         }
     }
 }
@@ -227,13 +265,19 @@ impl TargetDef {
             body_regex: self.options.body_regex.clone(),
             max_response_ms: self.options.max_response_ms,
             cert_expiry_days: self.options.cert_expiry_days,
+            warn_response_ms: self.options.warn_response_ms,
+            warn_cert_days: self.options.warn_cert_days,
             follow_redirects: self.options.follow_redirects,
             allow_insecure_redirect: self.options.allow_insecure_redirect,
             tls_verify: self.options.tls_verify,
             keep_alive: self.options.keep_alive,
             failure_threshold: self.options.failure_threshold,
+            failure_window: self.options.failure_window,
             success_threshold: self.options.success_threshold,
+            success_window: self.options.success_window,
             renotify_minutes: self.options.renotify_minutes,
+            flap_changes: self.options.flap_changes,
+            flap_minutes: self.options.flap_minutes,
         };
         validate_target(&config)?;
         self.auth = typed_auth(&auth);
@@ -366,13 +410,19 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         body_regex: t.body_regex.clone(),
         max_response_ms: t.max_response_ms,
         cert_expiry_days: t.cert_expiry_days,
+        warn_response_ms: t.warn_response_ms,
+        warn_cert_days: t.warn_cert_days,
         follow_redirects: t.follow_redirects,
         allow_insecure_redirect: t.allow_insecure_redirect,
         tls_verify: t.tls_verify,
         keep_alive: t.keep_alive,
         failure_threshold: t.failure_threshold,
+        failure_window: t.failure_window,
         success_threshold: t.success_threshold,
+        success_window: t.success_window,
         renotify_minutes: t.renotify_minutes,
+        flap_changes: t.flap_changes,
+        flap_minutes: t.flap_minutes,
     };
     TargetRow {
         id: 0,
@@ -510,7 +560,8 @@ mod tests {
     fn config_round_trips_through_a_row() {
         let text = "[[target]]\nname = \"a\"\nurl = \"https://x/\"\nmethod = \"POST\"\n\
                     auth = { type = \"basic\", user = \"u\", password = \"p,=q\" }\n\
-                    headers = { X-A = \"1\" }\nbody_contains = \"ok\"\nfailure_threshold = 3\n";
+                    headers = { X-A = \"1\" }\nbody_contains = \"ok\"\nfailure_threshold = 3\n\
+                    success_window = 4\nwarn_cert_days = 20\nflap_changes = 0\n";
         let c = crate::config::Config::parse(text, std::path::Path::new("/x.toml")).unwrap();
         let mut r = row_from_config(&c.targets[0]);
         r.id = 1;
@@ -526,5 +577,13 @@ mod tests {
         );
         assert_eq!(d.options.failure_threshold, 3);
         assert_eq!(d.options.headers["X-A"], "1");
+        assert_eq!(d.options.warn_cert_days, Some(20));
+        let t = d.options.thresholds();
+        assert_eq!(
+            (t.failure, t.failure_window),
+            (3, 3),
+            "consecutive unless a window is set"
+        );
+        assert_eq!((t.success, t.success_window, t.flap_changes), (1, 4, 0));
     }
 }

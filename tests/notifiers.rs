@@ -89,6 +89,58 @@ fn command_plugin_hears_failure_then_recovery_with_the_trace() {
         .contains("notifier `log`: delivered alert #1 (Skypunch FAILURE detected for web)"));
 }
 
+#[test]
+fn a_flapping_target_is_told_once_then_once_more_when_it_settles() {
+    let web = Server::start();
+    let f = Fixture::new(&format!(
+        "[[target]]\nname = \"web\"\nurl = \"{}\"\nfrequency = 1\n\
+         flap_changes = 4\nflap_minutes = 1\n\n\
+         [[notifier]]\nname = \"log\"\ntype = \"command\"\ncommand = \"./record.sh\"\n",
+        web.url("/flip")
+    ));
+    script(&f, "record.sh", "{ cat; echo ==; } >> alerts.txt");
+    let alerts = f.path("alerts.txt");
+    f.start();
+    f.wait_target(1, "a first PASS", |v| v["status"] == "PASS");
+    // Failing and passing by turns, a check or two each, for 12 s.
+    let started = Instant::now();
+    let mut status = 503;
+    while started.elapsed() < Duration::from_secs(12) {
+        web.set_flip(status);
+        status = if status == 200 { 503 } else { 200 };
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    web.set_flip(200);
+    wait_for("the FLAPPING", Duration::from_secs(10), || {
+        read(&alerts).contains("Skypunch FLAPPING detected for web")
+    });
+    let flapping = read(&alerts);
+    assert!(
+        flapping.contains("State is flapping (4 changes in "),
+        "{flapping}"
+    );
+    // Passing from now on: told once it has held for the flap period (a minute).
+    wait_for("the settled RECOVERY", Duration::from_secs(90), || {
+        read(&alerts).contains("Settled after flapping: PASS for 1 min")
+    });
+    let text = read(&alerts);
+    let told: Vec<&str> = text
+        .split("==\n")
+        .filter_map(|a| a.lines().next())
+        .collect();
+    assert_eq!(
+        told.iter().filter(|t| t.contains("FLAPPING")).count(),
+        1,
+        "{told:?}"
+    );
+    let after = &told[told.iter().position(|t| t.contains("FLAPPING")).unwrap() + 1..];
+    assert_eq!(after, ["Skypunch RECOVERY detected for web"], "{told:?}");
+    assert!(
+        told.len() <= 5,
+        "three changes told before the fourth flapped: {told:?}"
+    );
+}
+
 /// aiosmtpd writing every message it receives into a Maildir.
 struct Smtp {
     child: Child,
@@ -160,6 +212,51 @@ impl Drop for Smtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[test]
+fn a_slow_target_is_mailed_as_a_warning_then_as_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path());
+    let web = Server::start();
+    web.set_lag(700);
+    let f = Fixture::new(&format!(
+        "[smtp]\nserver = \"127.0.0.1:{}\"\nfrom = \"skypunch@test.example\"\n\n\
+         [[target]]\nname = \"slow\"\nurl = \"{}\"\nfrequency = 1\n\
+         warn_response_ms = 300\nmax_response_ms = 5000\n\n\
+         [[notifier]]\nname = \"mail\"\ntype = \"smtp\"\naddress = \"ops@test.example\"\n",
+        smtp.port,
+        web.url("/lag")
+    ));
+    f.start();
+    wait_for("the warning mail", Duration::from_secs(10), || {
+        !smtp.messages().is_empty()
+    });
+    let t = f.json(&["targets", "1"]);
+    assert_eq!(t["status"], "WARN", "{t}");
+    assert!(t["warn_count"].as_i64().unwrap() >= 1, "{t}");
+    let mail = &smtp.messages()[0];
+    for part in [
+        "Subject: Skypunch WARNING detected for slow",
+        "Status: WARN (slow: 7",
+        " ms > 300 ms)",
+        "verdict WARN: slow: ",
+    ] {
+        assert!(mail.contains(part), "missing {part:?} in\n{mail}");
+    }
+    web.set_lag(0);
+    wait_for("the recovery mail", Duration::from_secs(10), || {
+        smtp.messages().len() >= 2
+    });
+    let mail = &smtp.messages()[1];
+    assert!(
+        mail.contains("Subject: Skypunch RECOVERY detected for slow"),
+        "{mail}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(smtp.messages().len(), 2, "one mail each way, nothing more");
+    let history = f.json(&["targets", "1"]);
+    assert_eq!(history["status"], "PASS", "{history}");
 }
 
 #[test]

@@ -422,6 +422,11 @@ fn tls_verification_expiry_and_insecure_mode() {
                 &expired.https_url("localhost", "/ok"),
                 "tls_verify = false",
             ),
+            target(
+                "expiring soft",
+                &expiring.https_url("127.0.0.1", "/ok"),
+                "warn_cert_days = 9",
+            ),
         ]
         .concat(),
     );
@@ -433,11 +438,15 @@ fn tls_verification_expiry_and_insecure_mode() {
         (2, "FAIL", "tls: certificate expired"),
         (3, "FAIL", "tls: certificate expires in 4 days (< 14)"),
         (4, "PASS", "OK"),
+        (5, "WARN", "certificate expires in 4 days"),
     ];
     for (id, st, desc) in expect {
         let t = f.wait_target(id, desc, |v| status(v) != "NEW");
         let got = t["status_description"].as_str().unwrap();
-        let ok = got == desc || (id == 3 && got == "tls: certificate expires in 5 days (< 14)");
+        // Five days less the seconds since the certificate was made.
+        let ok = got == desc
+            || (id == 3 && got == "tls: certificate expires in 5 days (< 14)")
+            || (id == 5 && got == "certificate expires in 5 days");
         assert!(status(&t) == st && ok, "target {id}: {t}");
     }
     let trace = f.json(&["targets", "1"])["last_trace"]

@@ -2,6 +2,7 @@
 //! validation, shared with `skypunchctl targets add` / `notifiers add` and rows read
 //! from the database.
 
+use crate::domain::supervise::MAX_WINDOW;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -111,6 +112,12 @@ pub struct TargetConfig {
     /// FAIL when the certificate expires within this many days.
     #[serde(default)]
     pub cert_expiry_days: Option<u32>,
+    /// WARN when the response takes longer.
+    #[serde(default)]
+    pub warn_response_ms: Option<u64>,
+    /// WARN when the certificate expires within this many days.
+    #[serde(default)]
+    pub warn_cert_days: Option<u32>,
     /// Follow 3xx redirects.
     #[serde(default)]
     pub follow_redirects: bool,
@@ -123,15 +130,40 @@ pub struct TargetConfig {
     /// Reuse the connection between checks instead of opening a new one each time.
     #[serde(default)]
     pub keep_alive: bool,
-    /// Consecutive failed checks before the state becomes FAIL.
+    /// Failed checks (among `failure_window`) before the state becomes FAIL.
     #[serde(default = "one")]
     pub failure_threshold: u32,
-    /// Consecutive passed checks before a FAIL becomes PASS.
+    /// The latest checks `failure_threshold` is counted in (default: as many).
+    #[serde(default)]
+    pub failure_window: Option<u32>,
+    /// Passed checks (among `success_window`) before a FAIL becomes PASS.
     #[serde(default = "one")]
     pub success_threshold: u32,
+    /// The latest checks `success_threshold` is counted in (default: as many).
+    #[serde(default)]
+    pub success_window: Option<u32>,
     /// Repeat a FAILURE notification every this many minutes; 0 = never.
     #[serde(default)]
     pub renotify_minutes: u32,
+    /// State changes within `flap_minutes` that make the target flapping; 0 = off.
+    #[serde(default = "default_flap_changes")]
+    pub flap_changes: u32,
+    /// The flapping period, and how long a state must hold to settle.
+    #[serde(default = "default_flap_minutes")]
+    pub flap_minutes: u32,
+}
+
+/// `flap_changes` unless set.
+pub const DEFAULT_FLAP_CHANGES: u32 = 6;
+/// `flap_minutes` unless set.
+pub const DEFAULT_FLAP_MINUTES: u32 = 30;
+
+fn default_flap_changes() -> u32 {
+    DEFAULT_FLAP_CHANGES
+}
+
+fn default_flap_minutes() -> u32 {
+    DEFAULT_FLAP_MINUTES
 }
 
 /// Authentication of a target, as written in the file.
@@ -361,6 +393,23 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
     }
     if t.failure_threshold == 0 || t.success_threshold == 0 {
         return Err("failure_threshold and success_threshold must be at least 1".into());
+    }
+    for (key, threshold, window) in [
+        ("failure", t.failure_threshold, t.failure_window),
+        ("success", t.success_threshold, t.success_window),
+    ] {
+        let window = window.unwrap_or(threshold);
+        if window < threshold || window > MAX_WINDOW {
+            return Err(format!(
+                "{key}_window must be from {key}_threshold ({threshold}) to {MAX_WINDOW} checks, not {window}"
+            )
+            .into());
+        }
+    }
+    if t.flap_minutes == 0 {
+        return Err(
+            "flap_minutes must be at least 1 (flap_changes = 0 turns flap detection off)".into(),
+        );
     }
     t.auth.validate().map_err(Invalid::from)
 }

@@ -556,6 +556,38 @@ mod tests {
     }
 
     #[test]
+    fn alert_windows_are_checked() {
+        let target = |extra: &str| {
+            parse(&format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1/\"\n{extra}\n"
+            ))
+        };
+        let c =
+            target("failure_threshold = 3\nfailure_window = 5\nwarn_response_ms = 800").unwrap();
+        let t = &c.targets[0];
+        assert_eq!((t.failure_threshold, t.failure_window), (3, Some(5)));
+        assert_eq!(
+            (t.success_window, t.flap_changes, t.flap_minutes),
+            (None, 6, 30)
+        );
+        assert_eq!(t.warn_response_ms, Some(800));
+        for (extra, named) in [
+            (
+                "failure_threshold = 3\nfailure_window = 2",
+                "failure_window must be from failure_threshold (3) to 64",
+            ),
+            (
+                "success_window = 65",
+                "success_window must be from success_threshold (1) to 64 checks, not 65",
+            ),
+            ("flap_minutes = 0", "flap_minutes must be at least 1"),
+        ] {
+            let err = target(extra).unwrap_err().to_string();
+            assert!(err.contains(named), "{extra}: {err}");
+        }
+    }
+
+    #[test]
     fn target_with_defaults() {
         let c = parse("[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1/\"\n").unwrap();
         let t = &c.targets[0];

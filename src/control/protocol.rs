@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; both sides must agree.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// What `skypunchctl` asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,10 +258,12 @@ pub struct TargetInfo {
     pub frequency: i64,
     /// Seconds per check.
     pub timeout: i64,
-    /// Passed checks.
+    /// Checks PASS.
     pub pass_count: i64,
-    /// Failed checks.
+    /// Checks FAIL.
     pub fail_count: i64,
+    /// Checks WARN.
+    pub warn_count: i64,
     /// Responses with a 2xx status.
     pub count200: i64,
     /// Responses with a 3xx status.
@@ -405,8 +407,8 @@ pub struct TestReport {
     pub id: i64,
     /// Target name.
     pub name: String,
-    /// PASS or FAIL.
-    pub passed: bool,
+    /// PASS, WARN or FAIL.
+    pub verdict: crate::domain::supervise::Verdict,
     /// The check's description.
     pub description: String,
     /// The result line.
@@ -580,7 +582,7 @@ mod tests {
             Response::Test(TestReport {
                 id: 1,
                 name: "t".into(),
-                passed: true,
+                verdict: crate::domain::supervise::Verdict::Pass,
                 description: "OK".into(),
                 line: "l".into(),
                 trace: "r".into(),
@@ -662,7 +664,7 @@ mod tests {
     }
 
     const PINNED: &[&str] = &[
-        "0001",
+        "0002",
         "01",
         "02",
         "03",
@@ -684,12 +686,12 @@ mod tests {
         "13016e04736d747003614062027b7d00",
         "1404",
         "1500010168000107323032362d31310000",
-        "0001017607",
+        "0002017607",
         "01017607090163016400010000000000",
         "02016d",
-        "030102017404504153530000000000000000000000000000000000010178",
-        "0402017404504153530000000000000000000000000000000000010178",
-        "0502017401024f4b016c0172",
+        "03010201740450415353000000000000000000000000000000000000010178",
+        "040201740450415353000000000000000000000000000000000000010178",
+        "0502017400024f4b016c0172",
         "060102016800000000",
         "070168016b",
         "08010200000000000001",

@@ -166,6 +166,12 @@ pub struct AddTarget {
     /// FAIL when the certificate expires within this many days
     #[arg(long)]
     pub cert_expiry_days: Option<u32>,
+    /// WARN when the response takes longer (milliseconds)
+    #[arg(long)]
+    pub warn_response_ms: Option<u64>,
+    /// WARN when the certificate expires within this many days
+    #[arg(long)]
+    pub warn_cert_days: Option<u32>,
     /// Follow redirects
     #[arg(long)]
     pub follow_redirects: bool,
@@ -175,15 +181,27 @@ pub struct AddTarget {
     /// Reuse the connection between checks (for very frequent checks)
     #[arg(long)]
     pub keep_alive: bool,
-    /// Consecutive failed checks before the target is FAIL
+    /// Failed checks (among --failure-window) before the target is FAIL
     #[arg(long, default_value_t = 1)]
     pub failure_threshold: u32,
-    /// Consecutive passed checks before a FAIL becomes PASS
+    /// The latest checks --failure-threshold is counted in (default: as many)
+    #[arg(long)]
+    pub failure_window: Option<u32>,
+    /// Passed checks (among --success-window) before a FAIL becomes PASS
     #[arg(long, default_value_t = 1)]
     pub success_threshold: u32,
+    /// The latest checks --success-threshold is counted in (default: as many)
+    #[arg(long)]
+    pub success_window: Option<u32>,
     /// Repeat a FAILURE notification every this many minutes (0 = never)
     #[arg(long, default_value_t = 0)]
     pub renotify_minutes: u32,
+    /// State changes within --flap-minutes that make the target flapping (0 = off)
+    #[arg(long, default_value_t = crate::config::DEFAULT_FLAP_CHANGES)]
+    pub flap_changes: u32,
+    /// The flapping period, and how long a state must hold to settle (minutes)
+    #[arg(long, default_value_t = crate::config::DEFAULT_FLAP_MINUTES)]
+    pub flap_minutes: u32,
     /// Add it disabled
     #[arg(long)]
     pub disabled: bool,

@@ -132,7 +132,11 @@ pub fn detail_table(x: &TargetInfo) -> String {
         ("500 Status Count", x.count500.to_string()),
         ("Network Fail Count", x.network_fails.to_string()),
         ("Repeated Fail Count", x.repeated_fails.to_string()),
-    ] {
+    ]
+    .into_iter()
+    // Skypunch's table, unless the target has been WARN.
+    .chain((x.warn_count > 0).then(|| ("Warn Count", x.warn_count.to_string())))
+    {
         t.row(&[k.to_string(), v]);
     }
     t.render()
@@ -163,7 +167,7 @@ async fn test(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> {
             serde_json::json!({
                 "id": report.id,
                 "name": report.name,
-                "result": if report.passed { "PASS" } else { "FAIL" },
+                "result": report.verdict.as_str(),
                 "description": report.description,
                 "line": report.line,
                 "trace": report.trace,
@@ -173,7 +177,7 @@ async fn test(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> {
         println!("{}", report.line);
         print!("{}", report.trace);
     }
-    if report.passed {
+    if report.verdict.passed() {
         Ok(())
     } else {
         Err(Failure::silent())
@@ -196,12 +200,18 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
     options.body_regex = a.body_regex.clone();
     options.max_response_ms = a.max_response_ms;
     options.cert_expiry_days = a.cert_expiry_days;
+    options.warn_response_ms = a.warn_response_ms;
+    options.warn_cert_days = a.warn_cert_days;
     options.follow_redirects = a.follow_redirects;
     options.tls_verify = !a.no_tls_verify;
     options.keep_alive = a.keep_alive;
     options.failure_threshold = a.failure_threshold;
     options.success_threshold = a.success_threshold;
     options.renotify_minutes = a.renotify_minutes;
+    options.failure_window = a.failure_window;
+    options.success_window = a.success_window;
+    options.flap_changes = a.flap_changes;
+    options.flap_minutes = a.flap_minutes;
     Ok(NewTarget {
         name: a.name.clone(),
         url: a.url.clone(),
@@ -247,6 +257,7 @@ mod tests {
             timeout: 10,
             pass_count: 13048,
             fail_count: 0,
+            warn_count: 0,
             count200: 13048,
             count300: 0,
             count400: 0,
@@ -340,6 +351,7 @@ mod tests {
             "count500",
             "network_fails",
             "repeated_fails",
+            "warn_count",
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }

@@ -101,6 +101,7 @@ impl From<crate::store::targets::TargetInfo> for TargetInfo {
             timeout: row.timeout,
             pass_count: row.pass_count,
             fail_count: row.fail_count,
+            warn_count: row.warn_count,
             count200: row.count200,
             count300: row.count300,
             count400: row.count400,
@@ -359,7 +360,7 @@ impl ControlService {
         Response::Test(TestReport {
             id,
             name: def.name.clone(),
-            passed: outcome.passed,
+            verdict: outcome.verdict,
             description: outcome.description.clone(),
             line: outcome.result_line(&def),
             trace: outcome.trace_text(&def),

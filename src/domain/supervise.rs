@@ -1,15 +1,31 @@
 //! Turning check results into states and alerts. Pure logic: the caller passes the
 //! current time, so every rule is unit-tested without sleeping.
 //!
-//! A target's state moves between `NEW`, `PASS` and `FAIL`:
-//! - a failed check counts towards `failure_threshold`; reaching it from `NEW` or
-//!   `PASS` makes the state `FAIL` and raises a FAILURE;
-//! - a passed check counts towards `success_threshold`; reaching it from `FAIL` makes
-//!   the state `PASS` and raises a RECOVERY; the first pass of a `NEW` target makes it
-//!   `PASS` and tells nobody;
-//! - while `FAIL` lasts, a FAILURE is repeated every `renotify_minutes` (if not 0).
+//! A check is PASS, WARN (every hard condition met, a soft one not: slow, or a
+//! certificate expiring soon) or FAIL. A target's state moves between `NEW`, `PASS`,
+//! `WARN` and `FAIL`, judged over its latest checks since its state last changed (X of
+//! Y; a window never reaches back into the previous state, so a target failing every
+//! other check cannot be thrown back and forth by the same checks):
+//! - `failure_threshold` failed checks among the last `failure_window` make it `FAIL`
+//!   and raise a FAILURE;
+//! - out of `FAIL`, `success_threshold` checks that did not fail among the last
+//!   `success_window` make it `PASS` (or `WARN`, when the latest check was WARN) and
+//!   raise a RECOVERY;
+//! - `failure_threshold` checks WARN or worse among the last `failure_window` make a
+//!   `PASS` target `WARN` and raise a WARNING; `success_threshold` PASS checks among
+//!   the last `success_window` make it `PASS` again, with a RECOVERY;
+//! - a `NEW` target takes its first judged state: `PASS` tells nobody;
+//! - while `FAIL` lasts, a FAILURE is repeated every `renotify_minutes` (if not 0);
+//! - a target whose state changed `flap_changes` times within `flap_minutes` is
+//!   flapping: one FLAPPING alert, then none until it has kept one state for
+//!   `flap_minutes`, then the alert of the state it settled in.
+//!
+//! With the windows equal to the thresholds (the default) the counts are consecutive.
 
 use serde::{Deserialize, Serialize};
+
+/// The most checks a window can span.
+pub const MAX_WINDOW: u32 = 64;
 
 /// A target's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +34,8 @@ pub enum Status {
     New,
     /// Its last checks met the success threshold.
     Pass,
+    /// Its last checks met the hard conditions but not the soft ones.
+    Warn,
     /// Its last checks met the failure threshold.
     Fail,
 }
@@ -28,6 +46,7 @@ impl Status {
         match self {
             Status::New => "NEW",
             Status::Pass => "PASS",
+            Status::Warn => "WARN",
             Status::Fail => "FAIL",
         }
     }
@@ -36,34 +55,162 @@ impl Status {
     pub fn parse(s: &str) -> Status {
         match s.trim().to_ascii_uppercase().as_str() {
             "PASS" => Status::Pass,
+            "WARN" => Status::Warn,
             "FAIL" => Status::Fail,
             _ => Status::New,
         }
     }
 }
 
+/// What one check found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Every condition met.
+    #[default]
+    Pass,
+    /// Every hard condition met, a soft one not.
+    Warn,
+    /// A hard condition not met.
+    Fail,
+}
+
+impl Verdict {
+    /// `PASS`, `WARN` or `FAIL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        }
+    }
+
+    /// Every hard condition was met.
+    pub fn passed(self) -> bool {
+        self != Verdict::Fail
+    }
+}
+
+/// The verdicts of a target's latest checks, newest in bit 0: what the windows count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recent {
+    /// Checks that failed.
+    pub fails: u64,
+    /// Checks that were WARN.
+    pub warns: u64,
+    /// How many of them count: checks since the state last changed, at most
+    /// [`MAX_WINDOW`].
+    pub seen: u32,
+}
+
+impl Recent {
+    fn push(&mut self, v: Verdict) {
+        self.fails = (self.fails << 1) | u64::from(v == Verdict::Fail);
+        self.warns = (self.warns << 1) | u64::from(v == Verdict::Warn);
+        self.seen = (self.seen + 1).min(MAX_WINDOW);
+    }
+
+    /// The bits of the last `n` checks that count.
+    fn window(&self, n: u32) -> u64 {
+        match n.min(self.seen).min(MAX_WINDOW) {
+            64 => u64::MAX,
+            n => (1u64 << n) - 1,
+        }
+    }
+
+    /// Failed checks among the last `n`.
+    fn failed(&self, n: u32) -> u32 {
+        (self.fails & self.window(n)).count_ones()
+    }
+
+    /// Checks WARN or FAIL among the last `n`.
+    fn degraded(&self, n: u32) -> u32 {
+        ((self.fails | self.warns) & self.window(n)).count_ones()
+    }
+
+    /// Checks that did not fail among the last `n` (of those seen).
+    fn not_failed(&self, n: u32) -> u32 {
+        n.min(self.seen) - self.failed(n)
+    }
+
+    /// PASS checks among the last `n` (of those seen).
+    fn clean(&self, n: u32) -> u32 {
+        n.min(self.seen) - self.degraded(n)
+    }
+}
+
+/// Flap detection's memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flap {
+    /// When the state last changed (ms since the epoch), oldest first; at most
+    /// `flap_changes` are kept.
+    pub changes: Vec<i64>,
+    /// Since when the target is flapping; none when it is not.
+    pub since: Option<i64>,
+}
+
 /// What the store remembers between checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Current state.
     pub status: Status,
     /// Consecutive failed checks.
     pub repeated_fails: u32,
-    /// Consecutive passed checks.
+    /// Consecutive checks that did not fail.
     pub repeated_passes: u32,
     /// When the last FAILURE was raised (ms since the epoch).
     pub last_notified: Option<i64>,
+    /// The latest verdicts.
+    pub recent: Recent,
+    /// State changes, for flap detection.
+    pub flap: Flap,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            status: Status::New,
+            repeated_fails: 0,
+            repeated_passes: 0,
+            last_notified: None,
+            recent: Recent::default(),
+            flap: Flap::default(),
+        }
+    }
 }
 
 /// The per-target rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
-    /// Failed checks before FAIL.
+    /// Failed checks (among `failure_window`) before FAIL; WARN-or-worse checks
+    /// before WARN.
     pub failure: u32,
-    /// Passed checks before leaving FAIL.
+    /// The checks `failure` is counted in.
+    pub failure_window: u32,
+    /// Checks that did not fail (among `success_window`) before leaving FAIL; PASS
+    /// checks before leaving WARN.
     pub success: u32,
+    /// The checks `success` is counted in.
+    pub success_window: u32,
     /// Minutes between repeated FAILUREs; 0 = never.
     pub renotify_minutes: u32,
+    /// State changes within `flap_minutes` that make a target flapping; 0 = never.
+    pub flap_changes: u32,
+    /// The flapping period, and how long a state must hold to settle.
+    pub flap_minutes: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            failure: 1,
+            failure_window: 1,
+            success: 1,
+            success_window: 1,
+            renotify_minutes: 0,
+            flap_changes: 6,
+            flap_minutes: 30,
+        }
+    }
 }
 
 /// Something to tell the notifiers.
@@ -71,100 +218,177 @@ pub struct Thresholds {
 pub enum TargetEvent {
     /// The target failed (or still fails, for a repeat).
     Failure,
+    /// The target passed into WARN.
+    Warning,
     /// The target recovered.
     Recovery,
+    /// The target started flapping; its changes are not told until it settles.
+    Flapping,
 }
 
 impl TargetEvent {
-    /// `FAILURE` or `RECOVERY`.
+    /// `FAILURE`, `WARNING`, `RECOVERY` or `FLAPPING`.
     pub fn as_str(self) -> &'static str {
         match self {
             TargetEvent::Failure => "FAILURE",
+            TargetEvent::Warning => "WARNING",
             TargetEvent::Recovery => "RECOVERY",
+            TargetEvent::Flapping => "FLAPPING",
         }
     }
 }
 
-/// Applies one check result.
+/// The state the latest checks make, from `status`.
+fn next_status(status: Status, r: &Recent, latest: Verdict, t: Thresholds) -> Status {
+    let failing = r.failed(t.failure_window) >= t.failure.max(1);
+    let degraded = r.degraded(t.failure_window) >= t.failure.max(1);
+    match status {
+        _ if status != Status::Fail && failing => Status::Fail,
+        Status::Fail if r.not_failed(t.success_window) >= t.success.max(1) => match latest {
+            Verdict::Warn => Status::Warn,
+            _ => Status::Pass,
+        },
+        Status::Fail => Status::Fail,
+        Status::New if latest == Verdict::Pass => Status::Pass,
+        Status::New | Status::Pass if degraded => Status::Warn,
+        Status::Warn if r.clean(t.success_window) >= t.success.max(1) => Status::Pass,
+        other => other,
+    }
+}
+
+/// The event of moving from `from` to `to`, if any.
+fn event_of(from: Status, to: Status) -> Option<TargetEvent> {
+    match (from, to) {
+        (a, b) if a == b => None,
+        (_, Status::Fail) => Some(TargetEvent::Failure),
+        (Status::Fail, Status::Warn) => Some(TargetEvent::Recovery),
+        (_, Status::Warn) => Some(TargetEvent::Warning),
+        (Status::Fail | Status::Warn, Status::Pass) => Some(TargetEvent::Recovery),
+        _ => None,
+    }
+}
+
+/// The alert of a state a target settled in after flapping.
+fn settled_event(status: Status) -> Option<TargetEvent> {
+    match status {
+        Status::Fail => Some(TargetEvent::Failure),
+        Status::Warn => Some(TargetEvent::Warning),
+        Status::Pass => Some(TargetEvent::Recovery),
+        Status::New => None,
+    }
+}
+
+/// Applies one check's verdict.
 pub fn judge(
-    prev: Progress,
-    passed: bool,
+    prev: &Progress,
+    verdict: Verdict,
     t: Thresholds,
     now_ms: i64,
 ) -> (Progress, Option<TargetEvent>) {
-    let mut next = prev;
-    if passed {
+    let mut next = prev.clone();
+    next.recent.push(verdict);
+    if verdict.passed() {
         next.repeated_passes = prev.repeated_passes.saturating_add(1);
         next.repeated_fails = 0;
-        return match prev.status {
-            Status::New => {
-                next.status = Status::Pass;
-                (next, None)
-            }
-            Status::Fail if next.repeated_passes >= t.success.max(1) => {
-                next.status = Status::Pass;
-                next.last_notified = None;
-                (next, Some(TargetEvent::Recovery))
-            }
-            _ => (next, None),
-        };
+    } else {
+        next.repeated_fails = prev.repeated_fails.saturating_add(1);
+        next.repeated_passes = 0;
     }
-    next.repeated_fails = prev.repeated_fails.saturating_add(1);
-    next.repeated_passes = 0;
-    match prev.status {
-        Status::New | Status::Pass if next.repeated_fails >= t.failure.max(1) => {
-            next.status = Status::Fail;
-            next.last_notified = Some(now_ms);
-            (next, Some(TargetEvent::Failure))
-        }
-        Status::Fail if t.renotify_minutes > 0 => {
-            let every = i64::from(t.renotify_minutes) * 60_000;
-            let due = prev.last_notified.is_none_or(|last| now_ms - last >= every);
-            if due {
-                next.last_notified = Some(now_ms);
-                (next, Some(TargetEvent::Failure))
-            } else {
-                (next, None)
+    next.status = next_status(prev.status, &next.recent, verdict, t);
+    let mut event = event_of(prev.status, next.status);
+    if next.status != prev.status {
+        next.recent.seen = 0;
+        next.last_notified = (next.status == Status::Fail).then_some(now_ms);
+        // NEW taking its first state is not a change that flaps.
+        if prev.status != Status::New && t.flap_changes > 0 {
+            next.flap.changes.push(now_ms);
+            let keep = t.flap_changes as usize;
+            if next.flap.changes.len() > keep {
+                next.flap.changes.drain(..next.flap.changes.len() - keep);
             }
         }
-        _ => (next, None),
+    } else if next.status == Status::Fail && t.renotify_minutes > 0 {
+        let every = i64::from(t.renotify_minutes) * 60_000;
+        if prev.last_notified.is_none_or(|last| now_ms - last >= every) {
+            next.last_notified = Some(now_ms);
+            event = Some(TargetEvent::Failure);
+        }
+    }
+    let period = i64::from(t.flap_minutes) * 60_000;
+    match next.flap.since {
+        Some(_) => {
+            // Silent while flapping; once one state has held for the period, its alert.
+            let last_change = next.flap.changes.last().copied().unwrap_or(i64::MIN);
+            if t.flap_changes == 0 || now_ms.saturating_sub(last_change) >= period {
+                next.flap = Flap::default();
+                next.last_notified = (next.status == Status::Fail).then_some(now_ms);
+                let settled = settled_event(next.status);
+                return (next, settled);
+            }
+            (next, None)
+        }
+        None => {
+            let changes = &next.flap.changes;
+            let flapping = t.flap_changes > 0
+                && changes.len() >= t.flap_changes as usize
+                && changes
+                    .last()
+                    .zip(changes.first())
+                    .is_some_and(|(l, f)| l - f <= period)
+                && next.status != prev.status;
+            if flapping {
+                next.flap.since = Some(now_ms);
+                return (next, Some(TargetEvent::Flapping));
+            }
+            (next, event)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Verdict::{Fail as F, Pass as P, Warn as W};
 
-    const NEW: Progress = Progress {
-        status: Status::New,
-        repeated_fails: 0,
-        repeated_passes: 0,
-        last_notified: None,
-    };
     const ONE: Thresholds = Thresholds {
         failure: 1,
+        failure_window: 1,
         success: 1,
+        success_window: 1,
         renotify_minutes: 0,
+        flap_changes: 0,
+        flap_minutes: 30,
     };
 
-    fn run(t: Thresholds, results: &[bool]) -> Vec<(Status, Option<TargetEvent>)> {
-        let mut p = NEW;
-        results
+    /// Judges `verdicts` one a minute from a new target.
+    fn run(t: Thresholds, verdicts: &[Verdict]) -> Vec<(Status, Option<TargetEvent>)> {
+        let mut p = Progress::default();
+        verdicts
             .iter()
             .enumerate()
-            .map(|(i, &ok)| {
-                let (n, e) = judge(p, ok, t, i as i64 * 1000);
+            .map(|(i, &v)| {
+                let (n, e) = judge(&p, v, t, i as i64 * 60_000);
                 p = n;
-                (n.status, e)
+                (p.status, e)
             })
             .collect()
     }
 
+    fn events(got: &[(Status, Option<TargetEvent>)]) -> Vec<&'static str> {
+        got.iter()
+            .filter_map(|x| x.1.map(TargetEvent::as_str))
+            .collect()
+    }
+
+    fn states(got: &[(Status, Option<TargetEvent>)]) -> Vec<&'static str> {
+        got.iter().map(|x| x.0.as_str()).collect()
+    }
+
     #[test]
     fn new_to_pass_tells_nobody_and_new_to_fail_does() {
-        assert_eq!(run(ONE, &[true]), vec![(Status::Pass, None)]);
+        assert_eq!(run(ONE, &[P]), vec![(Status::Pass, None)]);
         assert_eq!(
-            run(ONE, &[false]),
+            run(ONE, &[F]),
             vec![(Status::Fail, Some(TargetEvent::Failure))]
         );
     }
@@ -172,7 +396,7 @@ mod tests {
     #[test]
     fn failure_and_recovery_once_each() {
         use TargetEvent::*;
-        let got: Vec<_> = run(ONE, &[true, false, false, true, true])
+        let got: Vec<_> = run(ONE, &[P, F, F, P, P])
             .into_iter()
             .map(|x| x.1)
             .collect();
@@ -180,30 +404,75 @@ mod tests {
     }
 
     #[test]
+    fn warn_is_its_own_state_with_its_own_alerts() {
+        let got = run(ONE, &[P, W, W, P, F, W, P]);
+        assert_eq!(
+            states(&got),
+            ["PASS", "WARN", "WARN", "PASS", "FAIL", "WARN", "PASS"]
+        );
+        assert_eq!(
+            events(&got),
+            ["WARNING", "RECOVERY", "FAILURE", "RECOVERY", "RECOVERY"],
+            "PASS->WARN warns, WARN->PASS and FAIL->WARN recover"
+        );
+        assert_eq!(
+            events(&run(ONE, &[W])),
+            ["WARNING"],
+            "a new target already slow"
+        );
+    }
+
+    #[test]
     fn thresholds_delay_both_ways() {
         let t = Thresholds {
             failure: 3,
+            failure_window: 3,
             success: 2,
-            renotify_minutes: 0,
+            success_window: 2,
+            ..ONE
         };
-        let got = run(
-            t,
-            &[true, false, false, true, false, false, false, true, true],
-        );
-        let states: Vec<_> = got.iter().map(|x| x.0.as_str()).collect();
+        let got = run(t, &[P, F, F, P, F, F, F, P, P]);
         assert_eq!(
-            states,
+            states(&got),
             ["PASS", "PASS", "PASS", "PASS", "PASS", "PASS", "FAIL", "FAIL", "PASS"]
         );
-        assert_eq!(got[6].1, Some(TargetEvent::Failure));
-        assert_eq!(got[8].1, Some(TargetEvent::Recovery));
-        assert_eq!(got.iter().filter(|x| x.1.is_some()).count(), 2);
+        assert_eq!(events(&got), ["FAILURE", "RECOVERY"]);
+    }
+
+    #[test]
+    fn x_of_y_windows_count_failures_that_are_not_consecutive() {
+        let t = Thresholds {
+            failure: 3,
+            failure_window: 5,
+            success: 3,
+            success_window: 5,
+            ..ONE
+        };
+        // One check in three failing: never three in five.
+        let third: Vec<Verdict> = (0..60).map(|i| if i % 3 == 0 { F } else { P }).collect();
+        assert_eq!(events(&run(t, &third)), Vec::<&str>::new());
+        // Three in five, never two in a row: FAIL at the third.
+        let got = run(t, &[P, F, P, F, P, F, P, P, P]);
+        assert_eq!(events(&got), ["FAILURE", "RECOVERY"]);
+        assert_eq!(got[5].0, Status::Fail);
+        assert_eq!(got[7].0, Status::Fail, "two passes of the three needed");
+        assert_eq!(got[8].0, Status::Pass);
+        // Consecutive counting would never fail this target.
+        let consecutive = Thresholds {
+            failure_window: 3,
+            ..t
+        };
+        assert!(events(&run(consecutive, &[P, F, P, F, P, F, P])).is_empty());
     }
 
     #[test]
     fn new_target_below_failure_threshold_stays_new() {
-        let t = Thresholds { failure: 2, ..ONE };
-        assert_eq!(run(t, &[false])[0], (Status::New, None));
+        let t = Thresholds {
+            failure: 2,
+            failure_window: 2,
+            ..ONE
+        };
+        assert_eq!(run(t, &[F])[0], (Status::New, None));
     }
 
     #[test]
@@ -212,10 +481,10 @@ mod tests {
             renotify_minutes: 1,
             ..ONE
         };
-        let mut p = NEW;
+        let mut p = Progress::default();
         let mut events = vec![];
         for s in 0..=150 {
-            let (n, e) = judge(p, false, t, s * 1000);
+            let (n, e) = judge(&p, F, t, s * 1000);
             p = n;
             if e.is_some() {
                 events.push(s);
@@ -225,12 +494,77 @@ mod tests {
     }
 
     #[test]
+    fn a_flapping_target_alerts_once_then_once_more_when_it_settles() {
+        let t = Thresholds {
+            flap_changes: 6,
+            flap_minutes: 30,
+            renotify_minutes: 15,
+            ..ONE
+        };
+        // Alternating for 20 minutes, then failing for 40.
+        let verdicts: Vec<Verdict> = (0..60)
+            .map(|i| if i < 20 && i % 2 == 1 { P } else { F })
+            .collect();
+        let got = run(t, &verdicts);
+        let told: Vec<(usize, &str)> = got
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| x.1.map(|e| (i, e.as_str())))
+            .collect();
+        // Changes at minutes 1..=6 (the first FAIL at 0 is NEW taking a state): the
+        // sixth change flaps. FAIL from minute 20 on settles 30 minutes later.
+        assert_eq!(
+            told,
+            [
+                (0, "FAILURE"),
+                (1, "RECOVERY"),
+                (2, "FAILURE"),
+                (3, "RECOVERY"),
+                (4, "FAILURE"),
+                (5, "RECOVERY"),
+                (6, "FLAPPING"),
+                (50, "FAILURE")
+            ],
+            "{got:?}"
+        );
+        // Its state kept moving while nobody was told.
+        assert_eq!(got[19].0, Status::Pass);
+        assert_eq!(got[49].0, Status::Fail);
+    }
+
+    #[test]
+    fn changes_spread_wider_than_the_flap_period_do_not_flap() {
+        let t = Thresholds {
+            flap_changes: 3,
+            flap_minutes: 2,
+            ..ONE
+        };
+        let got = run(t, &[P, F, P, P, F, P, P, F]);
+        assert!(!events(&got).contains(&"FLAPPING"), "{got:?}");
+        assert_eq!(
+            events(&run(t, &[P, F, P, F])),
+            ["FAILURE", "RECOVERY", "FLAPPING"]
+        );
+    }
+
+    #[test]
     fn counters_saturate_instead_of_overflowing() {
         let p = Progress {
             repeated_fails: u32::MAX,
             status: Status::Fail,
-            ..NEW
+            ..Progress::default()
         };
-        assert_eq!(judge(p, false, ONE, 0).0.repeated_fails, u32::MAX);
+        assert_eq!(judge(&p, F, ONE, 0).0.repeated_fails, u32::MAX);
+    }
+
+    #[test]
+    fn a_window_of_64_checks_counts_them_all() {
+        let mut r = Recent::default();
+        for _ in 0..100 {
+            r.push(F);
+        }
+        assert_eq!((r.failed(64), r.not_failed(64), r.seen), (64, 0, 64));
+        r.push(P);
+        assert_eq!((r.failed(1), r.not_failed(1), r.clean(1)), (0, 1, 1));
     }
 }

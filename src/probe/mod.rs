@@ -20,6 +20,7 @@ mod conn;
 mod tls;
 
 use crate::config::Method;
+use crate::domain::supervise::Verdict;
 use crate::domain::trace::Phase;
 pub use crate::domain::trace::Trace;
 use crate::target::TargetDef;
@@ -37,8 +38,8 @@ const MAX_REDIRECTS: usize = 10;
 /// The result of one check.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
-    /// PASS or FAIL.
-    pub passed: bool,
+    /// PASS, WARN or FAIL.
+    pub verdict: Verdict,
     /// Status of the last response, if one arrived.
     pub status_code: Option<u16>,
     /// `OK`, `target status:503 != 200`, `connection refused`, ...
@@ -54,13 +55,9 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
-    /// `PASS` or `FAIL`.
-    pub fn verdict(&self) -> &'static str {
-        if self.passed {
-            "PASS"
-        } else {
-            "FAIL"
-        }
+    /// Every hard condition was met (PASS or WARN).
+    pub fn passed(&self) -> bool {
+        self.verdict.passed()
     }
 
     /// The log file's result line: `[8] <name padded to 30> GET <url> PASS (OK)`.
@@ -80,7 +77,7 @@ impl CheckOutcome {
             def.name,
             def.method,
             def.url,
-            self.verdict(),
+            self.verdict.as_str(),
             self.description
         )
     }
@@ -178,7 +175,7 @@ impl Prober {
         match run {
             Ok(reply) => verdict(def, reply, response_ms, trace),
             Err(f) => CheckOutcome {
-                passed: false,
+                verdict: Verdict::Fail,
                 status_code: None,
                 description: f.description,
                 response_ms,
@@ -377,10 +374,19 @@ fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) ->
     } else {
         None
     };
-    let (passed, description) = match failure {
-        Some(f) => (false, f),
-        None => (
-            true,
+    // Soft conditions: met or not, the target is up; not met, it is degraded.
+    let warning = if let Some(w) = o.warn_response_ms.filter(|&w| response_ms > w as f64) {
+        Some(format!("slow: {response_ms:.0} ms > {w} ms"))
+    } else if let (Some(days), Some(left)) = (o.warn_cert_days, days_left) {
+        (left < i64::from(days)).then(|| format!("certificate expires in {left} days"))
+    } else {
+        None
+    };
+    let (verdict, description) = match (failure, warning) {
+        (Some(f), _) => (Verdict::Fail, f),
+        (None, Some(w)) => (Verdict::Warn, w),
+        (None, None) => (
+            Verdict::Pass,
             if reply.reason.is_empty() {
                 "OK".into()
             } else {
@@ -388,12 +394,9 @@ fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) ->
             },
         ),
     };
-    trace.note(format!(
-        "verdict {}: {description}",
-        if passed { "PASS" } else { "FAIL" }
-    ));
+    trace.note(format!("verdict {}: {description}", verdict.as_str()));
     CheckOutcome {
-        passed,
+        verdict,
         status_code: Some(reply.status),
         description,
         response_ms,

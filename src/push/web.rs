@@ -225,7 +225,7 @@ impl ReadSide {
                     .unwrap_or_default();
                 v["last_trace"] = json!(trace);
                 v["counters"] = json!({
-                    "pass": t.pass_count, "fail": t.fail_count, "count200": t.count200,
+                    "pass": t.pass_count, "fail": t.fail_count, "warn": t.warn_count, "count200": t.count200,
                     "count300": t.count300, "count400": t.count400, "count500": t.count500,
                     "network_fails": t.network_fails, "repeated_fails": t.repeated_fails,
                 });
@@ -313,13 +313,25 @@ impl ReadSide {
         m.family(
             "skypunch_probe_success",
             "gauge",
-            "Whether the target's latest check passed (1) or failed (0).",
+            "Whether the target is up: PASS or WARN (1), or FAIL (0).",
         );
         for (t, _) in lives.iter().filter(|(t, _)| t.status != "NEW") {
             m.sample(
                 "skypunch_probe_success",
                 &label(t),
-                f64::from(u8::from(t.status == "PASS")),
+                f64::from(u8::from(t.status != "FAIL")),
+            );
+        }
+        m.family(
+            "skypunch_target_warn",
+            "gauge",
+            "Whether the target is WARN (1): up, but slow or its certificate expiring soon.",
+        );
+        for (t, _) in lives.iter().filter(|(t, _)| t.status != "NEW") {
+            m.sample(
+                "skypunch_target_warn",
+                &label(t),
+                f64::from(u8::from(t.status == "WARN")),
             );
         }
         m.family(
@@ -393,6 +405,11 @@ impl ReadSide {
                 "skypunch_target_checks_total",
                 &format!("{},result=\"fail\"", label(t)),
                 t.fail_count as f64,
+            );
+            m.sample(
+                "skypunch_target_checks_total",
+                &format!("{},result=\"warn\"", label(t)),
+                t.warn_count as f64,
             );
         }
         m.family(

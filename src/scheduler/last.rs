@@ -3,6 +3,7 @@
 //! and `skypunchctl targets ID`.
 
 use super::Slot;
+use crate::domain::supervise::Verdict;
 use crate::probe::Trace;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ pub const SPARK_POINTS: usize = 30;
 /// A target's latest check as the daemon holds it in memory.
 struct Last {
     trace: Arc<(String, Trace)>,
-    passed: bool,
+    verdict: Verdict,
     status_code: Option<u16>,
     cert_not_after: Option<i64>,
     /// The latest response times, oldest first.
@@ -23,8 +24,8 @@ struct Last {
 /// What the status page and the metrics show of a target's latest check.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LatestCheck {
-    /// PASS (true) or FAIL.
-    pub passed: bool,
+    /// PASS, WARN or FAIL.
+    pub verdict: Verdict,
     /// The HTTP status, if a response arrived.
     pub status_code: Option<u16>,
     /// Milliseconds of the latest check.
@@ -44,34 +45,32 @@ pub struct LatestCheck {
 pub struct LastChecks(Mutex<HashMap<i64, Last>>);
 
 impl LastChecks {
-    /// Keeps a check's outcome; returns whether the check before it passed (`false`
-    /// when it is the first since the daemon started).
+    /// Keeps a check's outcome; returns the verdict of the check before it (none when
+    /// it is the first since the daemon started).
     pub(super) fn put(
         &self,
         id: i64,
         trace: Arc<(String, Trace)>,
         outcome: &OutcomeSummary,
-    ) -> bool {
-        let mut passed_before = false;
-        if let Ok(mut m) = self.0.lock() {
-            let last = m.entry(id).or_insert_with(|| Last {
-                trace: trace.clone(),
-                passed: false,
-                status_code: None,
-                cert_not_after: None,
-                spark: std::collections::VecDeque::with_capacity(SPARK_POINTS),
-            });
-            passed_before = last.passed;
-            last.trace = trace;
-            last.passed = outcome.passed;
-            last.status_code = outcome.status_code;
-            last.cert_not_after = outcome.cert_not_after.or(last.cert_not_after);
-            if last.spark.len() == SPARK_POINTS {
-                last.spark.pop_front();
-            }
-            last.spark.push_back(outcome.response_ms as f32);
+    ) -> Option<Verdict> {
+        let mut m = self.0.lock().ok()?;
+        let before = m.get(&id).map(|last| last.verdict);
+        let last = m.entry(id).or_insert_with(|| Last {
+            trace: trace.clone(),
+            verdict: outcome.verdict,
+            status_code: None,
+            cert_not_after: None,
+            spark: std::collections::VecDeque::with_capacity(SPARK_POINTS),
+        });
+        last.trace = trace;
+        last.verdict = outcome.verdict;
+        last.status_code = outcome.status_code;
+        last.cert_not_after = outcome.cert_not_after.or(last.cert_not_after);
+        if last.spark.len() == SPARK_POINTS {
+            last.spark.pop_front();
         }
-        passed_before
+        last.spark.push_back(outcome.response_ms as f32);
+        before
     }
 
     pub(super) fn render(&self, id: i64) -> Option<String> {
@@ -96,7 +95,7 @@ impl LastChecks {
             before = s.elapsed_ms;
         }
         Some(LatestCheck {
-            passed: last.passed,
+            verdict: last.verdict,
             status_code: last.status_code,
             response_ms: f64::from(last.spark.back().copied().unwrap_or(0.0)),
             cert_not_after: last.cert_not_after,
@@ -114,7 +113,7 @@ impl LastChecks {
 
 /// The figures of an outcome kept in memory.
 pub(super) struct OutcomeSummary {
-    pub(super) passed: bool,
+    pub(super) verdict: Verdict,
     pub(super) status_code: Option<u16>,
     pub(super) response_ms: f64,
     pub(super) cert_not_after: Option<i64>,

@@ -15,7 +15,7 @@
 //! `meta.definitions` counter moves (rows added with `sqlite3` are noticed within
 //! [`POLL`]) or when asked through [`SchedulerHandle::refresh`].
 
-use crate::domain::supervise::Thresholds;
+use crate::domain::supervise::Verdict;
 use crate::domain::target::TargetRow;
 use crate::domain::time::Backoff;
 use crate::probe::{CheckOutcome, Prober};
@@ -419,8 +419,10 @@ async fn record(shared: &Shared, def: &TargetDef, mut outcome: CheckOutcome) {
     outcome.trace.finish();
     let line = outcome.result_line(def);
     let header = outcome.trace_header(def);
-    if outcome.passed {
+    if outcome.verdict == Verdict::Pass {
         log::info!("{line}");
+    } else if outcome.verdict == Verdict::Warn {
+        log::warn!("{line}");
     } else {
         log::error!("{line}");
         log::error!(
@@ -431,30 +433,27 @@ async fn record(shared: &Shared, def: &TargetDef, mut outcome: CheckOutcome) {
     }
     let time_ms = outcome.trace.started_at().timestamp_millis();
     let summary = OutcomeSummary {
-        passed: outcome.passed,
+        verdict: outcome.verdict,
         status_code: outcome.status_code,
         response_ms: outcome.response_ms,
         cert_not_after: outcome.cert_not_after,
     };
     let trace = Arc::new((header, outcome.trace));
-    let passed_before = shared.last.put(def.id, trace.clone(), &summary);
+    let before = shared.last.put(def.id, trace.clone(), &summary);
     let rec = CheckRecord {
-        urgent: !outcome.passed || !passed_before,
+        // Anything but a PASS after a PASS may change the state: written at once.
+        urgent: outcome.verdict != Verdict::Pass || before != Some(Verdict::Pass),
         target_id: def.id,
         name: def.name.clone(),
         request: format!("{} {}", def.method, def.url),
         time_ms,
-        passed: outcome.passed,
+        verdict: outcome.verdict,
         status_code: outcome.status_code,
         description: outcome.description,
         response_ms: outcome.response_ms,
         network_fail: outcome.network_fail,
         trace,
-        thresholds: Thresholds {
-            failure: def.options.failure_threshold,
-            success: def.options.success_threshold,
-            renotify_minutes: def.options.renotify_minutes,
-        },
+        thresholds: def.options.thresholds(),
         period_ms: i64::from(def.frequency) * 1000,
     };
     if shared.results.send(rec).await.is_err() {
@@ -477,17 +476,13 @@ mod tests {
             name: format!("t{target_id}"),
             request: "GET http://127.0.0.1/".into(),
             time_ms: 0,
-            passed: !urgent,
+            verdict: if urgent { Verdict::Fail } else { Verdict::Pass },
             status_code: Some(200),
             description: "OK".into(),
             response_ms: 1.0,
             network_fail: false,
             trace: Arc::new((String::new(), Trace::start())),
-            thresholds: crate::domain::supervise::Thresholds {
-                failure: 1,
-                success: 1,
-                renotify_minutes: 0,
-            },
+            thresholds: crate::domain::supervise::Thresholds::default(),
             period_ms: 60_000,
             urgent,
         }

@@ -4,7 +4,9 @@
 use super::rollup::{close_incident, open_incident, Source, Tally};
 use super::{in_savepoint, Result, Store, Tx};
 use crate::domain::history::{Calendar, Condition, HOUR_MS};
-use crate::domain::supervise::{self, Progress, Status, TargetEvent, Thresholds};
+use crate::domain::supervise::{
+    self, Flap, Progress, Recent, Status, TargetEvent, Thresholds, Verdict, MAX_WINDOW,
+};
 use crate::domain::time::now_ms;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -39,14 +41,25 @@ pub struct HistoryRow {
 /// `target_results.result` of a check that passed: 0 and 1 take no bytes in a row.
 pub(super) const PASSED: i64 = 0;
 /// `target_results.result` of a check that failed.
-pub(super) const FAILED: i64 = 1;
+const FAILED: i64 = 1;
+/// `target_results.result` of a check that was WARN.
+const WARNED: i64 = 2;
+
+/// The `target_results.result` of a verdict.
+fn result_code(v: Verdict) -> i64 {
+    match v {
+        Verdict::Pass => PASSED,
+        Verdict::Fail => FAILED,
+        Verdict::Warn => WARNED,
+    }
+}
 
 /// The name of a `target_results.result`.
 fn result_name(code: i64) -> &'static str {
-    if code == PASSED {
-        "PASS"
-    } else {
-        "FAIL"
+    match code {
+        PASSED => "PASS",
+        WARNED => "WARN",
+        _ => "FAIL",
     }
 }
 
@@ -61,8 +74,8 @@ pub struct CheckRecord {
     pub request: String,
     /// When the check began (ms since the epoch).
     pub time_ms: i64,
-    /// PASS or FAIL.
-    pub passed: bool,
+    /// PASS, WARN or FAIL.
+    pub verdict: Verdict,
     /// Response status, if any.
     pub status_code: Option<u16>,
     /// One line: the HTTP reason on a PASS, or what failed.
@@ -199,34 +212,56 @@ impl Store {
     }
 }
 
-fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEvent>> {
-    let prev = c
+/// What judging a target needs from its row: its progress, and when its latest
+/// check began.
+fn progress(c: &Tx, id: i64) -> Result<Option<(Progress, Option<i64>)>> {
+    let found = c
         .prepare_cached(
-            "SELECT status, repeated_fails, repeated_passes, last_notified, last_check \
+            "SELECT status, repeated_fails, repeated_passes, last_notified, last_check, \
+             recent_fails, recent_warns, recent_seen, state_changes, flapping_since \
              FROM targets WHERE id = ?",
         )?
-        .query_row([rec.target_id], |r| {
+        .query_row([id], |r| {
+            let count = |i: usize| r.get::<_, i64>(i).map(|n| u32::try_from(n).unwrap_or(0));
             Ok((
                 Progress {
                     status: Status::parse(&r.get::<_, String>(0)?),
-                    repeated_fails: u32::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                    repeated_passes: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    repeated_fails: count(1)?,
+                    repeated_passes: count(2)?,
                     last_notified: r.get(3)?,
+                    // The masks are kept as SQLite's signed integers, bit for bit.
+                    recent: Recent {
+                        fails: r.get::<_, i64>(5)? as u64,
+                        warns: r.get::<_, i64>(6)? as u64,
+                        seen: count(7)?.min(MAX_WINDOW),
+                    },
+                    flap: Flap {
+                        changes: r
+                            .get::<_, String>(8)?
+                            .split(',')
+                            .filter_map(|t| t.trim().parse().ok())
+                            .collect(),
+                        since: r.get(9)?,
+                    },
                 },
                 r.get::<_, Option<i64>>(4)?,
             ))
         })
         .optional()?;
-    let Some((prev, last_check)) = prev else {
+    Ok(found)
+}
+
+fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEvent>> {
+    let Some((prev, last_check)) = progress(c, rec.target_id)? else {
         return Ok(None);
     };
-    let (next, event) = supervise::judge(prev, rec.passed, rec.thresholds, rec.time_ms);
+    let (next, event) = supervise::judge(&prev, rec.verdict, rec.thresholds, rec.time_ms);
     let class = rec.status_code.map(|s| s / 100);
     let is = |k: u16| i64::from(class == Some(k));
     // A passing check of a passing target keeps the row small and its page cold: the
     // daemon holds every latest trace in memory; the database keeps the last one that
     // failed or changed the state, which is what survives a restart.
-    let keep_trace = !rec.passed || prev.status != Status::Pass;
+    let keep_trace = rec.verdict != Verdict::Pass || prev.status != Status::Pass;
     let trace = if keep_trace {
         rec.trace.1.render(&rec.trace.0)
     } else {
@@ -234,10 +269,11 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
     };
     c.prepare_cached(
         "UPDATE targets SET status = ?, status_description = ?, last_updated = ?, \
-         pass_count = pass_count + ?, fail_count = fail_count + ?, \
+         pass_count = pass_count + ?, fail_count = fail_count + ?, warn_count = warn_count + ?, \
          count200 = count200 + ?, count300 = count300 + ?, count400 = count400 + ?, \
          count500 = count500 + ?, network_fails = network_fails + ?, \
          repeated_fails = ?, repeated_passes = ?, last_notified = ?, \
+         recent_fails = ?, recent_warns = ?, recent_seen = ?, state_changes = ?, flapping_since = ?, \
          last_trace = CASE WHEN ? THEN ? ELSE last_trace END, \
          last_check = max(coalesce(last_check, ?), ?) WHERE id = ?",
     )?
@@ -245,8 +281,9 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
         next.status.as_str(),
         rec.description,
         crate::domain::time::format_ms(rec.time_ms),
-        i64::from(rec.passed),
-        i64::from(!rec.passed),
+        i64::from(rec.verdict == Verdict::Pass),
+        i64::from(rec.verdict == Verdict::Fail),
+        i64::from(rec.verdict == Verdict::Warn),
         is(2),
         is(3),
         is(4),
@@ -255,6 +292,16 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
         next.repeated_fails,
         next.repeated_passes,
         next.last_notified,
+        next.recent.fails as i64,
+        next.recent.warns as i64,
+        next.recent.seen,
+        next.flap
+            .changes
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        next.flap.since,
         keep_trace,
         trace,
         rec.time_ms,
@@ -268,7 +315,7 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
     .execute(params![
         rec.target_id,
         rec.time_ms,
-        if rec.passed { PASSED } else { FAILED },
+        result_code(rec.verdict),
         rec.status_code,
         super::rollup::micros(rec.response_ms),
         rec.description
@@ -281,7 +328,29 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
         _ => {}
     }
     if let Some(event) = event {
-        raise_target_alert(c, rec, &trace, prev.status, next.status, event)?;
+        let changes = &next.flap.changes;
+        let note = if event == TargetEvent::Flapping {
+            let span = changes
+                .last()
+                .zip(changes.first())
+                .map_or(0, |(l, f)| l - f);
+            Some(format!(
+                "State is flapping ({} changes in {} min); no alert until one state has held for {} min",
+                changes.len(),
+                (span + 59_999) / 60_000,
+                rec.thresholds.flap_minutes
+            ))
+        } else if prev.flap.since.is_some() {
+            Some(format!(
+                "Settled after flapping: {} for {} min",
+                next.status.as_str(),
+                rec.thresholds.flap_minutes
+            ))
+        } else {
+            None
+        };
+        let states = (prev.status, next.status);
+        raise_target_alert(c, rec, &trace, states, event, note)?;
     }
     Ok(event)
 }
@@ -292,6 +361,7 @@ fn tally(rec: &CheckRecord, before: Status, last_check: Option<i64>, cal: &Calen
     let mut tally = Tally::default();
     let condition = match before {
         Status::Pass => Some(Condition::Up),
+        Status::Warn => Some(Condition::Degraded),
         Status::Fail => Some(Condition::Down),
         Status::New => None,
     };
@@ -306,7 +376,8 @@ fn tally(rec: &CheckRecord, before: Status, last_check: Option<i64>, cal: &Calen
         };
         tally.spend(cal, condition, last, end);
     }
-    tally.count(cal, rec.time_ms, rec.passed, Some(rec.response_ms));
+    let verdict = (rec.verdict.passed(), rec.verdict == Verdict::Warn);
+    tally.count(cal, rec.time_ms, verdict, Some(rec.response_ms));
     tally
 }
 
@@ -314,20 +385,21 @@ fn raise_target_alert(
     c: &Tx,
     rec: &CheckRecord,
     trace: &str,
-    previous: Status,
-    state: Status,
+    (previous, state): (Status, Status),
     event: TargetEvent,
+    note: Option<String>,
 ) -> Result<()> {
     let counters: String = c.query_row(
         "SELECT printf('Pass Count: %d, Fail Count: %d, 2xx: %d, 3xx: %d, 4xx: %d, 5xx: %d, \
-         Network Fails: %d, Repeated Fails: %d', pass_count, fail_count, count200, count300, \
-         count400, count500, network_fails, repeated_fails) FROM targets WHERE id = ?",
+         Network Fails: %d, Repeated Fails: %d, Warn Count: %d', pass_count, fail_count, count200, \
+         count300, count400, count500, network_fails, repeated_fails, warn_count) FROM targets WHERE id = ?",
         [rec.target_id],
         |r| r.get(0),
     )?;
     let message = format!("Skypunch {} detected for {}", event.as_str(), rec.name);
+    let note = note.map(|n| format!("{n}\n")).unwrap_or_default();
     let details = format!(
-        "Target: [{}] {}\nRequest: {}\nStatus: {} ({})\n{counters}\n\n{}",
+        "{note}Target: [{}] {}\nRequest: {}\nStatus: {} ({})\n{counters}\n\n{}",
         rec.target_id,
         rec.name,
         rec.request,
@@ -370,7 +442,7 @@ mod tests {
             name: format!("t{target_id}"),
             request: "GET http://x/".into(),
             time_ms: now_ms(),
-            passed,
+            verdict: if passed { Verdict::Pass } else { Verdict::Fail },
             status_code: Some(if passed { 200 } else { 503 }),
             description: if passed {
                 "OK".into()
@@ -380,11 +452,7 @@ mod tests {
             response_ms: 1.5,
             network_fail: false,
             trace: std::sync::Arc::new((String::new(), crate::domain::trace::Trace::start())),
-            thresholds: Thresholds {
-                failure: 1,
-                success: 1,
-                renotify_minutes: 0,
-            },
+            thresholds: Thresholds::default(),
             period_ms: 60_000,
             urgent: !passed,
         }

@@ -141,7 +141,7 @@ fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Resul
             if let (Some(condition), Some(at)) = (before, filed.at) {
                 spend_until(&mut tally, cal, condition, at, r.time, filed.period_ms);
             }
-            tally.count(cal, r.time, r.state != "FAIL", None);
+            tally.count(cal, r.time, (r.state != "FAIL", r.state == "WARN"), None);
             let now_out = Condition::of_service_state(&r.state).is_some_and(Condition::is_outage);
             match (before.is_some_and(Condition::is_outage), now_out) {
                 (false, true) => open_incident(c, Source::Service(id), r.time)?,

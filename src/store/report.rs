@@ -413,7 +413,7 @@ mod tests {
     use super::*;
     use crate::domain::history::Calendar;
     use crate::domain::report::{ServerId, ServiceReport, ServiceState};
-    use crate::domain::supervise::Thresholds;
+    use crate::domain::supervise::{Thresholds, Verdict};
     use crate::secret::Secret;
 
     const MIN: i64 = 60_000;
@@ -424,17 +424,13 @@ mod tests {
             name: "t1".into(),
             request: "GET http://x/".into(),
             time_ms: at,
-            passed,
+            verdict: if passed { Verdict::Pass } else { Verdict::Fail },
             status_code: Some(if passed { 200 } else { 503 }),
             description: String::new(),
             response_ms: if passed { 5.0 } else { 700.0 },
             network_fail: false,
             trace: std::sync::Arc::new((String::new(), crate::domain::trace::Trace::start())),
-            thresholds: Thresholds {
-                failure: 1,
-                success: 1,
-                renotify_minutes: 0,
-            },
+            thresholds: Thresholds::default(),
             period_ms: MIN,
             urgent: true,
         }
@@ -464,6 +460,58 @@ mod tests {
             .await
             .unwrap();
         (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_targets_warn_time_is_up_and_degraded() {
+        let (_dir, store) = with_target(Calendar::utc()).await;
+        let base = (crate::domain::time::now_ms() / HOUR_MS - 48) * HOUR_MS;
+        // PASS, then WARN for three minutes, then PASS: a minute apart.
+        let verdicts = [
+            Verdict::Pass,
+            Verdict::Warn,
+            Verdict::Warn,
+            Verdict::Warn,
+            Verdict::Pass,
+        ];
+        for (i, v) in verdicts.into_iter().enumerate() {
+            let mut c = check(base + i as i64 * MIN, true);
+            c.verdict = v;
+            store.record_check(c).await.unwrap();
+        }
+        let now = base + 5 * MIN;
+        let rows = store
+            .report(
+                SourceFilter::Target("t1".into()),
+                (base, base + HOUR_MS),
+                now,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let f = &rows[0].figures;
+        assert_eq!(f.covered_ms, 5 * MIN);
+        assert_eq!((f.downtime_ms, f.incidents), (0, 0));
+        assert_eq!(f.uptime_pct, Some(100.0));
+        let degraded = f.degraded_pct.unwrap();
+        assert!(
+            (degraded - 60.0).abs() < 1e-9,
+            "three of five minutes: {degraded}"
+        );
+        let counts: (i64, i64, i64) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT warn_count FROM targets), (SELECT sum(warns) FROM target_hours), \
+                     (SELECT count(*) FROM target_results WHERE result = 2)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(counts, (3, 3, 3));
+        let history = store.target_history(1, 10).await.unwrap().unwrap();
+        assert_eq!(history[1].result, "WARN");
     }
 
     #[tokio::test]

@@ -24,6 +24,7 @@ struct Gain {
     /// Checks or reports.
     checks: i64,
     passes: i64,
+    warns: i64,
     failures: i64,
     spent: Spent,
     total_us: i64,
@@ -92,18 +93,20 @@ impl Tally {
         }
     }
 
-    /// Counts one check (with its response time) or one report made at `at`.
+    /// Counts one check (with its response time) or one report made at `at`: `passed`
+    /// when every hard condition was met, `warned` when a soft one was not.
     pub(super) fn count(
         &mut self,
         cal: &Calendar,
         at: i64,
-        passed: bool,
+        (passed, warned): (bool, bool),
         response_ms: Option<f64>,
     ) {
         let hour = at.div_euclid(crate::domain::history::HOUR_MS);
         let g = entry(&mut self.hours, hour);
         g.checks += 1;
         g.passes += i64::from(passed);
+        g.warns += i64::from(warned);
         g.failures += i64::from(!passed);
         if let Some(ms) = response_ms {
             g.total_us += micros(ms);
@@ -129,6 +132,7 @@ impl Tally {
                     hour,
                     g.checks,
                     g.passes,
+                    g.warns,
                     g.total_us,
                     g.fastest.map(micros),
                     g.slowest.map(micros),
@@ -166,11 +170,11 @@ pub(super) fn micros(ms: f64) -> i64 {
     (ms * 1000.0).round() as i64
 }
 
-const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, passes, total_us, \
-    min_us, max_us, histogram, up_ms, warn_ms, down_ms, unknown_ms, offline_ms) \
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+const TARGET_HOUR: &str = "INSERT INTO target_hours (target_id, hour, checks, passes, warns, \
+    total_us, min_us, max_us, histogram, up_ms, warn_ms, down_ms, unknown_ms, offline_ms) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
     ON CONFLICT (target_id, hour) DO UPDATE SET checks = checks + excluded.checks, \
-    passes = passes + excluded.passes, total_us = total_us + excluded.total_us, \
+    passes = passes + excluded.passes, warns = warns + excluded.warns, total_us = total_us + excluded.total_us, \
     min_us = coalesce(min(min_us, excluded.min_us), min_us, excluded.min_us), \
     max_us = coalesce(max(max_us, excluded.max_us), max_us, excluded.max_us), \
     histogram = histogram_add(histogram, excluded.histogram), \
@@ -317,7 +321,7 @@ impl super::Store {
                 tally.spend(&cal, condition, a, b);
             }
             for &(at, passed, ms) in &past.checks {
-                tally.count(&cal, at, passed, ms);
+                tally.count(&cal, at, (passed, false), ms);
             }
             tally.write(c, source)?;
             let sql = match source {

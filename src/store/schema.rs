@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0006_prune_indexes.sql"),
     include_str!("../../sql/migrations/0007_rollups.sql"),
     include_str!("../../sql/migrations/0008_smaller_history.sql"),
+    include_str!("../../sql/migrations/0009_warn_and_flap.sql"),
 ];
 
 /// The schema version this build writes.

@@ -33,10 +33,12 @@ pub struct TargetInfo {
     pub frequency: i64,
     /// Seconds per check.
     pub timeout: i64,
-    /// Passed checks.
+    /// Checks PASS.
     pub pass_count: i64,
-    /// Failed checks.
+    /// Checks FAIL.
     pub fail_count: i64,
+    /// Checks WARN.
+    pub warn_count: i64,
     /// Responses with a 2xx status.
     pub count200: i64,
     /// Responses with a 3xx status.
@@ -137,7 +139,7 @@ const INFO_COLUMNS: &str = "id, name, status, \
      CAST(expect_status AS INTEGER), CAST(frequency AS INTEGER), CAST(timeout AS INTEGER), \
      CAST(pass_count AS INTEGER), CAST(fail_count AS INTEGER), CAST(count200 AS INTEGER), \
      CAST(count300 AS INTEGER), CAST(count400 AS INTEGER), CAST(count500 AS INTEGER), \
-     CAST(network_fails AS INTEGER), CAST(repeated_fails AS INTEGER)";
+     CAST(network_fails AS INTEGER), CAST(repeated_fails AS INTEGER), CAST(warn_count AS INTEGER)";
 
 fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
     Ok(TargetInfo {
@@ -161,8 +163,9 @@ fn info_row(r: &Row, with_trace: bool) -> rusqlite::Result<TargetInfo> {
         count500: r.get(17)?,
         network_fails: r.get(18)?,
         repeated_fails: r.get(19)?,
+        warn_count: r.get::<_, Option<i64>>(20)?.unwrap_or(0),
         last_trace: if with_trace {
-            text(r, 20).map(Some)?
+            text(r, 21).map(Some)?
         } else {
             None
         },

@@ -5,6 +5,7 @@
 //! - `/status/N` → status N
 //! - `/flip` → the status set with [`Server::set_flip`] (200 at first)
 //! - `/slow/MS` → 200 after MS milliseconds
+//! - `/lag` → 200 after the delay set with [`Server::set_lag`] (none at first)
 //! - `/hang` → never answers
 //! - `/basic` → 200 with `Authorization: Basic freebeer:forall`, else 401
 //! - `/redirect` → 301 to `/ok`
@@ -17,13 +18,14 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Default)]
 struct State {
     flip: AtomicU16,
+    lag_ms: AtomicU64,
     hits: AtomicUsize,
     connections: AtomicUsize,
     requests: Mutex<Vec<String>>,
@@ -125,6 +127,10 @@ impl Server {
         self.state.flip.store(status, Ordering::SeqCst);
     }
 
+    pub fn set_lag(&self, ms: u64) {
+        self.state.lag_ms.store(ms, Ordering::SeqCst);
+    }
+
     pub fn hits(&self) -> usize {
         self.state.hits.load(Ordering::SeqCst)
     }
@@ -214,6 +220,11 @@ async fn handle(
     if let Some(ms) = path.strip_prefix("/slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
         return reply(200, "slow".into());
+    }
+    if path == "/lag" {
+        let ms = st.lag_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        return reply(200, "lag".into());
     }
     if path == "/hang" {
         tokio::time::sleep(Duration::from_secs(3600)).await;
