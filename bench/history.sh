@@ -131,9 +131,9 @@ s_bytes = sum(sizes.get(t, 0) for t in service_tables)
 print()
 print("| database after the simulated year | size |")
 print("|---|---|")
-print(f"| whole file ({n} targets, {services} services) | {size / 2**20:.0f} MB (bar <= 2048 MB) |")
+print(f"| whole file ({n} targets, {services} services) | {size / 2**20:.0f} MiB = {size / 1e9:.2f} GB (bar 2 GB) |")
 for name, b in sorted(sizes.items(), key=lambda kv: -kv[1])[:10]:
-    print(f"| `{name}` | {b / 2**20:.0f} MB |")
-print(f"| per target-year (its four tables) | {t_bytes / n / 1024:.0f} KB |")
-print(f"| per service-year (its four tables) | {s_bytes / services / 1024:.0f} KB |")
+    print(f"| `{name}` | {b / 2**20:.0f} MiB |")
+print(f"| per target-year (its four tables) | {t_bytes / n / 1024:.0f} KiB |")
+print(f"| per service-year (its four tables) | {s_bytes / services / 1024:.0f} KiB |")
 PY
