@@ -15,6 +15,11 @@ use crate::domain::target::TargetRow;
 use crate::secret::{json_error, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+/// The options of a target that sets none.
+static DEFAULT_OPTIONS: LazyLock<Arc<TargetOptions>> =
+    LazyLock::new(|| Arc::new(TargetOptions::default()));
 
 /// Options beyond Skypunch's columns, stored as JSON in `targets.options`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,8 +195,9 @@ pub struct TargetDef {
     pub timeout: u32,
     /// Checked or not.
     pub enabled: bool,
-    /// Further options.
-    pub options: TargetOptions,
+    /// Further options; the defaults are one value shared by every target that has
+    /// them (most do: ~250 bytes a target otherwise).
+    pub options: Arc<TargetOptions>,
     /// Compiled `body_regex`.
     pub body_regex: Option<regex::Regex>,
     /// Why this row cannot be checked; such a target FAILs with this description.
@@ -212,7 +218,7 @@ impl TargetDef {
             frequency: u32::try_from(row.frequency).unwrap_or(0).max(1),
             timeout: u32::try_from(row.timeout).unwrap_or(0).max(1),
             enabled: row.enabled,
-            options: TargetOptions::default(),
+            options: DEFAULT_OPTIONS.clone(),
             body_regex: None,
             invalid: None,
         };
@@ -243,12 +249,13 @@ impl TargetDef {
         if !(1..=i64::from(u32::MAX)).contains(&row.timeout) {
             return Err(format!("invalid timeout {} (at least 1 second)", row.timeout).into());
         }
-        self.options = if row.options.trim().is_empty() {
-            TargetOptions::default()
-        } else {
-            serde_json::from_str(&row.options)
-                .map_err(|e| format!("invalid options: {}", json_error(&e)))?
-        };
+        if !row.options.trim().is_empty() {
+            let options: TargetOptions = serde_json::from_str(&row.options)
+                .map_err(|e| format!("invalid options: {}", json_error(&e)))?;
+            if options != **DEFAULT_OPTIONS {
+                self.options = Arc::new(options);
+            }
+        }
         let auth = parse_authn(&row.authn, &row.authn_params)?;
         let config = TargetConfig {
             name: self.name.clone(),

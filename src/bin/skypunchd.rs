@@ -13,6 +13,13 @@ use std::time::Duration;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's settings (its `malloc_conf`; `_RJEM_MALLOC_CONF` in the environment still
+/// overrides them). Freed pages go back to the system after a second instead of ten:
+/// with 100,000 targets the daemon frees tens of megabytes a second (finished checks,
+/// the configuration file's parse), and the default kept ~100 MB more resident.
+#[export_name = "_rjem_malloc_conf"]
+pub static MALLOC_CONF: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 /// The skypunch monitoring daemon.
 #[derive(Debug, Parser)]
 #[command(name = "skypunchd", version, max_term_width = 100)]

@@ -86,13 +86,13 @@ impl LastChecks {
         let mut before = 0.0;
         for s in steps {
             if let Some(p) = s.phase.map(|p| p.as_str()) {
-                let secs = (s.elapsed_ms - before).max(0.0) / 1000.0;
+                let secs = (f64::from(s.elapsed_ms) - before).max(0.0) / 1000.0;
                 match phases.iter_mut().find(|(n, _)| *n == p) {
                     Some(e) => e.1 += secs,
                     None => phases.push((p, secs)),
                 }
             }
-            before = s.elapsed_ms;
+            before = f64::from(s.elapsed_ms);
         }
         Some(LatestCheck {
             verdict: last.verdict,
