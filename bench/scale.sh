@@ -50,8 +50,8 @@ c1=$(cpu "$pid"); t1=$(date +%s%3N)
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 checks=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT sum(pass_count + fail_count) FROM targets').fetchone()[0])" "$dir/lib/s.db")
-hyperfine -N -i --warmup 3 --runs 30 --export-json "$dir/one.json" "$bin/skypunchctl --config $dir/c.toml targets 1" > "$dir/hf1.txt" 2>&1 || { cat "$dir/hf1.txt" >&2; exit 1; }
-hyperfine -N -i --warmup 1 --runs 10 --export-json "$dir/all.json" "$bin/skypunchctl --config $dir/c.toml targets" > "$dir/hf2.txt" 2>&1 || { cat "$dir/hf2.txt" >&2; exit 1; }
+hyperfine -N --warmup 3 --runs 30 --export-json "$dir/one.json" "$bin/skypunchctl --config $dir/c.toml targets 1" > "$dir/hf1.txt" 2>&1 || { cat "$dir/hf1.txt" >&2; exit 1; }
+hyperfine -N --warmup 1 --runs 10 --export-json "$dir/all.json" "$bin/skypunchctl --config $dir/c.toml targets" > "$dir/hf2.txt" 2>&1 || { cat "$dir/hf2.txt" >&2; exit 1; }
 python3 - "$dir" "$N" "$SECS" "$size" "$rss" "$hwm" "$c0" "$c1" "$t0" "$t1" "$hz" "$checks" <<'PY'
 import json, sys
 d, n, secs, size, rss, hwm, c0, c1, t0, t1, hz, checks = sys.argv[1:13]

@@ -597,3 +597,29 @@ fn keep_alive_reuses_the_connection_and_replaces_one_the_server_closed() {
         "target 1 made {checks_1} checks"
     );
 }
+
+#[test]
+fn a_target_list_larger_than_a_frame_is_listed_whole() {
+    let f = Fixture::new("");
+    f.start();
+    // 40,000 disabled targets with 120-character URLs, one typed in with id 0: over
+    // 4 MiB of answer, the most one control frame may carry.
+    f.sqlite3(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) \
+         INSERT INTO targets (name, url, enabled) \
+         SELECT 'target-' || i, 'http://127.0.0.1:9/' || printf('%.100c', 'x') || '/' || i, 0 FROM n; \
+         INSERT INTO targets (id, name, url, enabled) VALUES (0, 'zero', 'http://127.0.0.1:9/', 0);",
+    );
+    let out = f.ctl(&["targets"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let rows = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| ID"))
+        .count();
+    assert_eq!(rows, 40_001);
+    let all = f.json(&["targets"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 40_001);
+    assert_eq!(all[0]["name"], "zero");
+    assert_eq!(all[40_000]["name"], "target-40000");
+}

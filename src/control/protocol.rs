@@ -24,8 +24,14 @@ pub enum Request {
     Stop,
     /// Re-read the configuration file.
     Reload,
-    /// All targets.
-    Targets,
+    /// Targets with an id above `after`, in id order, as many as fit a frame well
+    /// under [`MAX_FRAME`](super::codec::MAX_FRAME) (100,000 targets do not fit one);
+    /// an empty answer means there are no more.
+    Targets {
+        /// The last id of the page before (`i64::MIN` for the first: ids typed in by
+        /// hand may be 0 or below).
+        after: i64,
+    },
     /// One target with its last trace.
     Target {
         /// Target id.
@@ -183,7 +189,7 @@ pub enum Response {
         /// A sentence for the operator.
         message: String,
     },
-    /// Answer to [`Request::Targets`].
+    /// Answer to [`Request::Targets`]: one page.
     Targets(Vec<TargetInfo>),
     /// Answer to [`Request::Target`], [`Request::SetTargetEnabled`] and
     /// [`Request::AddTarget`].
@@ -511,7 +517,7 @@ mod tests {
             Request::Status,
             Request::Stop,
             Request::Reload,
-            Request::Targets,
+            Request::Targets { after: 8 },
             Request::Target { id: 8 },
             Request::SetTargetEnabled {
                 id: 8,
@@ -668,7 +674,7 @@ mod tests {
         "01",
         "02",
         "03",
-        "04",
+        "0410",
         "0510",
         "061000",
         "0710",

@@ -195,7 +195,15 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
 }
 
 async fn send(framed: &mut Conn, response: &Response) -> Result<(), ()> {
-    let bytes = codec::encode(response).map_err(|e| log::error!("control socket: {e}"))?;
+    let bytes = match codec::encode(response) {
+        Ok(bytes) => bytes,
+        // The peer hears why instead of seeing the connection close.
+        Err(e) => {
+            log::error!("control socket: {e}");
+            let why = error(ErrorKind::Internal, format!("cannot send the answer: {e}"));
+            codec::encode(&why).map_err(|_| ())?
+        }
+    };
     framed.send(bytes.as_slice()).await.map_err(|_| ())
 }
 

@@ -70,10 +70,16 @@ pub fn target_json(t: &TargetInfo) -> serde_json::Value {
 }
 
 async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
-    let targets = match client.request(&Request::Targets).await? {
-        Response::Targets(t) => t,
-        other => return Err(unexpected(other)),
-    };
+    // Page by page: the whole list of a large fleet does not fit one frame.
+    let mut targets: Vec<TargetInfo> = Vec::new();
+    loop {
+        let after = targets.last().map_or(i64::MIN, |t| t.id);
+        match client.request(&Request::Targets { after }).await? {
+            Response::Targets(page) if page.is_empty() => break,
+            Response::Targets(page) => targets.extend(page),
+            other => return Err(unexpected(other)),
+        }
+    }
     if out.json {
         let all: Vec<_> = targets.iter().map(target_json).collect();
         println!("{}", serde_json::Value::Array(all));

@@ -16,6 +16,10 @@ use crate::store::notifiers::{NotifierParams, NotifierRow};
 use crate::store::{Store, StoreError};
 use crate::target::TargetDef;
 use std::sync::Arc;
+
+/// How much of the target list one answer carries, as `list_targets_after` estimates
+/// it (high: 200 bytes a row besides its text): three quarters of the largest frame.
+const TARGETS_PAGE_BYTES: usize = crate::control::codec::MAX_FRAME / 4 * 3;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -251,7 +255,12 @@ impl Service for ControlService {
                     Err(_) => error(ErrorKind::Failed, "skypunchd is stopping"),
                 }
             }
-            Request::Targets => answers(self.store.list_targets().await, Response::Targets),
+            Request::Targets { after } => answers(
+                self.store
+                    .list_targets_after(after, TARGETS_PAGE_BYTES)
+                    .await,
+                Response::Targets,
+            ),
             Request::Target { id } => self.target(id).await,
             Request::SetTargetEnabled { id, enabled } => {
                 match self.store.set_target_enabled(id, enabled).await {

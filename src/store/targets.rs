@@ -246,6 +246,38 @@ impl Store {
         .await
     }
 
+    /// Targets with an id above `after`, in id order, until their text passes `bytes`
+    /// (at least one): a page of the list that fits a control frame.
+    pub async fn list_targets_after(&self, after: i64, bytes: usize) -> Result<Vec<TargetInfo>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {INFO_COLUMNS} FROM targets WHERE id > ? ORDER BY id"
+            ))?;
+            let mut rows = s.query([after])?;
+            let (mut page, mut size) = (Vec::new(), 0);
+            while size < bytes {
+                let Some(r) = rows.next()? else { break };
+                let t = info_row(r, false)?;
+                // Its text, and at most 200 bytes of numbers and lengths once encoded
+                // (twenty integers of at most nine bytes each, seven lengths).
+                size += 200
+                    + [
+                        &t.name,
+                        &t.status,
+                        &t.status_description,
+                        &t.last_updated,
+                        &t.url,
+                    ]
+                    .iter()
+                    .map(|s| s.len())
+                    .sum::<usize>();
+                page.push(t);
+            }
+            Ok(page)
+        })
+        .await
+    }
+
     /// One target with its last trace.
     pub async fn target_info(&self, id: i64) -> Result<TargetInfo> {
         self.read(move |c| {
