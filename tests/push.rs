@@ -613,3 +613,28 @@ fn stalled_and_idle_connections_are_closed_busy_ones_are_not() {
     busy.join().unwrap();
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn services_with_long_infos_are_listed_whole() {
+    let f = Fixture::new("");
+    f.start();
+    // 100 services with 60 KB infos: 6 MB of answer, over the 4 MiB of a frame.
+    f.sqlite3(
+        "INSERT INTO servers (name, key_salt, key_hash, created) VALUES ('h', '', '', 0); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+         INSERT INTO services (server_id, name, state, period, info, last_report) \
+         SELECT 1, printf('s%03d', i), 'OK', 60, printf('%.60000c', 'i'), 0 FROM n;",
+    );
+    let out = f.ctl(&["services"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let rows = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("| h "))
+        .count();
+    assert_eq!(rows, 100);
+    let all = f.json(&["services", "h"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 100);
+    assert_eq!(all[99]["name"], "s100");
+    assert_eq!(all[0]["info"].as_str().unwrap().len(), 60_000);
+}

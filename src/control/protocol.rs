@@ -75,6 +75,10 @@ pub enum Request {
     Services {
         /// Only this server's.
         server: Option<String>,
+        /// The last (server, service) of the page before; none for the first. An answer
+        /// carries as many services as fit a frame well under
+        /// [`MAX_FRAME`](super::codec::MAX_FRAME); an empty one means there are no more.
+        after: Option<(String, String)>,
     },
     /// Recent alerts, newest first.
     Alerts {
@@ -531,7 +535,10 @@ mod tests {
             },
             Request::AddServer { name: "h".into() },
             Request::RemoveServer { name: "h".into() },
-            Request::Services { server: None },
+            Request::Services {
+                server: None,
+                after: Some(("h".into(), "s".into())),
+            },
             Request::Alerts {
                 since_ms: Some(-1),
                 limit: 3,
@@ -683,7 +690,7 @@ mod tests {
         "0a010168",
         "0b0168",
         "0c0168",
-        "0d00",
+        "0d000101680173",
         "0e010103",
         "0f",
         "1004",

@@ -196,11 +196,22 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
 
 async fn send(framed: &mut Conn, response: &Response) -> Result<(), ()> {
     let bytes = match codec::encode(response) {
-        Ok(bytes) => bytes,
+        Ok(bytes) if bytes.len() <= codec::MAX_FRAME => bytes,
         // The peer hears why instead of seeing the connection close.
-        Err(e) => {
-            log::error!("control socket: {e}");
-            let why = error(ErrorKind::Internal, format!("cannot send the answer: {e}"));
+        encoded => {
+            let why = match encoded {
+                Ok(bytes) => format!(
+                    "the answer is {} bytes, over the {} a frame may carry",
+                    bytes.len(),
+                    codec::MAX_FRAME
+                ),
+                Err(e) => e.to_string(),
+            };
+            log::error!("control socket: {why}");
+            let why = error(
+                ErrorKind::Internal,
+                format!("cannot send the answer: {why}"),
+            );
             codec::encode(&why).map_err(|_| ())?
         }
     };

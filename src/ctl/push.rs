@@ -83,10 +83,20 @@ pub async fn services(
     server: Option<String>,
     out: &Out,
 ) -> Result<(), Failure> {
-    let list: Vec<ServiceInfo> = match client.request(&Request::Services { server }).await? {
-        Response::Services(s) => s,
-        other => return Err(unexpected(other)),
-    };
+    // Page by page: a long list, or long infos, do not fit one frame.
+    let mut list: Vec<ServiceInfo> = Vec::new();
+    loop {
+        let after = list.last().map(|s| (s.server.clone(), s.name.clone()));
+        let request = Request::Services {
+            server: server.clone(),
+            after,
+        };
+        match client.request(&request).await? {
+            Response::Services(page) if page.is_empty() => break,
+            Response::Services(page) => list.extend(page),
+            other => return Err(unexpected(other)),
+        }
+    }
     if out.json {
         println!("{}", serde_json::to_value(&list).unwrap_or_default());
         return Ok(());

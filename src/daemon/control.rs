@@ -16,12 +16,13 @@ use crate::store::notifiers::{NotifierParams, NotifierRow};
 use crate::store::{Store, StoreError};
 use crate::target::TargetDef;
 use std::sync::Arc;
-
-/// How much of the target list one answer carries, as `list_targets_after` estimates
-/// it (high: 200 bytes a row besides its text): three quarters of the largest frame.
-const TARGETS_PAGE_BYTES: usize = crate::control::codec::MAX_FRAME / 4 * 3;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// How much of a long list (targets, services) one answer carries, as the store
+/// estimates it (high: a row's text and a bound on its numbers): three quarters of the
+/// largest frame.
+const LIST_PAGE_BYTES: usize = crate::control::codec::MAX_FRAME / 4 * 3;
 
 /// What the control handlers ask of the main loop.
 #[derive(Debug)]
@@ -256,9 +257,7 @@ impl Service for ControlService {
                 }
             }
             Request::Targets { after } => answers(
-                self.store
-                    .list_targets_after(after, TARGETS_PAGE_BYTES)
-                    .await,
+                self.store.list_targets_after(after, LIST_PAGE_BYTES).await,
                 Response::Targets,
             ),
             Request::Target { id } => self.target(id).await,
@@ -287,9 +286,12 @@ impl Service for ControlService {
                     }
                 })
             }
-            Request::Services { server } => {
-                answers(self.store.services(server).await, Response::Services)
-            }
+            Request::Services { server, after } => answers(
+                self.store
+                    .services_after(server, after, LIST_PAGE_BYTES)
+                    .await,
+                Response::Services,
+            ),
             Request::Alerts { since_ms, limit } => {
                 answers(self.store.alerts(since_ms, limit).await, Response::Alerts)
             }

@@ -324,27 +324,51 @@ impl Store {
 
     /// Services, of every server or of one.
     pub async fn services(&self, server: Option<String>) -> Result<Vec<ServiceInfo>> {
+        self.services_after(server, None, usize::MAX).await
+    }
+
+    /// Services (of one server, or all) by server and service name after `after`,
+    /// until their text passes `bytes` (at least one): a page of the list that fits a
+    /// control frame (an info may be 64 KiB).
+    pub async fn services_after(
+        &self,
+        server: Option<String>,
+        after: Option<(String, String)>,
+        bytes: usize,
+    ) -> Result<Vec<ServiceInfo>> {
         self.read(move |c| {
-            let mut s = c.prepare(
+            let (after_server, after_name) = after.unzip();
+            let mut s = c.prepare_cached(
                 "SELECT s.id, sv.name, s.name, s.state, s.info, s.period, s.last_report, s.timed_out \
                  FROM services s JOIN servers sv ON sv.id = s.server_id \
-                 WHERE ?1 IS NULL OR sv.name = ?1 ORDER BY sv.name, s.name",
+                 WHERE (?1 IS NULL OR sv.name = ?1) AND (?2 IS NULL OR (sv.name, s.name) > (?2, ?3)) \
+                 ORDER BY sv.name, s.name",
             )?;
-            let rows = s
-                .query_map([&server], |r| {
-                    Ok(ServiceInfo {
-                        id: r.get(0)?,
-                        server: r.get(1)?,
-                        name: r.get(2)?,
-                        state: r.get(3)?,
-                        info: r.get(4)?,
-                        period: r.get(5)?,
-                        last_report: crate::domain::time::format_ms(r.get(6)?),
-                        timed_out: r.get(7)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
+            let mut rows = s.query(params![server, after_server, after_name])?;
+            let (mut page, mut size) = (Vec::new(), 0usize);
+            while size < bytes {
+                let Some(r) = rows.next()? else { break };
+                let service = ServiceInfo {
+                    id: r.get(0)?,
+                    server: r.get(1)?,
+                    name: r.get(2)?,
+                    state: r.get(3)?,
+                    info: r.get(4)?,
+                    period: r.get(5)?,
+                    last_report: crate::domain::time::format_ms(r.get(6)?),
+                    timed_out: r.get(7)?,
+                };
+                // Its text, and at most 100 bytes of numbers and lengths once encoded.
+                size = size.saturating_add(
+                    100 + service.server.len()
+                        + service.name.len()
+                        + service.state.len()
+                        + service.info.len()
+                        + service.last_report.len(),
+                );
+                page.push(service);
+            }
+            Ok(page)
         })
         .await
     }
