@@ -414,6 +414,8 @@ fn open_connection(path: &Path, sync: Durability, read_only: bool) -> Result<Con
         )
     };
     conn.execute_batch(&pragmas).map_err(err)?;
+    // The writer adds packed histograms up, readers sum them, migration 8 packs them.
+    rollup::register_functions(&conn).map_err(err)?;
     Ok(conn)
 }
 

@@ -340,26 +340,14 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
     let sql = match s.kind {
         "target" => {
             "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
-             min(min_us) / 1000.0, max(max_us) / 1000.0 \
+             min(min_us) / 1000.0, max(max_us) / 1000.0, histogram_sum(histogram) \
              FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?"
         }
         _ => {
-            "SELECT 0, sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), NULL, NULL \
-             FROM service_hours WHERE service_id = ? AND hour >= ? AND hour < ?"
+            "SELECT 0, sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), NULL, NULL, \
+             NULL FROM service_hours WHERE service_id = ? AND hour >= ? AND hour < ?"
         }
     };
-    let mut counts = [0i64; 12];
-    if s.kind == "target" {
-        let mut q = c.prepare_cached(
-            "SELECT histogram FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?",
-        )?;
-        let mut rows = q.query(params![s.id, first, end])?;
-        while let Some(r) = rows.next()? {
-            for (slot, n) in counts.iter_mut().zip(histogram(r, 0)?) {
-                *slot += n;
-            }
-        }
-    }
     let row = c
         .prepare_cached(sql)?
         .query_row(params![s.id, first, end], |r| {
@@ -373,7 +361,7 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
                     offline: n(4)?,
                 },
                 Responses {
-                    counts,
+                    counts: histogram(r, 7)?,
                     fastest: r.get::<_, Option<f64>>(5)?.unwrap_or(f64::INFINITY),
                     slowest: r.get::<_, Option<f64>>(6)?.unwrap_or(0.0),
                 },

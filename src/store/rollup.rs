@@ -5,7 +5,7 @@ use super::{Result, Tx};
 use crate::domain::history::{
     bucket, hour_pieces, pack_histogram, unpack_histogram, Calendar, Condition, Spent,
 };
-use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 
@@ -203,8 +203,9 @@ const SERVICE_DAY: &str = "INSERT INTO service_days (service_id, day, \
     offline_ms = offline_ms + excluded.offline_ms";
 
 /// Registers the SQL functions of packed histograms (see `target_hours` in the schema):
-/// `histogram_add(a, b)` adds two (an hour's row gains a check's) and
-/// `histogram_of(h0, ..., h11)` packs twelve counts (migration 8 uses it).
+/// `histogram_add(a, b)` adds two (an hour's row gains a check's), the aggregate
+/// `histogram_sum(h)` adds a column's (a report's hours), and `histogram_of(h0, ...,
+/// h11)` packs twelve counts (migration 8 uses it).
 pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("histogram_add", 2, flags, |ctx| {
@@ -215,6 +216,7 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         }
         Ok(pack_histogram(&sum))
     })?;
+    conn.create_aggregate_function("histogram_sum", 1, flags, HistogramSum)?;
     conn.create_scalar_function("histogram_of", 12, flags, |ctx| {
         let mut counts = [0i64; 12];
         for (i, slot) in counts.iter_mut().enumerate() {
@@ -222,6 +224,26 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         }
         Ok(pack_histogram(&counts))
     })
+}
+
+/// `histogram_sum`: the counts of every row added up; no rows is an empty histogram.
+struct HistogramSum;
+
+impl Aggregate<[i64; 12], Vec<u8>> for HistogramSum {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<[i64; 12]> {
+        Ok([0; 12])
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, sum: &mut [i64; 12]) -> rusqlite::Result<()> {
+        for (slot, n) in sum.iter_mut().zip(histogram_arg(ctx, 0)?) {
+            *slot = slot.saturating_add(n);
+        }
+        Ok(())
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, sum: Option<[i64; 12]>) -> rusqlite::Result<Vec<u8>> {
+        Ok(pack_histogram(&sum.unwrap_or_default()))
+    }
 }
 
 /// Argument `i` as a packed histogram; NULL is an empty one.

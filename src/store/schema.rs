@@ -28,14 +28,13 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: u32 = 1 + MIGRATIONS.len() as u32;
 
 /// Brings the database at `path` to [`SCHEMA_VERSION`], or refuses a newer one.
+/// `conn` must have the store's SQL functions (`rollup::register_functions`, as every
+/// connection the store opens has): migration 8 packs histograms with them.
 pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<()> {
     let fail = |message: String| StoreError::Schema {
         path: path.to_path_buf(),
         message,
     };
-    // Migration 8 packs histograms with them, and the writer adds them up.
-    super::rollup::register_functions(conn)
-        .map_err(|e| fail(format!("cannot register the histogram functions: {e}")))?;
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| fail(format!("cannot read the schema version: {e}")))?;
@@ -72,11 +71,18 @@ pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// A connection with the functions the migrations use, as the store opens it.
+    fn open(path: &Path) -> Connection {
+        let c = Connection::open(path).unwrap();
+        super::super::rollup::register_functions(&c).unwrap();
+        c
+    }
+
     #[test]
     fn new_database_gets_latest_version_and_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut c = Connection::open(&path).unwrap();
+        let mut c = open(&path);
         prepare(&mut c, &path).unwrap();
         prepare(&mut c, &path).unwrap();
         let v: u32 = c
@@ -127,11 +133,11 @@ mod tests {
     fn a_version_1_database_upgrades_to_the_schema_of_a_new_one() {
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("new.db");
-        let mut c = Connection::open(&fresh).unwrap();
+        let mut c = open(&fresh);
         prepare(&mut c, &fresh).unwrap();
         let expected = shape(&c);
         let path = dir.path().join("old.db");
-        let mut c = Connection::open(&path).unwrap();
+        let mut c = open(&path);
         c.execute_batch(include_str!("testdata/schema-v1.sql"))
             .unwrap();
         c.execute_batch("INSERT INTO alerts (time, kind, channel, event, message) VALUES (1, 'test', 'test', 'test', 'kept')")
@@ -155,7 +161,7 @@ mod tests {
     fn version_6_history_is_summed_up_into_figures_and_incidents() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        let mut c = Connection::open(&path).unwrap();
+        let mut c = open(&path);
         c.execute_batch(include_str!("testdata/schema-v6.sql"))
             .unwrap();
         let h: i64 = 3_600_000;
@@ -226,7 +232,7 @@ mod tests {
     fn newer_database_is_refused_with_both_versions() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut c = Connection::open(&path).unwrap();
+        let mut c = open(&path);
         c.pragma_update(None, "user_version", SCHEMA_VERSION + 7)
             .unwrap();
         let err = prepare(&mut c, &path).unwrap_err().to_string();
