@@ -343,8 +343,8 @@ fn a_delivery_is_not_repeated_when_its_record_cannot_be_written() {
 fn a_webhook_that_refuses_a_message_for_good_is_not_retried() {
     let hook = Server::start();
     let f = Fixture::new(&format!(
-        "{}\n[[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\
-         [[notifier]]\nname = \"log\"\ntype = \"command\"\ncommand = \"sh -c 'cat >> told.txt'\"\n",
+        "{}\n[[notifier]]\nname = \"hook\"\ngroup_interval = 0\ntype = \"webhook\"\nurl = \"{}\"\n\
+         [[notifier]]\nname = \"log\"\ngroup_interval = 0\ntype = \"command\"\ncommand = \"sh -c 'cat >> told.txt'\"\n",
         target("down", &format!("http://127.0.0.1:{}/", free_port()), ""),
         hook.url("/status/400")
     ));
@@ -421,7 +421,7 @@ fn a_flood_of_pushed_alerts_is_capped_and_never_delays_a_target() {
     let web = Server::start();
     let f = Fixture::new(&format!(
         "{PUSH}max_alerts_per_minute = 300\n{}\n\
-         [[notifier]]\nname = \"log\"\ntype = \"command\"\n\
+         [[notifier]]\nname = \"log\"\ngroup_interval = 0\ntype = \"command\"\n\
          command = \"sh -c 'cat >> told.txt; echo >> told.txt; sleep 0.02'\"\n",
         target("web", &web.url("/flip"), "")
     ));

@@ -46,7 +46,7 @@ fn command_plugin_hears_failure_then_recovery_with_the_trace() {
     web.set_flip(503);
     let f = Fixture::new(&format!(
         "[[target]]\nname = \"web\"\nurl = \"{}\"\nfrequency = 1\n\n\
-         [[notifier]]\nname = \"log\"\ntype = \"command\"\n\
+         [[notifier]]\nname = \"log\"\ngroup_interval = 0\ntype = \"command\"\n\
          command = \"./record.sh 'two words'\"\n",
         web.url("/flip")
     ));
@@ -95,7 +95,7 @@ fn a_flapping_target_is_told_once_then_once_more_when_it_settles() {
     let f = Fixture::new(&format!(
         "[[target]]\nname = \"web\"\nurl = \"{}\"\nfrequency = 1\n\
          flap_changes = 4\nflap_minutes = 1\n\n\
-         [[notifier]]\nname = \"log\"\ntype = \"command\"\ncommand = \"./record.sh\"\n",
+         [[notifier]]\nname = \"log\"\ngroup_interval = 0\ntype = \"command\"\ncommand = \"./record.sh\"\n",
         web.url("/flip")
     ));
     script(&f, "record.sh", "{ cat; echo ==; } >> alerts.txt");
@@ -224,7 +224,7 @@ fn a_slow_target_is_mailed_as_a_warning_then_as_recovered() {
         "[smtp]\nserver = \"127.0.0.1:{}\"\nfrom = \"skypunch@test.example\"\n\n\
          [[target]]\nname = \"slow\"\nurl = \"{}\"\nfrequency = 1\n\
          warn_response_ms = 300\nmax_response_ms = 5000\n\n\
-         [[notifier]]\nname = \"mail\"\ntype = \"smtp\"\naddress = \"ops@test.example\"\n",
+         [[notifier]]\nname = \"mail\"\ngroup_interval = 0\ntype = \"smtp\"\naddress = \"ops@test.example\"\n",
         smtp.port,
         web.url("/lag")
     ));
@@ -267,7 +267,7 @@ fn smtp_mails_target_failures_and_pushed_alerts_to_every_address() {
         "{PUSH}\n[smtp]\nserver = \"127.0.0.1:{}\"\nfrom = \"skypunch@test.example\"\n\
          starttls = \"opportunistic\"\n\n\
          [[target]]\nname = \"down\"\nurl = \"http://127.0.0.1:{}/\"\nfrequency = 1\n\n\
-         [[notifier]]\nname = \"mail\"\ntype = \"smtp\"\n\
+         [[notifier]]\nname = \"mail\"\ngroup_interval = 0\ntype = \"smtp\"\n\
          address = \"ops@test.example, oncall@test.example\"\n",
         smtp.port,
         free_port()
@@ -417,8 +417,8 @@ fn failing_missing_hanging_and_noisy_plugins_never_hold_up_the_others() {
 fn a_notifier_that_gives_up_is_reported_to_the_others() {
     let f = Fixture::new(&format!(
         "delivery_retry_seconds = 2\n{PUSH}\n\
-         [[notifier]]\nname = \"fail\"\ntype = \"command\"\ncommand = \"./fail.sh\"\n\n\
-         [[notifier]]\nname = \"good\"\ntype = \"command\"\ncommand = \"./good.sh\"\n"
+         [[notifier]]\nname = \"fail\"\ngroup_interval = 0\ntype = \"command\"\ncommand = \"./fail.sh\"\n\n\
+         [[notifier]]\nname = \"good\"\ngroup_interval = 0\ntype = \"command\"\ncommand = \"./good.sh\"\n"
     ));
     script(&f, "fail.sh", "echo 'mailer down' >&2\nexit 1");
     script(&f, "good.sh", "cat >> good.txt");
@@ -452,7 +452,7 @@ fn a_notifier_that_gives_up_is_reported_to_the_others() {
 #[test]
 fn pending_deliveries_survive_a_restart_and_arrive_exactly_once() {
     let f = Fixture::new(&format!(
-        "{PUSH}\n[[notifier]]\nname = \"flaky\"\ntype = \"command\"\ncommand = \"./flaky.sh\"\n"
+        "{PUSH}\n[[notifier]]\nname = \"flaky\"\ngroup_interval = 0\ntype = \"command\"\ncommand = \"./flaky.sh\"\n"
     ));
     script(
         &f,
@@ -499,7 +499,8 @@ fn filters_and_rows_added_by_hand() {
     rusqlite::Connection::open(f.database())
         .unwrap()
         .execute(
-            "INSERT INTO notifiers (name, type, address) VALUES ('by-hand', 'command', 'sh -c \"cat >> all.txt\"')",
+            "INSERT INTO notifiers (name, type, address, params) \
+             VALUES ('by-hand', 'command', 'sh -c \"cat >> all.txt\"', '{\"group_interval\": 0}')",
             [],
         )
         .unwrap();
@@ -670,4 +671,111 @@ fn the_notifiers_verbs() {
         .map(|n| n["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["echo"]);
+}
+
+/// How often each of `names` is listed as failed in `text`.
+fn failures_listed(text: &str, names: &[String]) -> Vec<usize> {
+    names
+        .iter()
+        .map(|n| text.matches(&format!("FAILURE detected for {n}\n")).count())
+        .collect()
+}
+
+#[test]
+fn five_hundred_failures_at_once_are_two_messages_per_notifier_and_none_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path());
+    let hook = Server::start();
+    let down = format!("http://127.0.0.1:{}/", free_port());
+    let names: Vec<String> = (0..500).map(|i| format!("t{i}")).collect();
+    let targets: String = names
+        .iter()
+        .map(|n| format!("[[target]]\nname = \"{n}\"\nurl = \"{down}\"\nfrequency = 2\n\n"))
+        .collect();
+    // Every notifier keeps the default group_interval (30 s).
+    let f = Fixture::new(&format!(
+        "[smtp]\nserver = \"127.0.0.1:{}\"\nfrom = \"skypunch@test.example\"\n\
+         starttls = \"opportunistic\"\n\n{targets}\
+         [[notifier]]\nname = \"log\"\ntype = \"command\"\n\
+         command = \"sh -c 'cat >> told.txt; echo =MESSAGE= >> told.txt'\"\n\n\
+         [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\n\
+         [[notifier]]\nname = \"mail\"\ntype = \"smtp\"\naddress = \"ops@test.example\"\n",
+        smtp.port,
+        hook.url("/echo/hook")
+    ));
+    let told = f.path("told.txt");
+    f.start();
+    wait_for("the first message", Duration::from_secs(10), || {
+        told.exists()
+    });
+    let first = Instant::now();
+    wait_for("the group", Duration::from_secs(40), || {
+        read(&told).matches("=MESSAGE=").count() >= 2
+    });
+    let waited = first.elapsed();
+    assert!(
+        waited > Duration::from_secs(25),
+        "the group came {waited:?} after the first"
+    );
+    std::thread::sleep(Duration::from_secs(35).saturating_sub(first.elapsed()));
+    assert_eq!(
+        f.scalar("SELECT count(*) FROM alerts WHERE event = 'FAILURE'"),
+        500
+    );
+
+    // The command: the first alone, then one message listing all the rest.
+    let text = read(&told);
+    let messages: Vec<&str> = text
+        .split("=MESSAGE=\n")
+        .filter(|m| !m.is_empty())
+        .collect();
+    assert_eq!(messages.len(), 2, "{}", &text[..text.len().min(2000)]);
+    assert_eq!(
+        failures_listed(messages[0], &names).iter().sum::<usize>(),
+        1
+    );
+    assert!(failures_listed(&text, &names).iter().all(|&n| n == 1));
+
+    // The webhook: one alert, then a group of 499.
+    let bodies: Vec<Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_str(r.split_once("\n\n").unwrap().1).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["kind"], "target");
+    assert_eq!(bodies[1]["kind"], "group");
+    assert_eq!(bodies[1]["count"], 499);
+    assert_eq!(bodies[1]["alerts"].as_array().unwrap().len(), 499);
+    let mut named: Vec<String> = std::iter::once(&bodies[0])
+        .chain(bodies[1]["alerts"].as_array().unwrap())
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    named.sort();
+    let mut all = names.clone();
+    all.sort();
+    assert_eq!(named, all);
+
+    // The mail: one, then a group whose subject counts them.
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1].contains("Subject: skypunch: 499 alerts (499 FAILURE)"),
+        "{}",
+        &mails[1][..mails[1].len().min(1000)]
+    );
+    let listed: usize = mails
+        .iter()
+        .map(|m| m.split_once("\n\n").map_or(m.as_str(), |(_, body)| body))
+        .map(|body| failures_listed(body, &names).iter().sum::<usize>())
+        .sum();
+    assert_eq!(listed, 500);
+    for n in ["log", "hook", "mail"] {
+        assert_eq!(
+            notifier(&f.json(&["notifiers"]), n)["pass_count"].as_i64(),
+            Some(500),
+            "{n}"
+        );
+    }
+    assert!(f.ctl(&["stop"]).status.success());
 }

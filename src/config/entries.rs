@@ -296,6 +296,10 @@ pub struct NotifierConfig {
     /// Only alerts about these servers (by name); empty = all.
     #[serde(default)]
     pub only_servers: Vec<String>,
+    /// Seconds after a message during which further alerts are held, then sent as
+    /// one message (0 = each alert alone).
+    #[serde(default = "default_group_interval")]
+    pub group_interval: u32,
 }
 
 impl NotifierConfig {
@@ -353,6 +357,9 @@ fn default_timeout() -> u32 {
 }
 fn default_command_timeout() -> u32 {
     30
+}
+fn default_group_interval() -> u32 {
+    crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S
 }
 fn yes() -> bool {
     true

@@ -299,6 +299,10 @@ pub struct AddNotifier {
     /// Only alerts about this server (repeatable)
     #[arg(long = "only-server", value_name = "NAME")]
     pub only_servers: Vec<String>,
+    /// Seconds after a message during which further alerts are held and sent as one
+    /// (0: each alone)
+    #[arg(long = "group-interval", value_name = "SECONDS", default_value_t = 30)]
+    pub group_interval: u32,
     /// Add it disabled
     #[arg(long)]
     pub disabled: bool,

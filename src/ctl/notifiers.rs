@@ -170,6 +170,7 @@ pub fn new_notifier(a: &AddNotifier) -> Result<NewNotifier, Failure> {
         timeout: Some(a.timeout),
         only_targets: a.only_targets.clone(),
         only_servers: a.only_servers.clone(),
+        group_interval: Some(a.group_interval),
         ..Default::default()
     };
     for h in &a.headers {

@@ -414,7 +414,10 @@ impl ControlService {
             Err(e) => return store_error(e),
         };
         let alert = crate::notify::text::test_alert(&row.name);
-        let outcome = self.deliverer.deliver(&row, &alert).await;
+        let outcome = self
+            .deliverer
+            .deliver(&row, std::slice::from_ref(&alert))
+            .await;
         match &outcome {
             Ok(answer) => log::info!("notifier `{}`: test message delivered ({answer})", row.name),
             Err(e) => log::warn!("notifier `{}`: test message not delivered: {e}", row.name),

@@ -293,6 +293,7 @@ fn notifier_row(n: &crate::config::NotifierConfig) -> NotifierRow {
         headers: n.headers.clone(),
         only_targets: n.only_targets.clone(),
         only_servers: n.only_servers.clone(),
+        group_interval: Some(n.group_interval),
     };
     NotifierRow {
         id: 0,

@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 
 /// The most checks a window can span.
 pub const MAX_WINDOW: u32 = 64;
+/// A notifier's `group_interval` when it does not say: the alerts raised within this
+/// many seconds after a message wait, and go out together as one (SPEC §14).
+pub const DEFAULT_GROUP_INTERVAL_S: u32 = 30;
 
 /// A target's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

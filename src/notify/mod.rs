@@ -2,20 +2,28 @@
 //!
 //! The outbox (`deliveries`) is written with each alert; this loop drains it. It wakes
 //! when the writer commits new deliveries, when an attempt ends, and when the next
-//! retry is due. Each notifier gets its oldest pending delivery, one at a time, on its
-//! own task: a slow or failing notifier never holds up the others, and a notifier
-//! hears of a FAILURE before the RECOVERY that follows it.
+//! retry or group is due. Each notifier gets its oldest pending delivery, one at a
+//! time, on its own task: a slow or failing notifier never holds up the others, and a
+//! notifier hears of a FAILURE before the RECOVERY that follows it.
+//!
+//! Grouping (storm control): after a notifier was sent a message, the alerts raised
+//! in its next `group_interval` wait, and go out together as one message when it
+//! ends; then the next interval starts. An alert after a quiet interval goes out at
+//! once. The intervals live in memory: after a restart the first alert owed is sent
+//! alone and the rest grouped behind it.
 
 pub mod command;
 pub mod smtp;
 pub mod text;
 
 use crate::config::{Config, NotifierKind};
+use crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S;
 use crate::domain::time::{now_ms, Backoff};
 use crate::probe::Prober;
-use crate::store::notifiers::{AlertRecord, Delivery, NotifierRow, Retry};
+use crate::store::notifiers::{AlertRecord, NotifierRow};
+use crate::store::outbox::{Delivery, Retry};
 use crate::store::Store;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -26,6 +34,10 @@ use tokio_util::task::TaskTracker;
 pub const DEFAULT_TIMEOUT_S: u32 = 30;
 /// The loop looks at the outbox at least this often (rows added by hand).
 const IDLE_LOOK: Duration = Duration::from_secs(10);
+/// The most alerts one group message lists; more wait for the next.
+const MAX_GROUP: usize = 5_000;
+/// How long a notifier's last interval is remembered after it ended (ms).
+const FORGET_INTERVAL_MS: i64 = 86_400_000;
 
 /// Why an attempt delivered nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,13 +76,28 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// One attempt to deliver `alert` through `notifier`; `Ok` with what the peer
-    /// answered, or `Err` with a one-line reason.
+    /// One attempt to deliver `alerts` (one, or a group) through `notifier`; `Ok`
+    /// with what the peer answered, or `Err` with a one-line reason.
     pub async fn deliver(
         &self,
         notifier: &NotifierRow,
-        alert: &AlertRecord,
+        alerts: &[AlertRecord],
     ) -> Result<String, Undelivered> {
+        let (subject, body, text, json) = match alerts {
+            [] => return Ok("nothing to deliver".into()),
+            [alert] => (
+                text::subject(alert),
+                text::body(alert),
+                text::text(alert),
+                text::webhook_json(alert),
+            ),
+            group => (
+                text::group_subject(group),
+                text::group_body(group),
+                text::group_text(group),
+                text::group_webhook_json(group),
+            ),
+        };
         let (params, broken) = notifier.params();
         if let Some(why) = broken {
             return Err(why.into());
@@ -81,14 +108,7 @@ impl Deliverer {
         let config = self.config.borrow().clone();
         match NotifierKind::parse(&notifier.kind) {
             Some(NotifierKind::Smtp) => {
-                smtp::send(
-                    &config.smtp,
-                    &notifier.address,
-                    &text::subject(alert),
-                    &text::body(alert),
-                    timeout,
-                )
-                .await
+                smtp::send(&config.smtp, &notifier.address, &subject, &body, timeout).await
             }
             Some(NotifierKind::Command) => {
                 let dir = config
@@ -96,14 +116,14 @@ impl Deliverer {
                     .parent()
                     .map(std::path::Path::to_path_buf)
                     .unwrap_or_else(|| std::path::PathBuf::from("/"));
-                command::run(&notifier.address, &dir, timeout, &text::text(alert)).await
+                command::run(&notifier.address, &dir, timeout, &text).await
             }
             Some(NotifierKind::Webhook) => {
                 let url = url::Url::parse(&notifier.address)
                     // A webhook URL often carries its token: never quoted.
                     .map_err(|e| format!("url is not valid: {e}"))?;
                 let headers: Vec<(String, String)> = params.headers.into_iter().collect();
-                let body = text::webhook_json(alert).to_string().into_bytes();
+                let body = json.to_string().into_bytes();
                 let post = self.prober.post_json(&url, &headers, body);
                 match tokio::time::timeout(timeout, post).await {
                     Err(_) => Err(format!("timed out after {} s", timeout.as_secs()).into()),
@@ -153,22 +173,33 @@ async fn run(
     shutdown: CancellationToken,
 ) {
     let outbox = store.outbox();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
+    // A notifier's id, and when the interval after its latest message ends (ms).
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i64, Option<i64>)>();
     let mut busy: HashSet<i64> = HashSet::new();
+    let mut intervals: HashMap<i64, i64> = HashMap::new();
     loop {
         let mut wait = IDLE_LOOK;
         match store.delivery_heads().await {
             Ok(heads) => {
                 let now = now_ms();
+                intervals.retain(|_, end| *end > now - FORGET_INTERVAL_MS);
                 for d in heads {
                     if busy.contains(&d.notifier.id) {
                         continue;
                     }
-                    if d.next_attempt > now {
-                        let ms = u64::try_from(d.next_attempt - now).unwrap_or(0);
+                    let group_ms = group_interval_ms(&d.notifier);
+                    let interval_end = match group_ms {
+                        0 => i64::MIN,
+                        _ => intervals.get(&d.notifier.id).copied().unwrap_or(i64::MIN),
+                    };
+                    let due = d.next_attempt.max(interval_end);
+                    if due > now {
+                        let ms = u64::try_from(due - now).unwrap_or(0);
                         wait = wait.min(Duration::from_millis(ms));
                         continue;
                     }
+                    // Raised while the interval ran: it goes out with the rest.
+                    let grouped = d.created < interval_end;
                     busy.insert(d.notifier.id);
                     let (store, deliverer, done, stop) = (
                         store.clone(),
@@ -178,8 +209,13 @@ async fn run(
                     );
                     tracker.spawn(async move {
                         let notifier = d.notifier.id;
-                        attempt(&store, &deliverer, d, &stop).await;
-                        let _ = done.send(notifier);
+                        let d = match grouped {
+                            true => gather(&store, d).await,
+                            false => d,
+                        };
+                        let delivered = attempt(&store, &deliverer, d, &stop).await;
+                        let next = (delivered && group_ms > 0).then(|| now + group_ms);
+                        let _ = done.send((notifier, next));
                     });
                 }
             }
@@ -188,13 +224,45 @@ async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = outbox.notified() => {}
-            Some(id) = done_rx.recv() => {
-                busy.remove(&id);
-                while let Ok(id) = done_rx.try_recv() {
+            Some(first) = done_rx.recv() => {
+                let mut ended = vec![first];
+                while let Ok(more) = done_rx.try_recv() {
+                    ended.push(more);
+                }
+                for (id, interval_end) in ended {
                     busy.remove(&id);
+                    if let Some(end) = interval_end {
+                        intervals.insert(id, end);
+                    }
                 }
             }
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// A notifier's `group_interval` in ms (0: never grouped).
+fn group_interval_ms(n: &NotifierRow) -> i64 {
+    let s = n
+        .params()
+        .0
+        .group_interval
+        .unwrap_or(DEFAULT_GROUP_INTERVAL_S);
+    i64::from(s) * 1000
+}
+
+/// `head` with everything else its notifier is owed; `head` alone when they cannot
+/// be read (they stay owed and go with the next message).
+async fn gather(store: &Store, head: Delivery) -> Delivery {
+    let fallback = head.clone();
+    match store.delivery_group(head, MAX_GROUP).await {
+        Ok(group) => group,
+        Err(e) => {
+            log::error!(
+                "notifier `{}`: cannot read the alerts to group: {e}",
+                fallback.notifier.name
+            );
+            fallback
         }
     }
 }
@@ -205,17 +273,25 @@ async fn run(
 /// the database refuses the bookkeeping (locked by another process, disk full), it is
 /// tried again with a growing delay, so a delivery made is never made again at once
 /// because its record failed. Only a stop gives up, and then the next start attempts
-/// the delivery again (at least once, as after kill -9).
-async fn attempt(store: &Store, deliverer: &Deliverer, d: Delivery, shutdown: &CancellationToken) {
+/// the delivery again (at least once, as after kill -9). Whether it was delivered.
+async fn attempt(
+    store: &Store,
+    deliverer: &Deliverer,
+    d: Delivery,
+    shutdown: &CancellationToken,
+) -> bool {
     let name = &d.notifier.name;
-    let what = describe(&d.alert);
-    match deliverer.deliver(&d.notifier, &d.alert).await {
+    let what = describe(&d.alerts);
+    match deliverer.deliver(&d.notifier, &d.alerts).await {
         Ok(answer) => {
             log::info!("notifier `{name}`: delivered {what} ({answer})");
-            let recorded = until_recorded(shutdown, || store.delivery_done(d.id, d.notifier.id));
+            let recorded = until_recorded(shutdown, || {
+                store.delivery_done(d.ids.clone(), d.notifier.id)
+            });
             if let Err(e) = recorded.await {
                 log::error!("notifier `{name}`: cannot record the delivery of {what}: {e}");
             }
+            true
         }
         Err(error) => {
             let retry_for = match error.permanent {
@@ -227,7 +303,12 @@ async fn attempt(store: &Store, deliverer: &Deliverer, d: Delivery, shutdown: &C
                 }
             };
             let recorded = until_recorded(shutdown, || {
-                store.delivery_failed(d.id, d.notifier.id, error.reason.clone(), retry_for)
+                store.delivery_failed(
+                    d.ids.clone(),
+                    d.notifier.id,
+                    error.reason.clone(),
+                    retry_for,
+                )
             });
             match recorded.await {
                 Ok(Retry::At(at)) => log::warn!(
@@ -244,6 +325,7 @@ async fn attempt(store: &Store, deliverer: &Deliverer, d: Delivery, shutdown: &C
                 ),
                 Err(e) => log::error!("notifier `{name}`: cannot record the failure of {what}: {e}"),
             }
+            false
         }
     }
 }
@@ -282,11 +364,20 @@ where
     }
 }
 
-/// `alert #12 (Skypunch FAILURE detected for web)`.
-fn describe(a: &AlertRecord) -> String {
-    format!(
-        "alert #{} ({})",
-        a.id,
-        a.message.lines().next().unwrap_or("")
-    )
+/// `alert #12 (Skypunch FAILURE detected for web)`, or for a group
+/// `a group of 499 alerts (#13 to #511)`.
+fn describe(alerts: &[AlertRecord]) -> String {
+    match alerts {
+        [a] => format!(
+            "alert #{} ({})",
+            a.id,
+            a.message.lines().next().unwrap_or("")
+        ),
+        _ => format!(
+            "a group of {} alerts (#{} to #{})",
+            alerts.len(),
+            alerts.first().map_or(0, |a| a.id),
+            alerts.last().map_or(0, |a| a.id)
+        ),
+    }
 }

@@ -95,6 +95,47 @@ pub fn webhook_json(a: &AlertRecord) -> Value {
     })
 }
 
+/// The subject of a group: `skypunch: <n> alerts (<k> FAILURE, <j> offline, ...)`,
+/// the events counted in the order they first appear.
+pub fn group_subject(alerts: &[AlertRecord]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for a in alerts {
+        let event = if a.event.is_empty() {
+            "alert"
+        } else {
+            &a.event
+        };
+        match counts.iter_mut().find(|(e, _)| *e == event) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((event, 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(e, n)| format!("{n} {e}")).collect();
+    format!("skypunch: {} alerts ({})", alerts.len(), counts.join(", "))
+}
+
+/// A group's text (command stdin, webhook `text`): every alert's text in order, a
+/// blank line between two.
+pub fn group_text(alerts: &[AlertRecord]) -> String {
+    alerts.iter().map(text).collect::<Vec<_>>().join("\n")
+}
+
+/// A group's e-mail body: every alert's body in order.
+pub fn group_body(alerts: &[AlertRecord]) -> String {
+    alerts.iter().map(body).collect::<Vec<_>>().join("\n")
+}
+
+/// A group's webhook object: `{"kind": "group", "count", "alerts", "text"}`, each
+/// alert as [`webhook_json`] gives it alone.
+pub fn group_webhook_json(alerts: &[AlertRecord]) -> Value {
+    json!({
+        "kind": "group",
+        "count": alerts.len(),
+        "alerts": alerts.iter().map(webhook_json).collect::<Vec<_>>(),
+        "text": group_text(alerts),
+    })
+}
+
 /// The alert a `notifiers ID test` sends.
 pub fn test_alert(notifier: &str) -> AlertRecord {
     AlertRecord {
@@ -146,6 +187,37 @@ mod tests {
             subject(&pushed("app", "FAIL", "")),
             "skypunch: a.example app: service:state/FAIL"
         );
+    }
+
+    #[test]
+    fn a_group_lists_every_alert_and_counts_its_events() {
+        let failure = |name: &str| AlertRecord {
+            kind: "target".into(),
+            target: name.into(),
+            event: "FAILURE".into(),
+            message: format!("Skypunch FAILURE detected for {name}"),
+            ..Default::default()
+        };
+        let mut offline = pushed("app", "", "");
+        offline.event = "offline".into();
+        let group = [failure("a"), offline, failure("b")];
+        assert_eq!(
+            group_subject(&group),
+            "skypunch: 3 alerts (2 FAILURE, 1 offline)"
+        );
+        let text = group_text(&group);
+        assert_eq!(
+            text,
+            "Skypunch FAILURE detected for a\n\n\
+             a.example app: [service:state/offline] State changed: \"OK\" -> \"FAIL\"\n\n\
+             Skypunch FAILURE detected for b\n"
+        );
+        let v = group_webhook_json(&group);
+        assert_eq!(v["kind"], "group");
+        assert_eq!(v["count"], 3);
+        assert_eq!(v["alerts"][2]["name"], "b");
+        assert_eq!(v["text"], text);
+        assert_eq!(group_body(&group).matches("Time: ").count(), 3);
     }
 
     #[test]

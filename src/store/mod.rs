@@ -16,6 +16,7 @@ mod filing;
 mod flood;
 mod known;
 pub mod notifiers;
+pub mod outbox;
 pub mod push;
 mod report;
 mod retention;

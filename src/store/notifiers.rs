@@ -1,25 +1,13 @@
-//! Notifiers and the outbox of deliveries.
-//!
-//! Each (alert, notifier) pair is a `deliveries` row written with the alert. The
-//! delivery loop takes, per notifier, the oldest pending row (so a notifier hears of a
-//! FAILURE before its RECOVERY), attempts it when it is due, and records the outcome
-//! here: delivered, or failed with the next attempt after a doubling backoff, or given
-//! up once it has been retried for `[daemon] delivery_retry_seconds`.
+//! Notifiers: their definitions, counters and parameters, and the alert as they are
+//! given it (the outbox of deliveries is `outbox`).
 
-use super::alerts::{insert_alert, NewAlert};
 use super::targets::{text, SyncReport};
 use super::{Result, Store, StoreError};
 use crate::domain::target::Origin;
-use crate::domain::time::now_ms;
 use crate::secret::json_error;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// First retry delay; it doubles after each failed attempt.
-const FIRST_RETRY_MS: i64 = 1_000;
-/// Longest delay between two attempts.
-const MAX_RETRY_MS: i64 = 3_600_000;
 
 /// A notifier's definition columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +61,11 @@ pub struct NotifierParams {
     /// Only alerts about these servers; empty = all.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub only_servers: Vec<String>,
+    /// Seconds after a message during which further alerts are held and then sent
+    /// together as one; 0 = each alone. Default
+    /// [`crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_interval: Option<u32>,
 }
 
 impl NotifierParams {
@@ -135,32 +128,6 @@ pub struct AlertRecord {
     pub description: String,
     /// Targets: the request, counters and trace; services: the current info.
     pub details: String,
-}
-
-/// The next delivery of one notifier.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// Row id in `deliveries`.
-    pub id: i64,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// When the alert was raised (ms): it is given up once retried long enough.
-    pub created: i64,
-    /// When it may be attempted (ms).
-    pub next_attempt: i64,
-    /// Through which notifier.
-    pub notifier: NotifierRow,
-    /// What to deliver.
-    pub alert: AlertRecord,
-}
-
-/// What became of a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    /// Tried again at this time (ms).
-    At(i64),
-    /// Retried long enough: given up, and the other notifiers told.
-    GaveUp,
 }
 
 /// Read with [`text`] and integer casts, so that no value typed in by hand makes a row
@@ -227,14 +194,6 @@ fn insert_row(c: &Connection, row: &NotifierRow, origin: Origin) -> Result<i64> 
         origin.as_str()
     ])?;
     Ok(c.last_insert_rowid())
-}
-
-/// The delay before attempt `attempts + 1`, after `attempts` failed ones.
-pub fn backoff_ms(attempts: u32) -> i64 {
-    let shift = attempts.saturating_sub(1).min(32);
-    FIRST_RETRY_MS
-        .saturating_mul(1_i64 << shift)
-        .min(MAX_RETRY_MS)
 }
 
 impl Store {
@@ -371,177 +330,11 @@ impl Store {
         })
         .await
     }
-
-    /// The next pending delivery of every enabled notifier, due or not: its oldest
-    /// about a target (or a notifier, or a test) if it has one, else its oldest. A
-    /// flood of pushed-service alerts never holds up a target's FAILURE; each source's
-    /// alerts still go out in order, since a source's alerts are all of one kind.
-    pub async fn delivery_heads(&self) -> Result<Vec<Delivery>> {
-        self.read(|c| {
-            let mut s = c.prepare_cached(
-                "SELECT d.id, d.attempts, d.created, d.next_attempt, \
-                        n.id, n.name, n.type, \
-                        n.address, n.params, 1, \
-                        a.id, a.time, a.kind, a.target, a.server, a.service, a.channel, \
-                        a.event, a.message, a.state, a.previous, a.description, a.details \
-                 FROM (SELECT coalesce(min(CASE WHEN pa.kind != 'service' AND pa.kind != 'api' \
-                                                THEN pd.id END), min(pd.id)) AS id \
-                       FROM deliveries pd JOIN alerts pa ON pa.id = pd.alert_id \
-                       WHERE pd.state = 'pending' GROUP BY pd.notifier_id) h \
-                 JOIN deliveries d ON d.id = h.id \
-                 JOIN notifiers n ON n.id = d.notifier_id \
-                 JOIN alerts a ON a.id = d.alert_id \
-                 WHERE CAST(n.enabled AS INTEGER) != 0",
-            )?;
-            let rows = s
-                .query_map([], |r| {
-                    Ok(Delivery {
-                        id: r.get(0)?,
-                        attempts: r.get(1)?,
-                        created: r.get(2)?,
-                        next_attempt: r.get(3)?,
-                        notifier: NotifierRow {
-                            id: r.get(4)?,
-                            name: text(r, 5)?,
-                            kind: text(r, 6)?,
-                            address: text(r, 7)?,
-                            params: text(r, 8)?,
-                            enabled: r.get(9)?,
-                        },
-                        alert: AlertRecord {
-                            id: r.get(10)?,
-                            time: r.get(11)?,
-                            kind: r.get(12)?,
-                            target: r.get(13)?,
-                            server: r.get(14)?,
-                            service: r.get(15)?,
-                            channel: r.get(16)?,
-                            event: r.get(17)?,
-                            message: r.get(18)?,
-                            state: r.get(19)?,
-                            previous: r.get(20)?,
-                            description: r.get(21)?,
-                            details: r.get(22)?,
-                        },
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
-        })
-        .await
-    }
-
-    /// Records a delivery made.
-    pub async fn delivery_done(&self, delivery: i64, notifier: i64) -> Result<()> {
-        self.write(move |c| {
-            let now = now_ms();
-            let n = c
-                .prepare_cached(
-                    "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, \
-                     finished = ?, last_error = '' WHERE id = ? AND state = 'pending'",
-                )?
-                .execute(params![now, delivery])?;
-            if n > 0 {
-                c.prepare_cached("UPDATE notifiers SET pass_count = pass_count + 1 WHERE id = ?")?
-                    .execute([notifier])?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    /// Records a failed attempt: schedules the next one, or gives up on the notifier's
-    /// deliveries that have been retried for `retry_for_ms` (0: this one alone, at
-    /// once, for a refusal for good) and raises
-    /// ``Notifier `<name>` failed: <error>`` to the other notifiers.
-    pub async fn delivery_failed(
-        &self,
-        delivery: i64,
-        notifier: i64,
-        error: String,
-        retry_for_ms: i64,
-    ) -> Result<Retry> {
-        self.write(move |c| {
-            let now = now_ms();
-            let row: Option<(u32, i64, String)> = c
-                .prepare_cached(
-                    "SELECT d.attempts, d.created, a.kind FROM deliveries d \
-                     JOIN alerts a ON a.id = d.alert_id WHERE d.id = ? AND d.state = 'pending'",
-                )?
-                .query_row([delivery], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let Some((attempts, created, kind)) = row else {
-                return Ok(Retry::GaveUp);
-            };
-            c.prepare_cached("UPDATE notifiers SET fail_count = fail_count + 1 WHERE id = ?")?
-                .execute([notifier])?;
-            let attempts = attempts + 1;
-            if now - created < retry_for_ms {
-                let at = now + backoff_ms(attempts);
-                c.prepare_cached(
-                    "UPDATE deliveries SET attempts = ?, next_attempt = ?, last_error = ? \
-                     WHERE id = ?",
-                )?
-                .execute(params![attempts, at, error, delivery])?;
-                return Ok(Retry::At(at));
-            }
-            c.prepare_cached("UPDATE deliveries SET attempts = ?, last_error = ? WHERE id = ?")?
-                .execute(params![attempts, error, delivery])?;
-            // Everything else this notifier has been owed as long is given up with it;
-            // a refusal for good (no retrying) gives up this delivery alone.
-            let owed_since = match retry_for_ms {
-                0 => i64::MIN,
-                ms => now - ms,
-            };
-            c.prepare_cached(
-                "UPDATE deliveries SET state = 'failed', finished = ? \
-                 WHERE notifier_id = ? AND state = 'pending' AND (id = ? OR created <= ?)",
-            )?
-            .execute(params![now, notifier, delivery, owed_since])?;
-            // A failure to pass on a notifier failure is not passed on again.
-            if kind != "notifier" {
-                let name = name_of(c, notifier)?;
-                let message = format!("Notifier `{name}` failed: {error}");
-                insert_alert(
-                    c,
-                    &NewAlert {
-                        kind: "notifier",
-                        target_id: None,
-                        service_id: None,
-                        target: "",
-                        server: "",
-                        service: "",
-                        channel: "notifier",
-                        event: "failed",
-                        message: &message,
-                        state: "",
-                        previous: "",
-                        description: &error,
-                        details: "",
-                        time: now,
-                        exclude_notifier: Some(notifier),
-                    },
-                    now,
-                )?;
-            }
-            Ok(Retry::GaveUp)
-        })
-        .await
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_from_one_second_to_an_hour() {
-        let delays: Vec<i64> = (1..=14).map(backoff_ms).collect();
-        assert_eq!(&delays[..4], &[1_000, 2_000, 4_000, 8_000]);
-        assert_eq!(delays[11], 2_048_000);
-        assert_eq!(delays[12], 3_600_000);
-        assert_eq!(backoff_ms(1000), 3_600_000);
-    }
 
     #[test]
     fn params_round_trip_and_leave_out_defaults() {
