@@ -260,26 +260,57 @@ CREATE TABLE IF NOT EXISTS alerts (
     state      TEXT    NOT NULL DEFAULT '',               -- state at the time of the alert
     previous   TEXT    NOT NULL DEFAULT '',
     details    TEXT    NOT NULL DEFAULT '',               -- targets: description, counters, trace; services: info
-    description TEXT   NOT NULL DEFAULT ''                -- targets: the check's description
+    description TEXT   NOT NULL DEFAULT '',               -- targets: the check's description
+    suppressed TEXT    NOT NULL DEFAULT ''                -- why it was delivered to nobody: 'parent target:x is FAIL'
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
 -- Deleting a service clears the alerts that name it (pruning, servers remove).
 CREATE INDEX IF NOT EXISTS alerts_service ON alerts (service_id) WHERE service_id IS NOT NULL;
+-- A target's latest alerts are looked up when a parent comes back (dependencies).
+CREATE INDEX IF NOT EXISTS alerts_target ON alerts (target_id) WHERE target_id IS NOT NULL;
 
 -- The outbox: one row per (alert, notifier), committed with the alert.
 CREATE TABLE IF NOT EXISTS deliveries (
     id           INTEGER PRIMARY KEY,
     alert_id     INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
     notifier_id  INTEGER NOT NULL REFERENCES notifiers (id) ON DELETE CASCADE,
-    state        TEXT    NOT NULL DEFAULT 'pending',      -- pending | delivered | failed
+    state        TEXT    NOT NULL DEFAULT 'pending',      -- pending | delivered | failed | suppressed
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_attempt INTEGER NOT NULL,
     created      INTEGER NOT NULL,
     finished     INTEGER,
-    last_error   TEXT    NOT NULL DEFAULT ''
+    last_error   TEXT    NOT NULL DEFAULT '',
+    group_size   INTEGER NOT NULL DEFAULT 1                -- delivered as one of a group of this many
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, next_attempt);
 -- Deleting an alert (pruning) deletes its deliveries.
 CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id);
 
 PRAGMA user_version = 7;
+
+-- Dependencies: a target's `depends_on` (in its options) as rows, so the children of
+-- a source that goes down or comes back are found by an index, whatever wrote the
+-- target (the daemon, or an INSERT by hand: the triggers keep the rows true).
+CREATE TABLE IF NOT EXISTS target_parents (
+    target_id INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+    parent    TEXT    NOT NULL,                          -- target:<name> | service:<server>/<service> | server:<name>
+    PRIMARY KEY (target_id, parent)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS target_parents_parent ON target_parents (parent);
+CREATE TRIGGER IF NOT EXISTS target_parents_insert AFTER INSERT ON targets
+BEGIN
+    INSERT OR IGNORE INTO target_parents (target_id, parent)
+    SELECT NEW.id, value FROM json_each(CASE WHEN json_valid(NEW.options) THEN NEW.options END, '$.depends_on')
+    WHERE type = 'text';
+END;
+CREATE TRIGGER IF NOT EXISTS target_parents_update AFTER UPDATE OF options ON targets
+BEGIN
+    DELETE FROM target_parents WHERE target_id = NEW.id;
+    INSERT OR IGNORE INTO target_parents (target_id, parent)
+    SELECT NEW.id, value FROM json_each(CASE WHEN json_valid(NEW.options) THEN NEW.options END, '$.depends_on')
+    WHERE type = 'text';
+END;
+INSERT OR IGNORE INTO target_parents (target_id, parent)
+SELECT t.id, j.value
+FROM targets t, json_each(CASE WHEN json_valid(t.options) THEN t.options END, '$.depends_on') j
+WHERE j.type = 'text';

@@ -75,6 +75,9 @@ pub struct TargetOptions {
     pub flap_changes: u32,
     /// The flapping period, and how long a state must hold to settle.
     pub flap_minutes: u32,
+    /// Parents whose being down holds this target's alerts back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 impl TargetOptions {
@@ -114,6 +117,7 @@ impl Default for TargetOptions {
             renotify_minutes: 0,
             flap_changes: DEFAULT_FLAP_CHANGES,
             flap_minutes: DEFAULT_FLAP_MINUTES,
+            depends_on: Vec::new(),
         }
     }
 }
@@ -285,6 +289,7 @@ impl TargetDef {
             renotify_minutes: self.options.renotify_minutes,
             flap_changes: self.options.flap_changes,
             flap_minutes: self.options.flap_minutes,
+            depends_on: self.options.depends_on.clone(),
         };
         validate_target(&config)?;
         self.auth = typed_auth(&auth);
@@ -430,6 +435,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         renotify_minutes: t.renotify_minutes,
         flap_changes: t.flap_changes,
         flap_minutes: t.flap_minutes,
+        depends_on: t.depends_on.clone(),
     };
     TargetRow {
         id: 0,

@@ -151,6 +151,10 @@ pub struct TargetConfig {
     /// The flapping period, and how long a state must hold to settle.
     #[serde(default = "default_flap_minutes")]
     pub flap_minutes: u32,
+    /// Parents (`target:<name>`, `service:<server>/<service>`, `server:<name>`): while
+    /// one is down, this target's alerts are recorded and delivered to nobody.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 /// `flap_changes` unless set.
@@ -417,6 +421,17 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
         return Err(
             "flap_minutes must be at least 1 (flap_changes = 0 turns flap detection off)".into(),
         );
+    }
+    match crate::domain::depend::parse_all(&t.depends_on) {
+        Ok(parents) if parents.contains(&crate::domain::depend::Parent::Target(t.name.clone())) => {
+            return Err(format!(
+                "depends_on \"target:{}\": a target cannot depend on itself",
+                t.name
+            )
+            .into())
+        }
+        Ok(_) => {}
+        Err(e) => return Err(e.to_string().into()),
     }
     t.auth.validate().map_err(Invalid::from)
 }

@@ -366,6 +366,40 @@ impl Config {
         }
     }
 
+    /// Every `target:` parent names a target of the file, and no target depends on
+    /// itself through others.
+    fn check_dependencies(&self, names: &HashSet<&str>) -> Result<(), Invalid> {
+        use crate::domain::depend::{find_cycle, parse_all, Parent};
+        let mut edges = std::collections::BTreeMap::new();
+        for t in &self.targets {
+            let mut parents = Vec::new();
+            for p in
+                parse_all(&t.depends_on).map_err(|e| format!("[[target]] {:?}: {e}", t.name))?
+            {
+                if let Parent::Target(name) = p {
+                    if !names.contains(name.as_str()) {
+                        return Err(format!(
+                            "[[target]] {:?}: depends_on \"target:{name}\": no target of that name in this file",
+                            t.name
+                        )
+                        .into());
+                    }
+                    parents.push(name);
+                }
+            }
+            edges.insert(t.name.clone(), parents);
+        }
+        match find_cycle(&edges) {
+            Some(cycle) => Err(format!(
+                "[[target]] {:?}: depends_on makes a cycle: {}",
+                cycle[0],
+                cycle.join(" -> ")
+            )
+            .into()),
+            None => Ok(()),
+        }
+    }
+
     fn validate(&self) -> Result<(), Invalid> {
         if !self.push.listen.is_empty() && self.push.listen.parse::<SocketAddr>().is_err() {
             return Err(format!(
@@ -438,6 +472,7 @@ impl Config {
                 .into());
             }
         }
+        self.check_dependencies(&names)?;
         let mut names = HashSet::new();
         for n in &self.notifiers {
             validate_notifier(n).map_err(|e| format!("[[notifier]] {:?}: {e}", n.name))?;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; both sides must agree.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// What `skypunchctl` asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +347,11 @@ pub struct AlertInfo {
     pub event: String,
     /// The message.
     pub message: String,
+    /// Why it was delivered to nobody (`parent target:router is FAIL`); empty if not.
+    pub suppressed: String,
+    /// The most alerts a message that delivered it listed (1: alone, more: grouped;
+    /// 0: not delivered yet, or to nobody).
+    pub group_size: i64,
 }
 
 /// A notifier as `skypunchctl notifiers` shows it.
@@ -677,7 +682,7 @@ mod tests {
     }
 
     const PINNED: &[&str] = &[
-        "0002",
+        "0003",
         "01",
         "02",
         "03",
@@ -699,7 +704,7 @@ mod tests {
         "13016e04736d747003614062027b7d00",
         "1404",
         "1500010168000107323032362d31310000",
-        "0002017607",
+        "0003017607",
         "01017607090163016400010000000000",
         "02016d",
         "03010201740450415353000000000000000000000000000000000000010178",
@@ -708,7 +713,7 @@ mod tests {
         "060102016800000000",
         "070168016b",
         "08010200000000000001",
-        "0901020000000000016500",
+        "09010200000000000165000000",
         "0a06016d",
         "0b01020001000000000000",
         "0c040000000000000000",

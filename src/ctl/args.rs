@@ -202,6 +202,10 @@ pub struct AddTarget {
     /// The flapping period, and how long a state must hold to settle (minutes)
     #[arg(long, default_value_t = crate::config::DEFAULT_FLAP_MINUTES)]
     pub flap_minutes: u32,
+    /// A parent: target:NAME, service:SERVER/SERVICE or server:NAME (repeatable); while
+    /// one is down, this target's alerts are delivered to nobody
+    #[arg(long = "depends-on", value_name = "REF")]
+    pub depends_on: Vec<String>,
     /// Add it disabled
     #[arg(long)]
     pub disabled: bool,

@@ -148,7 +148,7 @@ pub async fn alerts(
         println!("{}", serde_json::to_value(&list).unwrap_or_default());
         return Ok(());
     }
-    let mut t = Table::list(&["ID", "Time", "Source", "Channel/Event", "Message"]);
+    let mut t = Table::list(&["ID", "Time", "Source", "Channel/Event", "Message", "Marks"]);
     for a in &list {
         let source = if a.target.is_empty() {
             format!("{} {}", a.server, a.service).trim().to_string()
@@ -161,10 +161,27 @@ pub async fn alerts(
             cell(&source),
             format!("{}/{}", a.channel, a.event),
             cell(&truncate(&a.message, 80)),
+            cell(&marks(a)),
         ]);
     }
     print!("{}", t.render());
     Ok(())
+}
+
+/// What else is worth knowing of an alert: `suppressed: parent target:router is FAIL`,
+/// `grouped (499)`, `flapping`.
+fn marks(a: &AlertInfo) -> String {
+    let mut marks = Vec::new();
+    if !a.suppressed.is_empty() {
+        marks.push(format!("suppressed: {}", a.suppressed));
+    }
+    if a.group_size > 1 {
+        marks.push(format!("grouped ({})", a.group_size));
+    }
+    if a.event == "FLAPPING" {
+        marks.push("flapping".to_string());
+    }
+    marks.join(", ")
 }
 
 fn truncate(s: &str, max: usize) -> String {

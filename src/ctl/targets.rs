@@ -218,6 +218,7 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
     options.success_window = a.success_window;
     options.flap_changes = a.flap_changes;
     options.flap_minutes = a.flap_minutes;
+    options.depends_on = a.depends_on.clone();
     Ok(NewTarget {
         name: a.name.clone(),
         url: a.url.clone(),

@@ -157,6 +157,8 @@ impl From<crate::store::alerts::AlertInfo> for AlertInfo {
             channel: row.channel,
             event: row.event,
             message: row.message,
+            suppressed: row.suppressed,
+            group_size: row.group_size,
         }
     }
 }

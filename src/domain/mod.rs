@@ -7,7 +7,9 @@
 //!   limits of OverC's protocol.
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
+//! - [`depend`]: dependencies between sources (`depends_on`), their references and cycles.
 
+pub mod depend;
 pub mod history;
 pub mod report;
 pub mod supervise;

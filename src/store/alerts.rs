@@ -26,17 +26,20 @@ pub(super) struct NewAlert<'a> {
     pub time: i64,
     /// A notifier that must not be told (the one the alert is about).
     pub exclude_notifier: Option<i64>,
+    /// Why nobody is told (`parent target:x is FAIL`); empty: the notifiers are.
+    pub suppressed: &'a str,
 }
 
 /// Stores the alert with one pending delivery per enabled notifier whose filters let
 /// it through, in the caller's transaction, so an alert is never committed without
 /// its deliveries or vice versa. A notifier's `only_targets` applies to target
 /// alerts, `only_servers` to alerts from pushed data; unreadable params filter nothing.
+/// A suppressed alert is stored with its reason and no delivery.
 pub(super) fn insert_alert(c: &Tx, a: &NewAlert, now: i64) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO alerts (time, kind, target_id, service_id, target, server, service, channel, \
-         event, message, state, previous, description, details) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         event, message, state, previous, description, details, suppressed) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         a.time,
@@ -52,9 +55,13 @@ pub(super) fn insert_alert(c: &Tx, a: &NewAlert, now: i64) -> Result<i64> {
         a.state,
         a.previous,
         a.description,
-        a.details
+        a.details,
+        a.suppressed
     ])?;
     let alert = c.last_insert_rowid();
+    if !a.suppressed.is_empty() {
+        return Ok(alert);
+    }
     let n = c
         .prepare_cached(
             "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
@@ -78,7 +85,9 @@ impl Store {
     pub async fn alerts(&self, since_ms: Option<i64>, limit: u32) -> Result<Vec<AlertInfo>> {
         self.read(move |c| {
             let mut s = c.prepare(
-                "SELECT id, time, server, service, target, channel, event, message FROM alerts \
+                "SELECT id, time, server, service, target, channel, event, message, suppressed, \
+                 (SELECT max(group_size) FROM deliveries d WHERE d.alert_id = a.id \
+                  AND d.state = 'delivered') FROM alerts a \
                  WHERE time >= ?1 ORDER BY time DESC, id DESC LIMIT ?2",
             )?;
             let rows = s
@@ -92,6 +101,8 @@ impl Store {
                         channel: r.get(5)?,
                         event: r.get(6)?,
                         message: r.get(7)?,
+                        suppressed: r.get(8)?,
+                        group_size: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -130,4 +141,8 @@ pub struct AlertInfo {
     pub event: String,
     /// The message.
     pub message: String,
+    /// Why it was delivered to nobody (`parent target:router is FAIL`); empty if not.
+    pub suppressed: String,
+    /// The most alerts a message that delivered it listed (1: alone; 0: not delivered).
+    pub group_size: i64,
 }

@@ -322,8 +322,12 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
     ])?;
     tally(rec, prev.status, last_check, cal).write(c, Source::Target(rec.target_id))?;
     let source = Source::Target(rec.target_id);
+    let me = || crate::domain::depend::Parent::Target(rec.name.clone());
     match (prev.status == Status::Fail, next.status == Status::Fail) {
-        (false, true) => open_incident(c, source, rec.time_ms)?,
+        (false, true) => {
+            open_incident(c, source, rec.time_ms)?;
+            super::depend::parent_went_down(c, &me(), "FAIL", now_ms())?;
+        }
         (true, false) => close_incident(c, source, rec.time_ms)?,
         _ => {}
     }
@@ -351,6 +355,10 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
         };
         let states = (prev.status, next.status);
         raise_target_alert(c, rec, &trace, states, event, note)?;
+    }
+    // After its own RECOVERY, so that is what its children's news follows.
+    if prev.status == Status::Fail && next.status != Status::Fail {
+        super::depend::parent_came_back(c, &me(), now_ms())?;
     }
     Ok(event)
 }
@@ -397,6 +405,7 @@ fn raise_target_alert(
         |r| r.get(0),
     )?;
     let message = format!("Skypunch {} detected for {}", event.as_str(), rec.name);
+    let suppressed = super::depend::held_back(c, rec.target_id)?.unwrap_or_default();
     let note = note.map(|n| format!("{n}\n")).unwrap_or_default();
     let details = format!(
         "{note}Target: [{}] {}\nRequest: {}\nStatus: {} ({})\n{counters}\n\n{}",
@@ -425,6 +434,7 @@ fn raise_target_alert(
             details: &details,
             time: rec.time_ms,
             exclude_notifier: None,
+            suppressed: &suppressed,
         },
         now_ms(),
     )?;

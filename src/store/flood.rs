@@ -108,6 +108,7 @@ pub(super) fn close_flood_windows(
                 details: "",
                 time: now,
                 exclude_notifier: None,
+                suppressed: "",
             },
             now,
         )?;

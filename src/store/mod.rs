@@ -12,6 +12,7 @@ pub mod alerts;
 mod bars;
 pub mod checks;
 mod courier;
+mod depend;
 mod filing;
 mod flood;
 mod known;

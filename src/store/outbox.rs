@@ -178,10 +178,11 @@ impl Store {
             let mut made: i64 = 0;
             let mut done = c.prepare_cached(
                 "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, \
-                 finished = ?, last_error = '' WHERE id = ? AND state = 'pending'",
+                 finished = ?, last_error = '', group_size = ? WHERE id = ? AND state = 'pending'",
             )?;
+            let size = i64::try_from(deliveries.len()).unwrap_or(i64::MAX);
             for id in &deliveries {
-                made += i64::try_from(done.execute(params![now, id])?).unwrap_or(0);
+                made += i64::try_from(done.execute(params![now, size, id])?).unwrap_or(0);
             }
             if made > 0 {
                 c.prepare_cached("UPDATE notifiers SET pass_count = pass_count + ? WHERE id = ?")?
@@ -279,6 +280,7 @@ impl Store {
                         details: "",
                         time: now,
                         exclude_notifier: Some(notifier),
+                        suppressed: "",
                     },
                     now,
                 )?;

@@ -14,6 +14,65 @@ use std::borrow::Cow;
 
 /// The service's row, creating it (as previously `OK`, per OverC) when new, and its
 /// state as stored (`None` for a new one).
+/// A service's being down changed (`(before, after)`) or it went offline or came back
+/// online (`was_offline` and its row updated already): the targets depending on it, or
+/// on its server, are told (dependencies, SPEC §14). Costs nothing when no target
+/// depends on anything.
+fn service_moved(
+    c: &Tx,
+    server: &str,
+    service: &str,
+    (was_down, is_down): (bool, bool),
+    was_offline: bool,
+    now: i64,
+) -> Result<()> {
+    use crate::domain::depend::Parent;
+    if was_down == is_down || !has_dependencies(c)? {
+        return Ok(());
+    }
+    let parent = Parent::Service {
+        server: server.to_string(),
+        service: service.to_string(),
+    };
+    let server_parent = Parent::Server(server.to_string());
+    // A server is down while every service it pushes is offline.
+    let online: i64 = c
+        .prepare_cached(
+            "SELECT count(*) FROM services s JOIN servers v ON v.id = s.server_id \
+             WHERE v.name = ? AND s.timed_out = 0",
+        )?
+        .query_row([server], |r| r.get(0))?;
+    if is_down {
+        let offline: bool = c
+            .prepare_cached(
+                "SELECT s.timed_out != 0 FROM services s JOIN servers v ON v.id = s.server_id \
+                 WHERE v.name = ? AND s.name = ?",
+            )?
+            .query_row([server, service], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false);
+        let state = if offline { "offline" } else { "FAIL" };
+        super::depend::parent_went_down(c, &parent, state, now)?;
+        if online == 0 {
+            super::depend::parent_went_down(c, &server_parent, "offline", now)?;
+        }
+    } else {
+        super::depend::parent_came_back(c, &parent, now)?;
+        if was_offline && online == 1 {
+            super::depend::parent_came_back(c, &server_parent, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether any target depends on anything (one look at an index).
+fn has_dependencies(c: &Tx) -> Result<bool> {
+    Ok(
+        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM target_parents)")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
 fn service(
     c: &Tx,
     server: i64,
@@ -152,6 +211,9 @@ impl Store {
                             timed_out: still_offline,
                         },
                     );
+                    let was_down = offline || row.state == Some(ServiceState::Fail);
+                    let is_down = still_offline || r.state == ServiceState::Fail;
+                    service_moved(c, &id.name, &r.name, (was_down, is_down), offline, at)?;
                 }
                 c.prepare_cached(
                     "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
@@ -179,6 +241,7 @@ impl Store {
                             details: &r.info,
                             time: at,
                             exclude_notifier: None,
+                            suppressed: "",
                         },
                         now,
                     )
@@ -245,6 +308,7 @@ impl Store {
                         details: &info,
                         time: now,
                         exclude_notifier: None,
+                        suppressed: "",
                     },
                     now,
                 )?;
@@ -291,6 +355,8 @@ impl Store {
             for (id, server_id, server, service, state, info, since) in &late {
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
                     .execute([id])?;
+                let was_down = state == "FAIL";
+                service_moved(c, server, service, (was_down, true), false, now)?;
                 file_offline(c, &history.calendar, *id, *since)?;
                 if !admit_alert(c, *server_id, server, now, limit)? {
                     continue;
@@ -313,6 +379,7 @@ impl Store {
                         details: info,
                         time: now,
                         exclude_notifier: None,
+                        suppressed: "",
                     },
                     now,
                 )?;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0007_rollups.sql"),
     include_str!("../../sql/migrations/0008_smaller_history.sql"),
     include_str!("../../sql/migrations/0009_warn_and_flap.sql"),
+    include_str!("../../sql/migrations/0010_dependencies.sql"),
 ];
 
 /// The schema version this build writes.

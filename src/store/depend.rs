@@ -1,0 +1,202 @@
+//! Dependencies in the write path: whether a target's parent is down when it raises
+//! an alert, holding back its children's alerts not yet delivered when a parent goes
+//! down, and telling what is still owed when a parent comes back (SPEC §14).
+//!
+//! A target's parents are the rows of `target_parents` (kept from `depends_on` by
+//! triggers), looked up by an index in either direction; each function runs only when
+//! a state changes.
+
+use super::alerts::{insert_alert, NewAlert};
+use super::{Result, Tx};
+use crate::domain::depend::Parent;
+use crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S;
+use rusqlite::{params, OptionalExtension};
+
+/// `FAIL` or `offline` when `parent` is down, `None` when it is up or unknown.
+fn down(c: &Tx, parent: &Parent) -> Result<Option<&'static str>> {
+    Ok(match parent {
+        Parent::Target(name) => {
+            let status: Option<String> = c
+                .prepare_cached(
+                    "SELECT status FROM targets WHERE name = ? AND CAST(enabled AS INTEGER) != 0",
+                )?
+                .query_row([name], |r| r.get(0))
+                .optional()?;
+            (status.as_deref() == Some("FAIL")).then_some("FAIL")
+        }
+        Parent::Service { server, service } => {
+            let row: Option<(String, bool)> = c
+                .prepare_cached(
+                    "SELECT s.state, s.timed_out != 0 FROM services s \
+                     JOIN servers v ON v.id = s.server_id WHERE v.name = ? AND s.name = ?",
+                )?
+                .query_row([server, service], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match row {
+                Some((_, true)) => Some("offline"),
+                Some((state, false)) if state == "FAIL" => Some("FAIL"),
+                _ => None,
+            }
+        }
+        Parent::Server(name) => {
+            let (services, offline): (i64, i64) = c
+                .prepare_cached(
+                    "SELECT count(*), coalesce(sum(s.timed_out != 0), 0) FROM services s \
+                     JOIN servers v ON v.id = s.server_id WHERE v.name = ?",
+                )?
+                .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            (services > 0 && offline == services).then_some("offline")
+        }
+    })
+}
+
+/// Why target `id`'s alerts are held back now: `parent target:router is FAIL` for
+/// its first parent that is down, or `None`.
+pub(super) fn held_back(c: &Tx, id: i64) -> Result<Option<String>> {
+    let parents: Vec<String> = c
+        .prepare_cached("SELECT parent FROM target_parents WHERE target_id = ? ORDER BY parent")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for reference in parents {
+        // A reference that cannot be read was refused when the target was loaded.
+        let Ok(parent) = Parent::parse(&reference) else {
+            continue;
+        };
+        if let Some(state) = down(c, &parent)? {
+            return Ok(Some(format!("parent {parent} is {state}")));
+        }
+    }
+    Ok(None)
+}
+
+/// The targets that depend on `parent`.
+fn children(c: &Tx, parent: &Parent) -> Result<Vec<i64>> {
+    Ok(
+        c.prepare_cached("SELECT target_id FROM target_parents WHERE parent = ?")?
+            .query_map([parent.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    )
+}
+
+/// `parent` has just gone down (`state`): the alerts its children raised in the
+/// last group interval that no notifier has been sent yet are held back too, so a
+/// child found failing a moment before its parent is not announced on its own.
+pub(super) fn parent_went_down(c: &Tx, parent: &Parent, state: &str, now: i64) -> Result<()> {
+    let kids = children(c, parent)?;
+    if kids.is_empty() {
+        return Ok(());
+    }
+    let window_ms: i64 = c
+        .prepare_cached(
+            "SELECT coalesce(max(coalesce(json_extract(CASE WHEN json_valid(params) THEN params END, \
+             '$.group_interval'), ?1)), ?1) FROM notifiers WHERE CAST(enabled AS INTEGER) != 0",
+        )?
+        .query_row([DEFAULT_GROUP_INTERVAL_S], |r| r.get::<_, i64>(0))?
+        .saturating_mul(1000);
+    let reason = format!("parent {parent} is {state}");
+    for kid in kids {
+        let held: Vec<i64> = c
+            .prepare_cached(
+                "SELECT a.id FROM alerts a WHERE a.target_id = ?1 AND a.suppressed = '' \
+                 AND a.time >= ?2 \
+                 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id) \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id \
+                                 AND (d.state != 'pending' OR d.attempts > 0))",
+            )?
+            .query_map(params![kid, now - window_ms], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for alert in held {
+            c.prepare_cached("UPDATE alerts SET suppressed = ? WHERE id = ?")?
+                .execute(params![reason, alert])?;
+            c.prepare_cached(
+                "UPDATE deliveries SET state = 'suppressed', finished = ? \
+                 WHERE alert_id = ? AND state = 'pending'",
+            )?
+            .execute(params![now, alert])?;
+        }
+    }
+    Ok(())
+}
+
+/// `parent` is up again: each child whose alerts were held back and whose notifiers
+/// were last told another story (it failed since, or it recovered since) is told once,
+/// with its latest alert, unless another of its parents is still down.
+pub(super) fn parent_came_back(c: &Tx, parent: &Parent, now: i64) -> Result<()> {
+    for kid in children(c, parent)? {
+        if held_back(c, kid)?.is_some() {
+            continue;
+        }
+        let latest: Option<LatestAlert> = c
+            .prepare_cached(
+                "SELECT state, suppressed, target, event, message, previous, description, details FROM alerts WHERE target_id = ? AND kind = 'target' \
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([kid], |r| {
+                Ok(LatestAlert {
+                    state: r.get(0)?,
+                    suppressed: r.get(1)?,
+                    target: r.get(2)?,
+                    event: r.get(3)?,
+                    message: r.get(4)?,
+                    previous: r.get(5)?,
+                    description: r.get(6)?,
+                    details: r.get(7)?,
+                })
+            })
+            .optional()?;
+        let Some(latest) = latest.filter(|l| !l.suppressed.is_empty()) else {
+            continue;
+        };
+        let told: Option<String> = c
+            .prepare_cached(
+                "SELECT state FROM alerts WHERE target_id = ? AND kind = 'target' \
+                 AND suppressed = '' ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([kid], |r| r.get(0))
+            .optional()?;
+        let now_failing = latest.state == "FAIL";
+        let told_failing = told.as_deref() == Some("FAIL");
+        if now_failing == told_failing {
+            continue;
+        }
+        let details = format!(
+            "Held back ({}); {parent} is back now.\n{}",
+            latest.suppressed, latest.details
+        );
+        insert_alert(
+            c,
+            &NewAlert {
+                kind: "target",
+                target_id: Some(kid),
+                service_id: None,
+                target: &latest.target,
+                server: "",
+                service: "",
+                channel: "target",
+                event: &latest.event,
+                message: &latest.message,
+                state: &latest.state,
+                previous: &latest.previous,
+                description: &latest.description,
+                details: &details,
+                time: now,
+                exclude_notifier: None,
+                suppressed: "",
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// A child's latest alert, as it is raised again.
+struct LatestAlert {
+    state: String,
+    suppressed: String,
+    target: String,
+    event: String,
+    message: String,
+    previous: String,
+    description: String,
+    details: String,
+}
