@@ -163,8 +163,19 @@ CREATE TABLE IF NOT EXISTS services (
     filed_state TEXT,                                     -- and its state (or OFFLINE)
     sampled_at  INTEGER,                                  -- the newest report kept in service_states
     first_report INTEGER,                                 -- the first report filed
+    -- [[service_rule]]: the state judged over the latest reports (NULL: no rule), the
+    -- windows' masks (newest in bit 0), state changes for flap detection.
+    judged        TEXT,
+    recent_fails  INTEGER NOT NULL DEFAULT 0,
+    recent_warns  INTEGER NOT NULL DEFAULT 0,
+    recent_seen   INTEGER NOT NULL DEFAULT 0,
+    state_changes TEXT    NOT NULL DEFAULT '',
+    flapping_since INTEGER,
+    grace         INTEGER NOT NULL DEFAULT 0,             -- seconds after the period before offline
+    held_back     INTEGER NOT NULL DEFAULT 0,             -- its latest alert was held back by a parent
     UNIQUE (server_id, name)
 );
+CREATE INDEX IF NOT EXISTS services_held_back ON services (id) WHERE held_back != 0;
 
 -- Kept [history] raw_days: every change of state, offline periods (state OFFLINE),
 -- and unchanged reports at most every [history] service_sample_seconds; by service and

@@ -232,6 +232,15 @@ impl TargetDef {
         def
     }
 
+    /// The first `target:` parent that names none of `names` (the targets there are),
+    /// as the reason this target cannot be checked.
+    pub fn unknown_parent(&self, names: &std::collections::HashSet<&str>) -> Option<String> {
+        self.options.depends_on.iter().find_map(|r| {
+            let name = r.strip_prefix("target:")?;
+            (!names.contains(name)).then(|| format!("depends_on \"{r}\": no target of that name"))
+        })
+    }
+
     fn fill(&mut self, row: &TargetRow, method: Option<Method>) -> Result<(), Invalid> {
         if let Some(problem) = &row.unreadable {
             return Err(problem.clone().into());

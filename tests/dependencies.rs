@@ -136,7 +136,7 @@ fn cycles_and_unknown_parents_are_refused_at_load() {
             target("a", "\"target:b\"")
                 + &target("b", "\"target:c\"")
                 + &target("c", "\"target:a\""),
-            "depends_on makes a cycle: a -> b -> c -> a",
+            "[[target]] \"a\": depends_on makes a cycle: target:a -> target:b -> target:c -> target:a",
         ),
         (
             target("a", "\"target:nowhere\""),
@@ -145,6 +145,19 @@ fn cycles_and_unknown_parents_are_refused_at_load() {
         (
             target("a", "\"router\""),
             "depends_on \"router\": expected target:<name>",
+        ),
+        (
+            target("a", "\"service:h/x\"")
+                + "[[service_rule]]\nmatch = \"h/*\"\ndepends_on = [\"target:a\"]\n",
+            "[[service_rule]] \"h/*\": depends_on makes a cycle: [[service_rule]] \"h/*\" -> target:a -> [[service_rule]] \"h/*\"",
+        ),
+        (
+            "[[service_rule]]\nmatch = \"db*\"\n".to_string(),
+            "[[service_rule]] \"db*\": match \"db*\": expected \"<server glob>/<service glob>\"",
+        ),
+        (
+            "[[service_rule]]\nmatch = \"db/*\"\nfailure_threshold = 3\nfailure_window = 2\n".to_string(),
+            "[[service_rule]] \"db/*\": failure_window must be from failure_threshold (3) to 64 reports, not 2",
         ),
     ] {
         let f = Fixture::new(&config);
@@ -208,6 +221,27 @@ fn a_pushed_service_can_be_a_parent_and_its_return_tells_the_child_still_failing
             "Skypunch FAILURE detected for app",
             "db1 postgres: [service:state/OK] State changed: \"FAIL\" -> \"OK\"",
         ]
+    );
+    assert!(f.ctl(&["stop"]).status.success());
+}
+
+#[test]
+fn a_row_typed_in_by_hand_with_an_unknown_parent_fails_naming_it() {
+    let f = Fixture::new("");
+    f.start();
+    f.sqlite3(
+        "INSERT INTO targets (name, url, frequency, options) VALUES \
+         ('orphan', 'http://127.0.0.1:1/', 1, '{\"depends_on\": [\"target:nowhere\"]}')",
+    );
+    let t = f.wait_target(1, "the orphan FAIL", |v| v["status"] == "FAIL");
+    assert_eq!(
+        t["status_description"], "depends_on \"target:nowhere\": no target of that name",
+        "{t}"
+    );
+    assert_eq!(
+        f.scalar("SELECT count(*) FROM target_parents WHERE parent = 'target:nowhere'"),
+        1,
+        "the trigger keeps the parents of a row typed in by hand"
     );
     assert!(f.ctl(&["stop"]).status.success());
 }

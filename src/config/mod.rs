@@ -6,8 +6,10 @@
 //! so a configuration can be moved together with its data.
 
 mod entries;
+mod rules;
 
 pub use entries::*;
+pub use rules::ServiceRuleConfig;
 
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -67,6 +69,9 @@ pub struct Config {
     /// `[[notifier]]` entries.
     #[serde(rename = "notifier")]
     pub notifiers: Vec<NotifierConfig>,
+    /// `[[service_rule]]` entries, in the order they are tried.
+    #[serde(rename = "service_rule")]
+    pub service_rules: Vec<ServiceRuleConfig>,
     /// The file this was read from (absolute), or empty for built-in defaults.
     #[serde(skip)]
     pub path: PathBuf,
@@ -363,40 +368,6 @@ impl Config {
             } else if p.is_relative() {
                 *p = normalize(&dir.join(&*p));
             }
-        }
-    }
-
-    /// Every `target:` parent names a target of the file, and no target depends on
-    /// itself through others.
-    fn check_dependencies(&self, names: &HashSet<&str>) -> Result<(), Invalid> {
-        use crate::domain::depend::{find_cycle, parse_all, Parent};
-        let mut edges = std::collections::BTreeMap::new();
-        for t in &self.targets {
-            let mut parents = Vec::new();
-            for p in
-                parse_all(&t.depends_on).map_err(|e| format!("[[target]] {:?}: {e}", t.name))?
-            {
-                if let Parent::Target(name) = p {
-                    if !names.contains(name.as_str()) {
-                        return Err(format!(
-                            "[[target]] {:?}: depends_on \"target:{name}\": no target of that name in this file",
-                            t.name
-                        )
-                        .into());
-                    }
-                    parents.push(name);
-                }
-            }
-            edges.insert(t.name.clone(), parents);
-        }
-        match find_cycle(&edges) {
-            Some(cycle) => Err(format!(
-                "[[target]] {:?}: depends_on makes a cycle: {}",
-                cycle[0],
-                cycle.join(" -> ")
-            )
-            .into()),
-            None => Ok(()),
         }
     }
 

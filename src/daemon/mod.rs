@@ -305,13 +305,15 @@ fn notifier_row(n: &crate::config::NotifierConfig) -> NotifierRow {
     }
 }
 
-/// Makes the database's config-made targets and notifiers match the file.
+/// Makes the database's config-made targets and notifiers match the file, and puts
+/// its service rules in force.
 async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> {
     store.set_max_alerts_per_minute(config.push.max_alerts_per_minute);
     store.set_history(crate::store::HistorySettings {
         calendar: config.calendar(),
         sample_ms: i64::from(config.history.service_sample_seconds) * 1000,
     });
+    store.set_service_rules(config.service_rules()).await?;
     let rows = config.targets.iter().map(row_from_config).collect();
     let targets = store.sync_config_targets(rows).await?;
     let rows = config.notifiers.iter().map(notifier_row).collect();

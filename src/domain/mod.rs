@@ -8,10 +8,12 @@
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
 //! - [`depend`]: dependencies between sources (`depends_on`), their references and cycles.
+//! - [`rules`]: `[[service_rule]]`: which pushed services a rule governs, and how.
 
 pub mod depend;
 pub mod history;
 pub mod report;
+pub mod rules;
 pub mod supervise;
 pub mod target;
 pub mod time;

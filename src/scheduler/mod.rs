@@ -268,13 +268,26 @@ async fn reload(
     let now = Instant::now();
     let (mut added, mut changed) = (0, 0);
     let mut wanted = HashMap::with_capacity(rows.len());
-    for row in rows.into_iter().filter(|r| r.enabled) {
+    // A parent named by no row makes its child FAIL saying so (the file's targets were
+    // checked at load; rows added otherwise are checked here).
+    let names: std::collections::HashSet<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    let judged = |row: &TargetRow| {
+        let mut def = TargetDef::from_row(row);
+        if def.invalid.is_none() && !def.options.depends_on.is_empty() {
+            def.invalid = def.unknown_parent(&names);
+        }
+        def
+    };
+    let has_parents = |row: &TargetRow| row.options.contains("depends_on");
+    for row in rows.iter().filter(|r| r.enabled) {
         wanted.insert(row.id, ());
-        let fingerprint = fingerprint(&row);
+        // A child's definition depends on the other names too: looked at every time.
+        let fingerprint =
+            fingerprint(row) ^ u64::from(has_parents(row) && judged(row).invalid.is_some());
         match slots.get_mut(&row.id) {
             Some(slot) if slot.fingerprint == fingerprint => {}
             Some(slot) => {
-                let def = TargetDef::from_row(&row);
+                let def = judged(row);
                 if let Some(problem) = &def.invalid {
                     log::warn!("[{}] {}: {problem}", def.id, def.name);
                 }
@@ -288,7 +301,7 @@ async fn reload(
                 changed += 1;
             }
             None => {
-                let def = TargetDef::from_row(&row);
+                let def = judged(row);
                 if let Some(problem) = &def.invalid {
                     log::warn!("[{}] {}: {problem}", def.id, def.name);
                 }

@@ -104,7 +104,8 @@ impl Store {
     /// the event raised, if any. A target removed meanwhile is ignored.
     pub async fn record_check(&self, rec: CheckRecord) -> Result<Option<TargetEvent>> {
         let cal = self.history().calendar.clone();
-        self.write(move |c| record(c, &rec, &cal)).await
+        let rules = self.service_rules();
+        self.write(move |c| record(c, &rec, &cal, &rules)).await
     }
 
     /// Records many checks in one write job (each as [`record_check`](Self::record_check)
@@ -115,6 +116,7 @@ impl Store {
         recs: std::sync::Arc<[CheckRecord]>,
     ) -> Result<Vec<(i64, String, TargetEvent)>> {
         let cal = self.history().calendar.clone();
+        let rules = self.service_rules();
         self.write(move |c| {
             // Usually every record goes in: one savepoint for all of them. Only when one
             // fails are they redone each in its own savepoint, so the bad one is skipped
@@ -122,7 +124,7 @@ impl Store {
             let all = in_savepoint(c, |c| {
                 let mut events = Vec::new();
                 for rec in recs.iter() {
-                    if let Some(e) = record(c, rec, &cal)? {
+                    if let Some(e) = record(c, rec, &cal, &rules)? {
                         events.push((rec.target_id, rec.name.clone(), e));
                     }
                 }
@@ -133,7 +135,7 @@ impl Store {
             }
             let mut events = Vec::new();
             for rec in recs.iter() {
-                match in_savepoint(c, |c| record(c, rec, &cal)) {
+                match in_savepoint(c, |c| record(c, rec, &cal, &rules)) {
                     Ok(Some(e)) => events.push((rec.target_id, rec.name.clone(), e)),
                     Ok(None) => {}
                     Err(e) => log::error!(
@@ -251,7 +253,13 @@ fn progress(c: &Tx, id: i64) -> Result<Option<(Progress, Option<i64>)>> {
     Ok(found)
 }
 
-fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEvent>> {
+/// `rules`: the services' rules, whose parents may include this target.
+fn record(
+    c: &Tx,
+    rec: &CheckRecord,
+    cal: &Calendar,
+    rules: &[crate::domain::rules::ServiceRule],
+) -> Result<Option<TargetEvent>> {
     let Some((prev, last_check)) = progress(c, rec.target_id)? else {
         return Ok(None);
     };
@@ -358,7 +366,7 @@ fn record(c: &Tx, rec: &CheckRecord, cal: &Calendar) -> Result<Option<TargetEven
     }
     // After its own RECOVERY, so that is what its children's news follows.
     if prev.status == Status::Fail && next.status != Status::Fail {
-        super::depend::parent_came_back(c, &me(), now_ms())?;
+        super::depend::parent_came_back(c, &me(), rules, now_ms())?;
     }
     Ok(event)
 }

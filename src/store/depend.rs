@@ -3,12 +3,14 @@
 //! down, and telling what is still owed when a parent comes back (SPEC §14).
 //!
 //! A target's parents are the rows of `target_parents` (kept from `depends_on` by
-//! triggers), looked up by an index in either direction; each function runs only when
-//! a state changes.
+//! triggers), looked up by an index in either direction; a service's are its rule's
+//! (`[[service_rule]] depends_on`), and a service whose alert a parent held back is
+//! marked (`services.held_back`). Each function runs only when a state changes.
 
 use super::alerts::{insert_alert, NewAlert};
 use super::{Result, Tx};
 use crate::domain::depend::Parent;
+use crate::domain::rules::{rule_for, ServiceRule};
 use crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S;
 use rusqlite::{params, OptionalExtension};
 
@@ -120,72 +122,141 @@ pub(super) fn parent_went_down(c: &Tx, parent: &Parent, state: &str, now: i64) -
 
 /// `parent` is up again: each child whose alerts were held back and whose notifiers
 /// were last told another story (it failed since, or it recovered since) is told once,
-/// with its latest alert, unless another of its parents is still down.
-pub(super) fn parent_came_back(c: &Tx, parent: &Parent, now: i64) -> Result<()> {
+/// with its latest alert, unless another of its parents is still down. Children are
+/// targets (`target_parents`) and services whose rule (`rules`) names the parent.
+pub(super) fn parent_came_back(
+    c: &Tx,
+    parent: &Parent,
+    rules: &[ServiceRule],
+    now: i64,
+) -> Result<()> {
     for kid in children(c, parent)? {
-        if held_back(c, kid)?.is_some() {
-            continue;
+        if held_back(c, kid)?.is_none() {
+            release(c, Child::Target(kid), parent, now)?;
         }
-        let latest: Option<LatestAlert> = c
-            .prepare_cached(
-                "SELECT state, suppressed, target, event, message, previous, description, details FROM alerts WHERE target_id = ? AND kind = 'target' \
-                 ORDER BY id DESC LIMIT 1",
-            )?
-            .query_row([kid], |r| {
-                Ok(LatestAlert {
-                    state: r.get(0)?,
-                    suppressed: r.get(1)?,
-                    target: r.get(2)?,
-                    event: r.get(3)?,
-                    message: r.get(4)?,
-                    previous: r.get(5)?,
-                    description: r.get(6)?,
-                    details: r.get(7)?,
-                })
-            })
-            .optional()?;
-        let Some(latest) = latest.filter(|l| !l.suppressed.is_empty()) else {
-            continue;
-        };
-        let told: Option<String> = c
-            .prepare_cached(
-                "SELECT state FROM alerts WHERE target_id = ? AND kind = 'target' \
-                 AND suppressed = '' ORDER BY id DESC LIMIT 1",
-            )?
-            .query_row([kid], |r| r.get(0))
-            .optional()?;
-        let now_failing = latest.state == "FAIL";
-        let told_failing = told.as_deref() == Some("FAIL");
-        if now_failing == told_failing {
-            continue;
-        }
-        let details = format!(
-            "Held back ({}); {parent} is back now.\n{}",
-            latest.suppressed, latest.details
-        );
-        insert_alert(
-            c,
-            &NewAlert {
-                kind: "target",
-                target_id: Some(kid),
-                service_id: None,
-                target: &latest.target,
-                server: "",
-                service: "",
-                channel: "target",
-                event: &latest.event,
-                message: &latest.message,
-                state: &latest.state,
-                previous: &latest.previous,
-                description: &latest.description,
-                details: &details,
-                time: now,
-                exclude_notifier: None,
-                suppressed: "",
-            },
-            now,
-        )?;
     }
+    let held: Vec<(i64, String, String)> = c
+        .prepare_cached(
+            "SELECT s.id, v.name, s.name FROM services s JOIN servers v ON v.id = s.server_id \
+             WHERE s.held_back != 0",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, server, service) in held {
+        let rule = rule_for(rules, &server, &service).map(|(_, r)| r);
+        match rule {
+            Some(rule) if !rule.depends_on.contains(parent) => continue,
+            Some(rule) if rule_held_back(c, rule)?.is_some() => continue,
+            Some(_) => release(c, Child::Service(id), parent, now)?,
+            // Its rule is gone: nothing holds it back any more, and nothing is owed.
+            None => {}
+        }
+        c.prepare_cached("UPDATE services SET held_back = 0 WHERE id = ?")?
+            .execute([id])?;
+    }
+    Ok(())
+}
+
+/// Why the alerts of a service governed by `rule` are held back now: its first parent
+/// that is down, or `None`.
+pub(super) fn rule_held_back(c: &Tx, rule: &ServiceRule) -> Result<Option<String>> {
+    for parent in &rule.depends_on {
+        if let Some(state) = down(c, parent)? {
+            return Ok(Some(format!("parent {parent} is {state}")));
+        }
+    }
+    Ok(None)
+}
+
+/// A source whose alerts a parent can hold back.
+#[derive(Clone, Copy)]
+enum Child {
+    Target(i64),
+    Service(i64),
+}
+
+/// Raises `child`'s latest alert again if it was held back and tells another story
+/// than the latest one delivered.
+fn release(c: &Tx, child: Child, parent: &Parent, now: i64) -> Result<()> {
+    let (column, id) = match child {
+        Child::Target(id) => ("target_id", id),
+        Child::Service(id) => ("service_id", id),
+    };
+    let latest: Option<LatestAlert> = c
+        .prepare_cached(&format!(
+            "SELECT state, suppressed, target, event, message, previous, description, details, \
+             kind, server, service, channel FROM alerts WHERE {column} = ? \
+             ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row([id], |r| {
+            Ok(LatestAlert {
+                state: r.get(0)?,
+                suppressed: r.get(1)?,
+                target: r.get(2)?,
+                event: r.get(3)?,
+                message: r.get(4)?,
+                previous: r.get(5)?,
+                description: r.get(6)?,
+                details: r.get(7)?,
+                kind: r.get(8)?,
+                server: r.get(9)?,
+                service: r.get(10)?,
+                channel: r.get(11)?,
+            })
+        })
+        .optional()?;
+    let Some(latest) = latest.filter(|l| !l.suppressed.is_empty()) else {
+        return Ok(());
+    };
+    let told: Option<(String, String)> = c
+        .prepare_cached(&format!(
+            "SELECT state, event FROM alerts WHERE {column} = ? AND suppressed = '' \
+             ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let failing = |state: &str, event: &str| match child {
+        Child::Target(_) => state == "FAIL",
+        Child::Service(_) => event == "offline" || (!state.is_empty() && state != "OK"),
+    };
+    let told_failing = told.is_some_and(|(state, event)| failing(&state, &event));
+    if failing(&latest.state, &latest.event) == told_failing {
+        return Ok(());
+    }
+    let note = format!("Held back ({}); {parent} is back now.", latest.suppressed);
+    // A target's note leads its details; a service's alert keeps OverC's two lines.
+    let (message, details) = match child {
+        Child::Target(_) => (
+            latest.message.clone(),
+            format!("{note}\n{}", latest.details),
+        ),
+        Child::Service(_) => (
+            format!("{} ({note})", latest.message),
+            latest.details.clone(),
+        ),
+    };
+    insert_alert(
+        c,
+        &NewAlert {
+            kind: &latest.kind,
+            target_id: matches!(child, Child::Target(_)).then_some(id),
+            service_id: matches!(child, Child::Service(_)).then_some(id),
+            target: &latest.target,
+            server: &latest.server,
+            service: &latest.service,
+            channel: &latest.channel,
+            event: &latest.event,
+            message: &message,
+            state: &latest.state,
+            previous: &latest.previous,
+            description: &latest.description,
+            details: &details,
+            time: now,
+            exclude_notifier: None,
+            suppressed: "",
+        },
+        now,
+    )?;
     Ok(())
 }
 
@@ -199,4 +270,8 @@ struct LatestAlert {
     previous: String,
     description: String,
     details: String,
+    kind: String,
+    server: String,
+    service: String,
+    channel: String,
 }

@@ -24,6 +24,7 @@ mod retention;
 mod rollup;
 mod schema;
 pub mod servers;
+mod service_rules;
 mod status;
 pub mod targets;
 mod writer;
@@ -160,6 +161,8 @@ struct Inner {
     alert_limit: std::sync::atomic::AtomicU32,
     /// `[history]` settings the writes follow.
     history: std::sync::RwLock<Arc<HistorySettings>>,
+    /// `[[service_rule]]` entries, read when a job that may judge a service is queued.
+    service_rules: std::sync::RwLock<Arc<[crate::domain::rules::ServiceRule]>>,
     path: PathBuf,
     sync: Durability,
     writer: mpsc::Sender<Msg>,
@@ -199,6 +202,7 @@ impl Store {
             inner: Arc::new(Inner {
                 alert_limit: std::sync::atomic::AtomicU32::new(flood::DEFAULT_ALERT_LIMIT),
                 history: std::sync::RwLock::new(Arc::new(HistorySettings::default())),
+                service_rules: std::sync::RwLock::new(Arc::from(Vec::new())),
                 path: path.to_path_buf(),
                 sync,
                 writer: tx,
@@ -230,6 +234,14 @@ impl Store {
     pub fn set_history(&self, settings: HistorySettings) {
         if let Ok(mut h) = self.inner.history.write() {
             *h = Arc::new(settings);
+        }
+    }
+
+    /// The `[[service_rule]]` entries in force.
+    pub fn service_rules(&self) -> Arc<[crate::domain::rules::ServiceRule]> {
+        match self.inner.service_rules.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 

@@ -5,8 +5,10 @@ use super::filing::{file_offline, file_reports, state_name};
 use super::flood::{admit_alert, close_flood_windows};
 use super::known::Service;
 use super::servers::{identify, Denied};
+use super::service_rules::{held_by_rule, judge_report, mark_held_back, service_moved};
 use super::{Result, Store, Tx};
 use crate::domain::report::{AlertReport, ServerId, ServiceReport, ServiceState};
+use crate::domain::rules::rule_for;
 use crate::domain::time::now_ms;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -14,65 +16,6 @@ use std::borrow::Cow;
 
 /// The service's row, creating it (as previously `OK`, per OverC) when new, and its
 /// state as stored (`None` for a new one).
-/// A service's being down changed (`(before, after)`) or it went offline or came back
-/// online (`was_offline` and its row updated already): the targets depending on it, or
-/// on its server, are told (dependencies, SPEC §14). Costs nothing when no target
-/// depends on anything.
-fn service_moved(
-    c: &Tx,
-    server: &str,
-    service: &str,
-    (was_down, is_down): (bool, bool),
-    was_offline: bool,
-    now: i64,
-) -> Result<()> {
-    use crate::domain::depend::Parent;
-    if was_down == is_down || !has_dependencies(c)? {
-        return Ok(());
-    }
-    let parent = Parent::Service {
-        server: server.to_string(),
-        service: service.to_string(),
-    };
-    let server_parent = Parent::Server(server.to_string());
-    // A server is down while every service it pushes is offline.
-    let online: i64 = c
-        .prepare_cached(
-            "SELECT count(*) FROM services s JOIN servers v ON v.id = s.server_id \
-             WHERE v.name = ? AND s.timed_out = 0",
-        )?
-        .query_row([server], |r| r.get(0))?;
-    if is_down {
-        let offline: bool = c
-            .prepare_cached(
-                "SELECT s.timed_out != 0 FROM services s JOIN servers v ON v.id = s.server_id \
-                 WHERE v.name = ? AND s.name = ?",
-            )?
-            .query_row([server, service], |r| r.get(0))
-            .optional()?
-            .unwrap_or(false);
-        let state = if offline { "offline" } else { "FAIL" };
-        super::depend::parent_went_down(c, &parent, state, now)?;
-        if online == 0 {
-            super::depend::parent_went_down(c, &server_parent, "offline", now)?;
-        }
-    } else {
-        super::depend::parent_came_back(c, &parent, now)?;
-        if was_offline && online == 1 {
-            super::depend::parent_came_back(c, &server_parent, now)?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether any target depends on anything (one look at an index).
-fn has_dependencies(c: &Tx) -> Result<bool> {
-    Ok(
-        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM target_parents)")?
-            .query_row([], |r| r.get(0))?,
-    )
-}
-
 fn service(
     c: &Tx,
     server: i64,
@@ -176,16 +119,19 @@ impl Store {
         reports: Vec<ServiceReport>,
     ) -> Result<Result<(), Denied>> {
         let limit = self.max_alerts_per_minute();
+        let rules = self.service_rules();
         self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
                 let at = r.time.unwrap_or(now);
                 let state = r.state.as_str();
+                let rule = rule_for(&rules, &id.name, &r.name).map(|(_, rule)| rule);
                 let (row, previous) = service(c, server, &r.name, r.period, at)?;
                 let (sid, offline) = (row.id, row.timed_out);
                 // A report replayed from an agent's spool, measured so long ago that it
                 // was overdue already, goes into the history but does not bring an
                 // offline service back (it would flip online, then offline again).
-                let overdue = at.saturating_add(r.period.saturating_mul(1000)) < now;
+                let grace = rule.map_or(0, |rule| i64::from(rule.offline_grace_s));
+                let overdue = at.saturating_add(r.period.saturating_add(grace).saturating_mul(1000)) < now;
                 let still_offline = offline && overdue;
                 // A report that changes nothing but the time leaves the row alone: the
                 // filing brings `last_report` up to date (within a second).
@@ -213,7 +159,8 @@ impl Store {
                     );
                     let was_down = offline || row.state == Some(ServiceState::Fail);
                     let is_down = still_offline || r.state == ServiceState::Fail;
-                    service_moved(c, &id.name, &r.name, (was_down, is_down), offline, at)?;
+                    let moved = (was_down, is_down);
+                    service_moved(c, &rules, &id.name, &r.name, moved, offline, at)?;
                 }
                 c.prepare_cached(
                     "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
@@ -222,6 +169,13 @@ impl Store {
                 let raise = |channel: &str, event: &str, message: &str, prev: &str| {
                     if !admit_alert(c, server, &id.name, now, limit)? {
                         return Ok(());
+                    }
+                    let (suppressed, by_parent) = match rule {
+                        Some(rule) => held_by_rule(c, rule)?,
+                        None => (String::new(), false),
+                    };
+                    if rule.is_some() {
+                        mark_held_back(c, sid, by_parent)?;
                     }
                     insert_alert(
                         c,
@@ -241,7 +195,7 @@ impl Store {
                             details: &r.info,
                             time: at,
                             exclude_notifier: None,
-                            suppressed: "",
+                            suppressed: &suppressed,
                         },
                         now,
                     )
@@ -249,6 +203,13 @@ impl Store {
                 };
                 if offline && !still_offline {
                     raise("plugin", "online", "Monitoring plugin back online", state)?;
+                }
+                if let Some(rule) = rule {
+                    let stored = previous.as_deref().and_then(ServiceState::parse);
+                    if let Some(told) = judge_report(c, sid, rule, stored, r.state, at)? {
+                        raise("service:state", &told.event, &told.message, told.previous)?;
+                    }
+                    continue;
                 }
                 let before = previous.as_deref().unwrap_or("OK");
                 if before != state {
@@ -323,6 +284,7 @@ impl Store {
     /// (server, service) names.
     pub async fn mark_offline(&self, now: i64) -> Result<Vec<(String, String)>> {
         let limit = self.max_alerts_per_minute();
+        let rules = self.service_rules();
         // A report not yet filed has not yet moved its service's `last_report`: most
         // are filed in slices first, the few that arrive meanwhile with the check.
         self.file_reports().await?;
@@ -335,7 +297,7 @@ impl Store {
                     "SELECT s.id, sv.id, sv.name, s.name, s.state, s.info, \
                      s.last_report + s.period * 1000 FROM services s \
                      JOIN servers sv ON sv.id = s.server_id \
-                     WHERE s.timed_out = 0 AND s.last_report + s.period * 1000 < ?",
+                     WHERE s.timed_out = 0 AND s.last_report + (s.period + s.grace) * 1000 < ?",
                 )?
                 .query_map([now], |r| {
                     Ok((
@@ -356,10 +318,18 @@ impl Store {
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
                     .execute([id])?;
                 let was_down = state == "FAIL";
-                service_moved(c, server, service, (was_down, true), false, now)?;
+                service_moved(c, &rules, server, service, (was_down, true), false, now)?;
                 file_offline(c, &history.calendar, *id, *since)?;
                 if !admit_alert(c, *server_id, server, now, limit)? {
                     continue;
+                }
+                let rule = rule_for(&rules, server, service).map(|(_, rule)| rule);
+                let (suppressed, by_parent) = match rule {
+                    Some(rule) => held_by_rule(c, rule)?,
+                    None => (String::new(), false),
+                };
+                if rule.is_some() {
+                    mark_held_back(c, *id, by_parent)?;
                 }
                 insert_alert(
                     c,
@@ -379,7 +349,7 @@ impl Store {
                         details: info,
                         time: now,
                         exclude_notifier: None,
-                        suppressed: "",
+                        suppressed: &suppressed,
                     },
                     now,
                 )?;
