@@ -245,3 +245,49 @@ fn a_row_typed_in_by_hand_with_an_unknown_parent_fails_naming_it() {
     );
     assert!(f.ctl(&["stop"]).status.success());
 }
+
+#[test]
+fn children_found_failing_just_before_their_parent_are_held_back_too() {
+    let router = Server::start();
+    let kid = Server::start();
+    let f = Fixture::new(&format!(
+        "[push]\nlisten = \"127.0.0.1:0\"\n\n\
+         [[target]]\nname = \"router\"\nurl = \"{}\"\nfrequency = 1\n\n\
+         [[target]]\nname = \"child\"\nurl = \"{}\"\nfrequency = 1\n\
+         depends_on = [\"target:router\"]\n\n\
+         [[service_rule]]\nmatch = \"h/*\"\ndepends_on = [\"target:router\"]\n\n\
+         [[notifier]]\nname = \"log\"\ntype = \"command\"\n\
+         command = \"sh -c 'cat >> told.txt; echo =MESSAGE= >> told.txt'\"\n",
+        router.url("/flip"),
+        kid.url("/flip")
+    ));
+    f.start();
+    let addr = listen_addr(&f);
+    wait_statuses(&f, "every target PASS", |_, s| s == "PASS");
+    // An alert opens the notifier's group interval (30 s): what follows waits in it.
+    let opening = serde_json::json!({ "server": { "name": "x", "key": "k" },
+        "alerts": [{ "message": "opening" }] });
+    assert_eq!(post(&addr, "/api/set/alerts", opening).0, 200);
+    wait_for("the opening alert told", Duration::from_secs(10), || {
+        read(&f, "told.txt").contains("opening")
+    });
+    kid.set_flip(503);
+    f.wait_target(2, "the child FAIL", |v| v["status"] == "FAIL");
+    let report = serde_json::json!({ "server": { "name": "h", "key": "k" }, "period": 600,
+        "services": [{ "name": "app", "state": "FAIL" }] });
+    assert_eq!(post(&addr, "/api/set/service/status", report).0, 200);
+    let unsent = "SELECT count(*) FROM alerts a JOIN deliveries d ON d.alert_id = a.id \
+                  WHERE (a.target = 'child' OR a.service = 'app') AND a.suppressed = '' \
+                  AND d.state = 'pending'";
+    assert_eq!(f.scalar(unsent), 2, "both wait in the group interval");
+    router.set_flip(503);
+    f.wait_target(1, "the router FAIL", |v| v["status"] == "FAIL");
+    let held = "SELECT count(*) FROM alerts a JOIN deliveries d ON d.alert_id = a.id \
+                WHERE (a.target = 'child' OR a.service = 'app') \
+                AND a.suppressed = 'parent target:router is FAIL' AND d.state = 'suppressed'";
+    wait_for("both held back", Duration::from_secs(5), || {
+        f.scalar(held) == 2
+    });
+    assert_eq!(f.scalar(unsent), 0);
+    assert!(f.ctl(&["stop"]).status.success());
+}

@@ -334,7 +334,7 @@ fn record(
     match (prev.status == Status::Fail, next.status == Status::Fail) {
         (false, true) => {
             open_incident(c, source, rec.time_ms)?;
-            super::depend::parent_went_down(c, &me(), "FAIL", now_ms())?;
+            super::depend::parent_went_down(c, &me(), "FAIL", rules, now_ms())?;
         }
         (true, false) => close_incident(c, source, rec.time_ms)?,
         _ => {}

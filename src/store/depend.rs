@@ -80,12 +80,20 @@ fn children(c: &Tx, parent: &Parent) -> Result<Vec<i64>> {
     )
 }
 
-/// `parent` has just gone down (`state`): the alerts its children raised in the
-/// last group interval that no notifier has been sent yet are held back too, so a
-/// child found failing a moment before its parent is not announced on its own.
-pub(super) fn parent_went_down(c: &Tx, parent: &Parent, state: &str, now: i64) -> Result<()> {
+/// `parent` has just gone down (`state`): the alerts its children (targets, and
+/// services whose rule in `rules` names it) raised in the last group interval that no
+/// notifier has been sent yet are held back too, so a child found failing a moment
+/// before its parent is not announced on its own.
+pub(super) fn parent_went_down(
+    c: &Tx,
+    parent: &Parent,
+    state: &str,
+    rules: &[ServiceRule],
+    now: i64,
+) -> Result<()> {
     let kids = children(c, parent)?;
-    if kids.is_empty() {
+    let rules_name_it = rules.iter().any(|r| r.depends_on.contains(parent));
+    if kids.is_empty() && !rules_name_it {
         return Ok(());
     }
     let window_ms: i64 = c
@@ -95,27 +103,49 @@ pub(super) fn parent_went_down(c: &Tx, parent: &Parent, state: &str, now: i64) -
         )?
         .query_row([DEFAULT_GROUP_INTERVAL_S], |r| r.get::<_, i64>(0))?
         .saturating_mul(1000);
-    let reason = format!("parent {parent} is {state}");
+    let since = now - window_ms;
+    // Raised, owed to someone, and not yet attempted by anyone.
+    const UNSENT: &str = "a.suppressed = '' AND a.time >= ?2 \
+         AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id) \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id \
+                         AND (d.state != 'pending' OR d.attempts > 0))";
+    let mut held: Vec<i64> = Vec::new();
     for kid in kids {
-        let held: Vec<i64> = c
-            .prepare_cached(
-                "SELECT a.id FROM alerts a WHERE a.target_id = ?1 AND a.suppressed = '' \
-                 AND a.time >= ?2 \
-                 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id) \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id \
-                                 AND (d.state != 'pending' OR d.attempts > 0))",
-            )?
-            .query_map(params![kid, now - window_ms], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for alert in held {
-            c.prepare_cached("UPDATE alerts SET suppressed = ? WHERE id = ?")?
-                .execute(params![reason, alert])?;
-            c.prepare_cached(
-                "UPDATE deliveries SET state = 'suppressed', finished = ? \
-                 WHERE alert_id = ? AND state = 'pending'",
-            )?
-            .execute(params![now, alert])?;
+        let mut s = c.prepare_cached(&format!(
+            "SELECT a.id FROM alerts a WHERE a.target_id = ?1 AND {UNSENT}"
+        ))?;
+        for id in s.query_map(params![kid, since], |r| r.get(0))? {
+            held.push(id?);
         }
+    }
+    if rules_name_it {
+        let recent: Vec<(i64, i64, String, String)> = c
+            .prepare_cached(&format!(
+                "SELECT a.id, a.service_id, a.server, a.service FROM alerts a \
+                 WHERE a.kind = ?1 AND a.service_id IS NOT NULL AND {UNSENT}"
+            ))?
+            .query_map(params!["service", since], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (alert, service, server, name) in recent {
+            let ruled = rule_for(rules, &server, &name).map(|(_, r)| r);
+            if ruled.is_some_and(|r| r.depends_on.contains(parent)) {
+                held.push(alert);
+                c.prepare_cached("UPDATE services SET held_back = 1 WHERE id = ?")?
+                    .execute([service])?;
+            }
+        }
+    }
+    let reason = format!("parent {parent} is {state}");
+    for alert in held {
+        c.prepare_cached("UPDATE alerts SET suppressed = ? WHERE id = ?")?
+            .execute(params![reason, alert])?;
+        c.prepare_cached(
+            "UPDATE deliveries SET state = 'suppressed', finished = ? \
+             WHERE alert_id = ? AND state = 'pending'",
+        )?
+        .execute(params![now, alert])?;
     }
     Ok(())
 }

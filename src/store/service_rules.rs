@@ -197,9 +197,9 @@ pub(super) fn service_moved(
             .optional()?
             .unwrap_or(false);
         let state = if offline { "offline" } else { "FAIL" };
-        parent_went_down(c, &parent, state, now)?;
+        parent_went_down(c, &parent, state, rules, now)?;
         if online == 0 {
-            parent_went_down(c, &server_parent, "offline", now)?;
+            parent_went_down(c, &server_parent, "offline", rules, now)?;
         }
     } else {
         parent_came_back(c, &parent, rules, now)?;
