@@ -20,12 +20,16 @@
 # pausing between requests so that together they offer half of skypunchd's median rate
 # (wrk times each request without the pause), for SECONDS x 2; its p50 / p99 / max.
 #
+# With RULE=1 a [[service_rule]] (3 of 5, the default flap detection) governs every
+# service, so each report is judged as well as stored.
+#
 # Needs: wrk, nginx (nginx-light), python3. Prints a Markdown section.
 set -euo pipefail
 SECS=${1:-10}
 ROUNDS=${2:-5}
 PER=${3:-1}
 SAMPLE=${SAMPLE:-300}
+RULE=${RULE:-0}
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin skypunchd --bin skypunchctl
 bin=$PWD/target/release
@@ -52,6 +56,9 @@ listen = "127.0.0.1:$port"
 [history]
 service_sample_seconds = $SAMPLE
 TOML
+if [ "$RULE" = 1 ]; then
+  printf '\n[[service_rule]]\nmatch = "bench/*"\nfailure_threshold = 3\nfailure_window = 5\n' >> "$dir/c.toml"
+fi
 cat > "$dir/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -131,7 +138,7 @@ o = [float(x) for x in sys.argv[1].split()]; n = [float(x) for x in sys.argv[2].
 r = [float(x) for x in sys.argv[3].split()]
 mo, mn = statistics.median(o), statistics.median(n)
 print(f'{mo:.0f} {mn:.0f} {mo / mn:.2f} {statistics.median(r):.2f}')" "$ours_all" "$theirs_all" "$ratios_all")
-echo "### Push API, wrk -t1 -c64, $PER service(s) per request, service_sample_seconds = $SAMPLE, $ROUNDS rounds of ${SECS} s each ($(date -u +%Y-%m-%d), $(nproc) vCPU, $(uname -r))"
+echo "### Push API, wrk -t1 -c64, $PER service(s) per request, service_sample_seconds = $SAMPLE, $([ "$RULE" = 1 ] && echo "a rule governing every service, ")$ROUNDS rounds of ${SECS} s each ($(date -u +%Y-%m-%d), $(nproc) vCPU, $(uname -r))"
 echo
 echo "| round | skypunchd req/s | errors | CPU stolen | nginx req/s | errors | CPU stolen | ratio |"
 echo "|---|---|---|---|---|---|---|---|"

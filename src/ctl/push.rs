@@ -178,7 +178,8 @@ fn marks(a: &AlertInfo) -> String {
     if a.group_size > 1 {
         marks.push(format!("grouped ({})", a.group_size));
     }
-    if a.event == "FLAPPING" {
+    // Targets say FLAPPING, pushed services (OverC's lower-case events) flapping.
+    if a.event.eq_ignore_ascii_case("flapping") {
         marks.push("flapping".to_string());
     }
     marks.join(", ")
@@ -189,5 +190,30 @@ fn truncate(s: &str, max: usize) -> String {
         s.to_string()
     } else {
         s.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_say_suppressed_grouped_and_flapping() {
+        let a = AlertInfo {
+            suppressed: "parent target:router is FAIL".into(),
+            group_size: 12,
+            event: "flapping".into(),
+            ..AlertInfo::default()
+        };
+        assert_eq!(
+            marks(&a),
+            "suppressed: parent target:router is FAIL, grouped (12), flapping"
+        );
+        let alone = AlertInfo {
+            group_size: 1,
+            event: "FAILURE".into(),
+            ..AlertInfo::default()
+        };
+        assert_eq!(marks(&alone), "");
     }
 }
