@@ -3,7 +3,10 @@
 # loopback (a new connection per check, the default): the daemon's memory, and how fast
 # skypunchctl answers beside it.
 #
-#   bench/scale.sh [TARGETS] [SECONDS]   (defaults: 100000 60)
+#   [FREQ=10] bench/scale.sh [TARGETS] [SECONDS]   (defaults: 100000 60)
+#
+# FREQ sets the targets' frequency: the default 10 s saturates two cores; a long one
+# (FREQ=3600) measures skypunchctl beside a daemon that is not busy.
 #
 # Measured after the targets have run for SECONDS:
 #   - skypunchd's RSS (VmRSS) and peak (VmHWM), and its CPU over the window
@@ -13,6 +16,7 @@
 set -euo pipefail
 N=${1:-100000}
 SECS=${2:-60}
+FREQ=${FREQ:-10}
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
 cargo build --release --quiet --bin skypunchd --bin skypunchctl
@@ -29,15 +33,15 @@ hz=$(getconf CLK_TCK)
 
 nginx_ok "$dir" 18181 18182
 
-python3 - "$dir/c.toml" "$N" <<'PY'
+python3 - "$dir/c.toml" "$N" "$FREQ" <<'PY'
 import sys
-path, n = sys.argv[1], int(sys.argv[2])
+path, n, freq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(path, "w") as f:
     f.write('[daemon]\nsocket = "run/s.sock"\npid_file = "run/s.pid"\ndatabase = "lib/s.db"\n'
             'log_file = "log/s.log"\nlog_level = "warn"\n\n[push]\nlisten = ""\n\n')
     for i in range(n):
         f.write(f'[[target]]\nname = "t{i}"\nurl = "http://127.0.0.1:{18181 + i % 2}/t/{i}"\n'
-                f'frequency = 10\ntimeout = 5\n\n')
+                f'frequency = {freq}\ntimeout = 5\n\n')
 PY
 size=$(stat -c %s "$dir/c.toml")
 ctl start >/dev/null
@@ -52,7 +56,7 @@ hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 checks=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT sum(pass_count + fail_count) FROM targets').fetchone()[0])" "$dir/lib/s.db")
 hyperfine -N --warmup 3 --runs 30 --export-json "$dir/one.json" "$bin/skypunchctl --config $dir/c.toml targets 1" > "$dir/hf1.txt" 2>&1 || { cat "$dir/hf1.txt" >&2; exit 1; }
 hyperfine -N --warmup 1 --runs 10 --export-json "$dir/all.json" "$bin/skypunchctl --config $dir/c.toml targets" > "$dir/hf2.txt" 2>&1 || { cat "$dir/hf2.txt" >&2; exit 1; }
-python3 - "$dir" "$N" "$SECS" "$size" "$rss" "$hwm" "$c0" "$c1" "$t0" "$t1" "$hz" "$checks" <<'PY'
+python3 - "$dir" "$N" "$SECS" "$size" "$rss" "$hwm" "$c0" "$c1" "$t0" "$t1" "$hz" "$checks" "$FREQ" <<'PY'
 import json, sys
 d, n, secs, size, rss, hwm, c0, c1, t0, t1, hz, checks = sys.argv[1:13]
 n, hz = int(n), int(hz)
@@ -62,7 +66,7 @@ one = json.load(open(f"{d}/one.json"))["results"][0]
 every = json.load(open(f"{d}/all.json"))["results"][0]
 print("| measure | value | bar |")
 print("|---|---|---|")
-print(f"| configuration file | {n} targets, {int(size) / 2**20:.1f} MB | |")
+print(f"| configuration file | {n} targets at {sys.argv[13]} s, {int(size) / 2**20:.1f} MB | |")
 print(f"| checks done (since start) | {checks} | |")
 print(f"| skypunchd CPU over {window:.0f} s | {cores:.2f} cores | |")
 print(f"| skypunchd RSS / peak RSS | {int(rss) / 1024:.0f} / {int(hwm) / 1024:.0f} MB | <= 250 MB |")

@@ -24,8 +24,18 @@ pub enum CodecError {
     Encode(String),
 }
 
+/// The most memory decoding one frame may claim, in bytes. bincode counts what a
+/// message takes in memory, not on the wire (a list claims its length times the size of
+/// its element before reading them), and a page of the target list takes ~4 times its
+/// frame; the bound still keeps a forged length from allocating more than this.
+const MAX_DECODED: usize = 16 * MAX_FRAME;
+
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_FRAME>()
+}
+
+fn decode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_DECODED>()
 }
 
 /// Encodes a message into a frame body.
@@ -35,7 +45,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes a frame body; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (msg, used) = bincode::serde::decode_from_slice(bytes, config())
+    let (msg, used) = bincode::serde::decode_from_slice(bytes, decode_config())
         .map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::Decode(format!(
@@ -77,6 +87,25 @@ mod tests {
             message: "id: 8 does not exist".into(),
         };
         assert_eq!(decode::<Response>(&encode(&resp).unwrap()).unwrap(), resp);
+    }
+
+    #[test]
+    fn a_list_that_fits_a_frame_decodes_though_it_takes_more_in_memory() {
+        use crate::control::protocol::TargetInfo;
+        let page: Vec<TargetInfo> = (0..40_000)
+            .map(|id| TargetInfo {
+                id,
+                name: format!("t{id}"),
+                ..TargetInfo::default()
+            })
+            .collect();
+        let bytes = encode(&Response::Targets(page)).unwrap();
+        assert!(bytes.len() < MAX_FRAME, "{}", bytes.len());
+        assert!(40_000 * std::mem::size_of::<TargetInfo>() > MAX_FRAME);
+        match decode::<Response>(&bytes).unwrap() {
+            Response::Targets(p) => assert_eq!(p.len(), 40_000),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

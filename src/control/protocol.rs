@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; both sides must agree.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// What `skypunchctl` asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +115,12 @@ pub enum Request {
     },
     /// Uptime and incident figures per source over a range.
     Report(ReportQuery),
+    /// The target list's table columns only, in pages as [`Request::Targets`]:
+    /// answered with [`Response::TargetLines`].
+    TargetLines {
+        /// Only targets with a larger id (`i64::MIN` for the first page).
+        after: i64,
+    },
 }
 
 /// What `skypunchctl report` asks for.
@@ -236,10 +242,31 @@ pub enum Response {
     },
     /// Answer to [`Request::Report`].
     Report(ReportInfo),
+    /// Answer to [`Request::TargetLines`]: one page of the list, empty after the last.
+    TargetLines(Vec<TargetLine>),
 }
 
 // The answers' own types: the store's rows are converted into them by the daemon's
 // handler, so a column added in the store never changes what goes over the wire.
+
+/// A target as one line of `skypunchctl targets`' table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetLine {
+    /// Row id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// NEW, PASS, WARN or FAIL.
+    pub status: String,
+    /// `YYYY-MM-DD HH:MM:SS` (UTC) of the last check, empty before the first.
+    pub last_updated: String,
+    /// Checked or not.
+    pub enabled: bool,
+    /// Checks PASS.
+    pub pass_count: i64,
+    /// Checks FAIL.
+    pub fail_count: i64,
+}
 
 /// A target as `skypunchctl targets` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -562,6 +589,7 @@ mod tests {
                 month: Some("2026-11".into()),
                 ..ReportQuery::default()
             }),
+            Request::TargetLines { after: 8 },
         ]
     }
 
@@ -652,6 +680,11 @@ mod tests {
                 }],
                 ..ReportInfo::default()
             }),
+            Response::TargetLines(vec![TargetLine {
+                id: 1,
+                enabled: true,
+                ..TargetLine::default()
+            }]),
         ]
     }
 
@@ -682,7 +715,7 @@ mod tests {
     }
 
     const PINNED: &[&str] = &[
-        "0003",
+        "0004",
         "01",
         "02",
         "03",
@@ -704,7 +737,8 @@ mod tests {
         "13016e04736d747003614062027b7d00",
         "1404",
         "1500010168000107323032362d31310000",
-        "0003017607",
+        "1610",
+        "0004017607",
         "01017607090163016400010000000000",
         "02016d",
         "03010201740450415353000000000000000000000000000000000000010178",
@@ -719,5 +753,6 @@ mod tests {
         "0c040000000000000000",
         "0d016e00016d",
         "0e000003555443010002000000010000000000e058400000000000010000000000802840",
+        "0f0102000000010000",
     ];
 }

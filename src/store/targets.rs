@@ -55,6 +55,95 @@ pub struct TargetInfo {
     pub last_trace: Option<String>,
 }
 
+impl TargetInfo {
+    /// At most how many bytes the row takes in a compact encoding (the control
+    /// socket's: an integer, zigzagged, in 1 byte below 251, 3 below 2^16, 5 below 2^32,
+    /// else 9; a text as its length so encoded and its bytes; one byte per flag and
+    /// option tag), so a page of them can be cut to fit one frame.
+    pub fn encoded_bound(&self) -> usize {
+        let texts = [
+            &self.name,
+            &self.status,
+            &self.status_description,
+            &self.last_updated,
+            &self.url,
+            &self.method,
+            &self.auth_type,
+        ];
+        let numbers = [
+            self.id,
+            self.expect_status,
+            self.frequency,
+            self.timeout,
+            self.pass_count,
+            self.fail_count,
+            self.warn_count,
+            self.count200,
+            self.count300,
+            self.count400,
+            self.count500,
+            self.network_fails,
+            self.repeated_fails,
+        ];
+        texts.iter().map(|s| text_bound(s)).sum::<usize>()
+            + numbers.iter().map(|&n| number_bound(n)).sum::<usize>()
+            + 1
+            + 1
+            + self.last_trace.as_deref().map_or(0, text_bound)
+    }
+}
+
+/// At most how many bytes an integer takes in a compact encoding (the control
+/// socket's: zigzagged, 1 byte below 251, 3 below 2^16, 5 below 2^32, else 9).
+fn number_bound(v: i64) -> usize {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    match z {
+        0..=250 => 1,
+        251..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
+/// A text's length so encoded, and its bytes.
+fn text_bound(s: &str) -> usize {
+    number_bound(i64::try_from(s.len()).unwrap_or(i64::MAX)) + s.len()
+}
+
+/// A target as one line of the list's table: the columns it shows, read alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetLine {
+    /// Row id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// NEW, PASS, WARN or FAIL.
+    pub status: String,
+    /// `YYYY-MM-DD HH:MM:SS` (UTC) of the last check, empty before the first.
+    pub last_updated: String,
+    /// Checked or not.
+    pub enabled: bool,
+    /// Checks PASS.
+    pub pass_count: i64,
+    /// Checks FAIL.
+    pub fail_count: i64,
+}
+
+impl TargetLine {
+    /// As [`TargetInfo::encoded_bound`].
+    pub fn encoded_bound(&self) -> usize {
+        [&self.name, &self.status, &self.last_updated]
+            .iter()
+            .map(|s| text_bound(s))
+            .sum::<usize>()
+            + [self.id, self.pass_count, self.fail_count]
+                .iter()
+                .map(|&n| number_bound(n))
+                .sum::<usize>()
+            + 1
+    }
+}
+
 /// What `sync_config_targets` changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -258,20 +347,41 @@ impl Store {
             while size < bytes {
                 let Some(r) = rows.next()? else { break };
                 let t = info_row(r, false)?;
-                // Its text, and at most 200 bytes of numbers and lengths once encoded
-                // (twenty integers of at most nine bytes each, seven lengths).
-                size += 200
-                    + [
-                        &t.name,
-                        &t.status,
-                        &t.status_description,
-                        &t.last_updated,
-                        &t.url,
-                    ]
-                    .iter()
-                    .map(|s| s.len())
-                    .sum::<usize>();
+                size += t.encoded_bound();
                 page.push(t);
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    /// As [`list_targets_after`](Self::list_targets_after), the table's columns only.
+    pub async fn list_target_lines_after(
+        &self,
+        after: i64,
+        bytes: usize,
+    ) -> Result<Vec<TargetLine>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(
+                "SELECT id, name, status, last_updated, CAST(enabled AS INTEGER), \
+                 CAST(pass_count AS INTEGER), CAST(fail_count AS INTEGER) FROM targets \
+                 WHERE id > ? ORDER BY id",
+            )?;
+            let mut rows = s.query([after])?;
+            let (mut page, mut size) = (Vec::new(), 0);
+            while size < bytes {
+                let Some(r) = rows.next()? else { break };
+                let line = TargetLine {
+                    id: r.get(0)?,
+                    name: text(r, 1)?,
+                    status: text(r, 2)?,
+                    last_updated: text(r, 3)?,
+                    enabled: r.get::<_, Option<i64>>(4)?.unwrap_or(0) != 0,
+                    pass_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    fail_count: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                };
+                size += line.encoded_bound();
+                page.push(line);
             }
             Ok(page)
         })
