@@ -268,6 +268,24 @@ fn expect_done(response: Response) -> Result<String, Failure> {
     }
 }
 
+/// A whole long list, page by page (it does not fit one frame): `ask` makes the
+/// request for the page after the last item had (`None` first), `open` takes a page out
+/// of its answer (or says why it cannot); an empty page ends the list.
+async fn all_pages<T>(
+    client: &mut Client,
+    ask: impl Fn(Option<&T>) -> Request,
+    open: impl Fn(Response) -> Result<Vec<T>, Failure>,
+) -> Result<Vec<T>, Failure> {
+    let mut all: Vec<T> = Vec::new();
+    loop {
+        let page = open(client.request(&ask(all.last())).await?)?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
 fn unexpected(response: Response) -> Failure {
     match response {
         Response::Error { message, .. } => Failure::failed(message),

@@ -1,6 +1,6 @@
 //! `skypunchctl servers`, `services` and `alerts`.
 
-use super::{expect_done, unexpected, Failure, Out};
+use super::{all_pages, expect_done, unexpected, Failure, Out};
 use crate::control::client::Client;
 use crate::control::protocol::{AlertInfo, ServerInfo, ServiceInfo};
 use crate::control::protocol::{Request, Response};
@@ -84,19 +84,18 @@ pub async fn services(
     out: &Out,
 ) -> Result<(), Failure> {
     // Page by page: a long list, or long infos, do not fit one frame.
-    let mut list: Vec<ServiceInfo> = Vec::new();
-    loop {
-        let after = list.last().map(|s| (s.server.clone(), s.name.clone()));
-        let request = Request::Services {
+    let list = all_pages(
+        client,
+        |last: Option<&ServiceInfo>| Request::Services {
             server: server.clone(),
-            after,
-        };
-        match client.request(&request).await? {
-            Response::Services(page) if page.is_empty() => break,
-            Response::Services(page) => list.extend(page),
-            other => return Err(unexpected(other)),
-        }
-    }
+            after: last.map(|s| (s.server.clone(), s.name.clone())),
+        },
+        |answer| match answer {
+            Response::Services(page) => Ok(page),
+            other => Err(unexpected(other)),
+        },
+    )
+    .await?;
     if out.json {
         println!("{}", serde_json::to_value(&list).unwrap_or_default());
         return Ok(());

@@ -1,6 +1,6 @@
 //! `skypunchctl targets ...`: tables and messages in Skypunch's words.
 
-use super::{expect_done, unexpected, Failure, Out};
+use super::{all_pages, expect_done, unexpected, Failure, Out};
 use crate::control::client::Client;
 use crate::control::protocol::{NewTarget, Request, Response, TestReport};
 use crate::control::protocol::{TargetInfo, TargetLine};
@@ -73,28 +73,32 @@ async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
     // Page by page: the whole list of a large fleet does not fit one frame. The table
     // asks for its columns only; JSON for every field.
     if out.json {
-        let mut targets: Vec<TargetInfo> = Vec::new();
-        loop {
-            let after = targets.last().map_or(i64::MIN, |t| t.id);
-            match client.request(&Request::Targets { after }).await? {
-                Response::Targets(page) if page.is_empty() => break,
-                Response::Targets(page) => targets.extend(page),
-                other => return Err(unexpected(other)),
-            }
-        }
+        let targets = all_pages(
+            client,
+            |last: Option<&TargetInfo>| Request::Targets {
+                after: last.map_or(i64::MIN, |t| t.id),
+            },
+            |answer| match answer {
+                Response::Targets(page) => Ok(page),
+                other => Err(unexpected(other)),
+            },
+        )
+        .await?;
         let all: Vec<_> = targets.iter().map(target_json).collect();
         println!("{}", serde_json::Value::Array(all));
         return Ok(());
     }
-    let mut lines: Vec<TargetLine> = Vec::new();
-    loop {
-        let after = lines.last().map_or(i64::MIN, |t| t.id);
-        match client.request(&Request::TargetLines { after }).await? {
-            Response::TargetLines(page) if page.is_empty() => break,
-            Response::TargetLines(page) => lines.extend(page),
-            other => return Err(unexpected(other)),
-        }
-    }
+    let lines = all_pages(
+        client,
+        |last: Option<&TargetLine>| Request::TargetLines {
+            after: last.map_or(i64::MIN, |t| t.id),
+        },
+        |answer| match answer {
+            Response::TargetLines(page) => Ok(page),
+            other => Err(unexpected(other)),
+        },
+    )
+    .await?;
     print!("{}", list_table(&lines));
     Ok(())
 }

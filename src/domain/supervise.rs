@@ -151,6 +151,36 @@ pub struct Flap {
     pub since: Option<i64>,
 }
 
+impl Flap {
+    /// The change times as the store keeps them: milliseconds, comma-separated, oldest
+    /// first.
+    pub fn changes_text(&self) -> String {
+        let times: Vec<String> = self.changes.iter().map(i64::to_string).collect();
+        times.join(",")
+    }
+
+    /// Reads [`changes_text`](Self::changes_text)'s form; what cannot be read is left out.
+    pub fn parse_changes(text: &str) -> Vec<i64> {
+        text.split(',')
+            .filter_map(|t| t.trim().parse().ok())
+            .collect()
+    }
+
+    /// `<n> changes in <m> min`: the changes kept and the minutes they span, rounded up.
+    pub fn described(&self) -> String {
+        let span = self
+            .changes
+            .last()
+            .zip(self.changes.first())
+            .map_or(0, |(l, f)| l - f);
+        format!(
+            "{} changes in {} min",
+            self.changes.len(),
+            (span + 59_999) / 60_000
+        )
+    }
+}
+
 /// What the store remembers between checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
@@ -351,6 +381,18 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flap_memory_round_trips_and_describes_itself() {
+        let flap = Flap {
+            changes: vec![60_000, 90_000, 125_000],
+            since: None,
+        };
+        assert_eq!(flap.changes_text(), "60000,90000,125000");
+        assert_eq!(Flap::parse_changes("60000, 90000,x,125000"), flap.changes);
+        assert_eq!(Flap::parse_changes(""), Vec::<i64>::new());
+        assert_eq!(flap.described(), "3 changes in 2 min");
+    }
     use Verdict::{Fail as F, Pass as P, Warn as W};
 
     const ONE: Thresholds = Thresholds {

@@ -238,11 +238,7 @@ fn progress(c: &Tx, id: i64) -> Result<Option<(Progress, Option<i64>)>> {
                         seen: count(7)?.min(MAX_WINDOW),
                     },
                     flap: Flap {
-                        changes: r
-                            .get::<_, String>(8)?
-                            .split(',')
-                            .filter_map(|t| t.trim().parse().ok())
-                            .collect(),
+                        changes: Flap::parse_changes(&r.get::<_, String>(8)?),
                         since: r.get(9)?,
                     },
                 },
@@ -303,12 +299,7 @@ fn record(
         next.recent.fails as i64,
         next.recent.warns as i64,
         next.recent.seen,
-        next.flap
-            .changes
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
+        next.flap.changes_text(),
         next.flap.since,
         keep_trace,
         trace,
@@ -340,16 +331,10 @@ fn record(
         _ => {}
     }
     if let Some(event) = event {
-        let changes = &next.flap.changes;
         let note = if event == TargetEvent::Flapping {
-            let span = changes
-                .last()
-                .zip(changes.first())
-                .map_or(0, |(l, f)| l - f);
             Some(format!(
-                "State is flapping ({} changes in {} min); no alert until one state has held for {} min",
-                changes.len(),
-                (span + 59_999) / 60_000,
+                "State is flapping ({}); no alert until one state has held for {} min",
+                next.flap.described(),
                 rec.thresholds.flap_minutes
             ))
         } else if prev.flap.since.is_some() {

@@ -381,11 +381,8 @@ impl Store {
                  WHERE (?1 IS NULL OR sv.name = ?1) AND (?2 IS NULL OR (sv.name, s.name) > (?2, ?3)) \
                  ORDER BY sv.name, s.name",
             )?;
-            let mut rows = s.query(params![server, after_server, after_name])?;
-            let (mut page, mut size) = (Vec::new(), 0usize);
-            while size < bytes {
-                let Some(r) = rows.next()? else { break };
-                let service = ServiceInfo {
+            let service = |r: &rusqlite::Row| {
+                Ok(ServiceInfo {
                     id: r.get(0)?,
                     server: r.get(1)?,
                     name: r.get(2)?,
@@ -394,17 +391,15 @@ impl Store {
                     period: r.get(5)?,
                     last_report: crate::domain::time::format_ms(r.get(6)?),
                     timed_out: r.get(7)?,
-                };
-                // Its text, and at most 100 bytes of numbers and lengths once encoded.
-                size = size.saturating_add(
-                    100 + service.server.len()
-                        + service.name.len()
-                        + service.state.len()
-                        + service.info.len()
-                        + service.last_report.len(),
-                );
-                page.push(service);
-            }
+                })
+            };
+            // Its text, and at most 100 bytes of numbers and lengths once encoded.
+            let bound = |s: &ServiceInfo| {
+                100 + s.server.len() + s.name.len() + s.state.len() + s.info.len()
+                    + s.last_report.len()
+            };
+            let rows = s.query(params![server, after_server, after_name])?;
+            let page = super::targets::page_of(rows, bytes, service, bound)?;
             Ok(page)
         })
         .await

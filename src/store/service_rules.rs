@@ -46,11 +46,7 @@ pub(super) fn judge_report(
                     seen: count(3)?.min(MAX_WINDOW),
                 },
                 Flap {
-                    changes: r
-                        .get::<_, String>(4)?
-                        .split(',')
-                        .filter_map(|t| t.trim().parse().ok())
-                        .collect(),
+                    changes: Flap::parse_changes(&r.get::<_, String>(4)?),
                     since: r.get(5)?,
                 },
                 r.get::<_, i64>(6)?,
@@ -87,12 +83,7 @@ pub(super) fn judge_report(
             next.recent.fails as i64,
             next.recent.warns as i64,
             next.recent.seen,
-            next.flap
-                .changes
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
+            next.flap.changes_text(),
             next.flap.since,
             grace_now,
             id
@@ -102,22 +93,11 @@ pub(super) fn judge_report(
     Ok(event.map(|e| {
         let previous = overc_name(prev.status);
         match e {
-            TargetEvent::Flapping => {
-                let changes = &next.flap.changes;
-                let span = changes
-                    .last()
-                    .zip(changes.first())
-                    .map_or(0, |(l, f)| l - f);
-                Told {
-                    event: "flapping".into(),
-                    message: format!(
-                        "State is flapping ({} changes in {} min)",
-                        changes.len(),
-                        (span + 59_999) / 60_000
-                    ),
-                    previous,
-                }
-            }
+            TargetEvent::Flapping => Told {
+                event: "flapping".into(),
+                message: format!("State is flapping ({})", next.flap.described()),
+                previous,
+            },
             _ if prev.flap.since.is_some() => Told {
                 event: state.as_str().into(),
                 message: format!(

@@ -93,6 +93,24 @@ impl TargetInfo {
     }
 }
 
+/// Reads `rows` until the `bound`s of those read pass `bytes` (at least one): a page of
+/// a long list that fits one control frame.
+pub(super) fn page_of<T>(
+    mut rows: rusqlite::Rows<'_>,
+    bytes: usize,
+    read: impl Fn(&Row) -> rusqlite::Result<T>,
+    bound: impl Fn(&T) -> usize,
+) -> Result<Vec<T>> {
+    let (mut page, mut size) = (Vec::new(), 0usize);
+    while size < bytes {
+        let Some(r) = rows.next()? else { break };
+        let item = read(r)?;
+        size = size.saturating_add(bound(&item));
+        page.push(item);
+    }
+    Ok(page)
+}
+
 /// At most how many bytes an integer takes in a compact encoding (the control
 /// socket's: zigzagged, 1 byte below 251, 3 below 2^16, 5 below 2^32, else 9).
 fn number_bound(v: i64) -> usize {
@@ -342,14 +360,12 @@ impl Store {
             let mut s = c.prepare_cached(&format!(
                 "SELECT {INFO_COLUMNS} FROM targets WHERE id > ? ORDER BY id"
             ))?;
-            let mut rows = s.query([after])?;
-            let (mut page, mut size) = (Vec::new(), 0);
-            while size < bytes {
-                let Some(r) = rows.next()? else { break };
-                let t = info_row(r, false)?;
-                size += t.encoded_bound();
-                page.push(t);
-            }
+            let page = page_of(
+                s.query([after])?,
+                bytes,
+                |r| info_row(r, false),
+                TargetInfo::encoded_bound,
+            )?;
             Ok(page)
         })
         .await
@@ -367,11 +383,8 @@ impl Store {
                  CAST(pass_count AS INTEGER), CAST(fail_count AS INTEGER) FROM targets \
                  WHERE id > ? ORDER BY id",
             )?;
-            let mut rows = s.query([after])?;
-            let (mut page, mut size) = (Vec::new(), 0);
-            while size < bytes {
-                let Some(r) = rows.next()? else { break };
-                let line = TargetLine {
+            let line = |r: &Row| {
+                Ok(TargetLine {
                     id: r.get(0)?,
                     name: text(r, 1)?,
                     status: text(r, 2)?,
@@ -379,10 +392,9 @@ impl Store {
                     enabled: r.get::<_, Option<i64>>(4)?.unwrap_or(0) != 0,
                     pass_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
                     fail_count: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
-                };
-                size += line.encoded_bound();
-                page.push(line);
-            }
+                })
+            };
+            let page = page_of(s.query([after])?, bytes, line, TargetLine::encoded_bound)?;
             Ok(page)
         })
         .await
