@@ -146,8 +146,8 @@ impl From<crate::store::servers::ServerInfo> for ServerInfo {
     }
 }
 
-impl From<crate::store::push::ServiceInfo> for ServiceInfo {
-    fn from(row: crate::store::push::ServiceInfo) -> Self {
+impl From<crate::store::services::ServiceInfo> for ServiceInfo {
+    fn from(row: crate::store::services::ServiceInfo) -> Self {
         ServiceInfo {
             id: row.id,
             server: row.server,

@@ -9,7 +9,7 @@ use super::{error, json};
 use crate::domain::time::now_ms;
 use crate::scheduler::SchedulerHandle;
 use crate::store::checks::Uptime;
-use crate::store::push::ServiceInfo;
+use crate::store::services::ServiceInfo;
 use crate::store::targets::TargetInfo;
 use crate::store::Store;
 use bytes::Bytes;

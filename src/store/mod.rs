@@ -25,6 +25,7 @@ mod rollup;
 mod schema;
 pub mod servers;
 mod service_rules;
+pub mod services;
 mod status;
 pub mod targets;
 mod writer;
