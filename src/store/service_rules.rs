@@ -1,8 +1,8 @@
 //! Pushed services under `[[service_rule]]` (SPEC §14): their reports judged like a
 //! target's checks (thresholds and windows counted in reports, flap detection), the
 //! alerts they raise held back by the rule (`notify = false`, a parent down), and the
-//! dependents told when a service goes down or comes back. A service no rule governs
-//! never comes here: it keeps OverC's behaviour.
+//! dependents told when a service goes down or comes back (`service_moved`, for every
+//! service). A service no rule governs is not judged here: it keeps OverC's behaviour.
 
 use super::depend::{parent_came_back, parent_went_down, rule_held_back};
 use super::{Result, Store, Tx};
