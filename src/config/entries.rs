@@ -409,19 +409,9 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
         ("failure", t.failure_threshold, t.failure_window),
         ("success", t.success_threshold, t.success_window),
     ] {
-        let window = window.unwrap_or(threshold);
-        if window < threshold || window > MAX_WINDOW {
-            return Err(format!(
-                "{key}_window must be from {key}_threshold ({threshold}) to {MAX_WINDOW} checks, not {window}"
-            )
-            .into());
-        }
+        window_of(key, threshold, window, "checks")?;
     }
-    if t.flap_minutes == 0 {
-        return Err(
-            "flap_minutes must be at least 1 (flap_changes = 0 turns flap detection off)".into(),
-        );
-    }
+    check_flap_minutes(t.flap_minutes)?;
     match crate::domain::depend::parse_all(&t.depends_on) {
         Ok(parents) if parents.contains(&crate::domain::depend::Parent::Target(t.name.clone())) => {
             return Err(format!(
@@ -434,6 +424,34 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
         Err(e) => return Err(e.to_string().into()),
     }
     t.auth.validate().map_err(Invalid::from)
+}
+
+/// A `<key>_window` (default: its threshold), checked to span from its threshold to
+/// [`MAX_WINDOW`] `unit` (checks, reports). Shared by targets and service rules.
+pub(super) fn window_of(
+    key: &str,
+    threshold: u32,
+    window: Option<u32>,
+    unit: &str,
+) -> Result<u32, Invalid> {
+    let window = window.unwrap_or(threshold);
+    if window < threshold || window > MAX_WINDOW {
+        return Err(format!(
+            "{key}_window must be from {key}_threshold ({threshold}) to {MAX_WINDOW} {unit}, not {window}"
+        )
+        .into());
+    }
+    Ok(window)
+}
+
+/// `flap_minutes` is at least 1 (shared by targets and service rules).
+pub(super) fn check_flap_minutes(minutes: u32) -> Result<(), Invalid> {
+    if minutes == 0 {
+        return Err(
+            "flap_minutes must be at least 1 (flap_changes = 0 turns flap detection off)".into(),
+        );
+    }
+    Ok(())
 }
 
 pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), Invalid> {

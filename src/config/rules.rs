@@ -2,10 +2,11 @@
 //! `target:` parent names a target of the file, and nothing depends on itself, through
 //! targets or through the rules that govern the services they name.
 
+use super::entries::{check_flap_minutes, window_of};
 use super::{Config, Invalid, DEFAULT_FLAP_CHANGES, DEFAULT_FLAP_MINUTES};
 use crate::domain::depend::{find_cycle, parse_all, Parent};
 use crate::domain::rules::{rule_for, ServiceRule};
-use crate::domain::supervise::{Thresholds, MAX_WINDOW};
+use crate::domain::supervise::Thresholds;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -72,21 +73,9 @@ impl ServiceRuleConfig {
             if threshold == 0 {
                 return Err(format!("{key}_threshold must be at least 1").into());
             }
-            let window = window.unwrap_or(threshold);
-            if window < threshold || window > MAX_WINDOW {
-                return Err(format!(
-                    "{key}_window must be from {key}_threshold ({threshold}) to {MAX_WINDOW} reports, not {window}"
-                )
-                .into());
-            }
-            windows[i] = window;
+            windows[i] = window_of(key, threshold, window, "reports")?;
         }
-        if self.flap_minutes == 0 {
-            return Err(
-                "flap_minutes must be at least 1 (flap_changes = 0 turns flap detection off)"
-                    .into(),
-            );
-        }
+        check_flap_minutes(self.flap_minutes)?;
         let parents = parse_all(&self.depends_on).map_err(|e| Invalid::from(e.to_string()))?;
         let thresholds = Thresholds {
             failure: self.failure_threshold,

@@ -282,12 +282,15 @@ async fn reload(
     for row in rows.iter().filter(|r| r.enabled) {
         wanted.insert(row.id, ());
         // A child's definition depends on the other names too: looked at every time.
+        let child = has_parents(row).then(|| judged(row));
         let fingerprint =
-            fingerprint(row) ^ u64::from(has_parents(row) && judged(row).invalid.is_some());
+            fingerprint(row) ^ u64::from(child.as_ref().is_some_and(|d| d.invalid.is_some()));
+        // A child's definition is made once: for its fingerprint, and for its slot.
+        let def_of = |row: &TargetRow| child.unwrap_or_else(|| judged(row));
         match slots.get_mut(&row.id) {
             Some(slot) if slot.fingerprint == fingerprint => {}
             Some(slot) => {
-                let def = judged(row);
+                let def = def_of(row);
                 if let Some(problem) = &def.invalid {
                     log::warn!("[{}] {}: {problem}", def.id, def.name);
                 }
@@ -301,7 +304,7 @@ async fn reload(
                 changed += 1;
             }
             None => {
-                let def = judged(row);
+                let def = def_of(row);
                 if let Some(problem) = &def.invalid {
                     log::warn!("[{}] {}: {problem}", def.id, def.name);
                 }

@@ -59,12 +59,18 @@ pub(super) fn held_back(c: &Tx, id: i64) -> Result<Option<String>> {
         .prepare_cached("SELECT parent FROM target_parents WHERE target_id = ? ORDER BY parent")?
         .query_map([id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    for reference in parents {
-        // A reference that cannot be read was refused when the target was loaded.
-        let Ok(parent) = Parent::parse(&reference) else {
-            continue;
-        };
-        if let Some(state) = down(c, &parent)? {
+    // A reference that cannot be read was refused when the target was loaded.
+    let parents: Vec<Parent> = parents
+        .iter()
+        .filter_map(|r| Parent::parse(r).ok())
+        .collect();
+    first_down(c, &parents)
+}
+
+/// `parent <ref> is <state>` for the first of `parents` that is down, or `None`.
+fn first_down(c: &Tx, parents: &[Parent]) -> Result<Option<String>> {
+    for parent in parents {
+        if let Some(state) = down(c, parent)? {
             return Ok(Some(format!("parent {parent} is {state}")));
         }
     }
@@ -190,12 +196,7 @@ pub(super) fn parent_came_back(
 /// Why the alerts of a service governed by `rule` are held back now: its first parent
 /// that is down, or `None`.
 pub(super) fn rule_held_back(c: &Tx, rule: &ServiceRule) -> Result<Option<String>> {
-    for parent in &rule.depends_on {
-        if let Some(state) = down(c, parent)? {
-            return Ok(Some(format!("parent {parent} is {state}")));
-        }
-    }
-    Ok(None)
+    first_down(c, &rule.depends_on)
 }
 
 /// A source whose alerts a parent can hold back.

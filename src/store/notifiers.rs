@@ -172,7 +172,7 @@ fn not_found(id: i64) -> StoreError {
     StoreError::NotFound(format!("id: {id} does not exist"))
 }
 
-fn name_of(c: &Connection, id: i64) -> Result<String> {
+pub(super) fn name_of(c: &Connection, id: i64) -> Result<String> {
     c.query_row("SELECT name FROM notifiers WHERE id = ?", [id], |r| {
         r.get(0)
     })

@@ -7,11 +7,11 @@
 //! once it has been retried for `[daemon] delivery_retry_seconds`.
 
 use super::alerts::{insert_alert, NewAlert};
-use super::notifiers::{AlertRecord, NotifierRow};
+use super::notifiers::{name_of, AlertRecord, NotifierRow};
 use super::targets::text;
 use super::{Result, Store};
 use crate::domain::time::now_ms;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 /// First retry delay; it doubles after each failed attempt.
 const FIRST_RETRY_MS: i64 = 1_000;
@@ -73,16 +73,6 @@ fn alert_record(r: &Row, at: usize) -> rusqlite::Result<AlertRecord> {
         description: r.get(at + 11)?,
         details: r.get(at + 12)?,
     })
-}
-
-fn notifier_name(c: &Connection, id: i64) -> Result<String> {
-    Ok(
-        c.query_row("SELECT name FROM notifiers WHERE id = ?", [id], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .unwrap_or_default(),
-    )
 }
 
 impl Store {
@@ -260,7 +250,7 @@ impl Store {
                 .execute(params![now, notifier, now - retry_for_ms])?;
             }
             if !about_notifiers {
-                let name = notifier_name(c, notifier)?;
+                let name = name_of(c, notifier)?;
                 let message = format!("Notifier `{name}` failed: {error}");
                 insert_alert(
                     c,

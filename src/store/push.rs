@@ -5,7 +5,7 @@ use super::filing::{file_offline, file_reports};
 use super::flood::{admit_alert, close_flood_windows};
 use super::known::Service;
 use super::servers::{identify, Denied};
-use super::service_rules::{held_by_rule, judge_report, mark_held_back, service_moved};
+use super::service_rules::{judge_report, service_moved, suppression};
 use super::{Result, Store, Tx};
 use crate::domain::report::{AlertReport, ServerId, ServiceReport, ServiceState};
 use crate::domain::rules::rule_for;
@@ -169,13 +169,7 @@ impl Store {
                     if !admit_alert(c, server, &id.name, now, limit)? {
                         return Ok(());
                     }
-                    let (suppressed, by_parent) = match rule {
-                        Some(rule) => held_by_rule(c, rule)?,
-                        None => (String::new(), false),
-                    };
-                    if rule.is_some() {
-                        mark_held_back(c, sid, by_parent)?;
-                    }
+                    let suppressed = suppression(c, rule, sid)?;
                     insert_alert(
                         c,
                         &NewAlert {
@@ -323,13 +317,7 @@ impl Store {
                     continue;
                 }
                 let rule = rule_for(&rules, server, service).map(|(_, rule)| rule);
-                let (suppressed, by_parent) = match rule {
-                    Some(rule) => held_by_rule(c, rule)?,
-                    None => (String::new(), false),
-                };
-                if rule.is_some() {
-                    mark_held_back(c, *id, by_parent)?;
-                }
+                let suppressed = suppression(c, rule, *id)?;
                 insert_alert(
                     c,
                     &NewAlert {

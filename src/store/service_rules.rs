@@ -115,24 +115,27 @@ pub(super) fn judge_report(
     }))
 }
 
-/// Why the alerts of a service under `rule` are delivered to nobody now (empty: they
-/// are delivered), and whether a parent is the reason.
-pub(super) fn held_by_rule(c: &Tx, rule: &ServiceRule) -> Result<(String, bool)> {
+/// Why the alert service `id` raises now is delivered to nobody (empty: it is
+/// delivered): its rule's `notify = false`, or a parent of its rule down. Remembers
+/// whether a parent is the reason, so the parent's return finds the service. A service
+/// no rule governs is never held back.
+pub(super) fn suppression(c: &Tx, rule: Option<&ServiceRule>, id: i64) -> Result<String> {
+    let Some(rule) = rule else {
+        return Ok(String::new());
+    };
     if !rule.notify {
-        return Ok((
-            format!("notify = false in [[service_rule]] {:?}", rule.pattern),
-            false,
+        mark_held_back(c, id, false)?;
+        return Ok(format!(
+            "notify = false in [[service_rule]] {:?}",
+            rule.pattern
         ));
     }
-    Ok(match rule_held_back(c, rule)? {
-        Some(why) => (why, true),
-        None => (String::new(), false),
-    })
+    let why = rule_held_back(c, rule)?;
+    mark_held_back(c, id, why.is_some())?;
+    Ok(why.unwrap_or_default())
 }
 
-/// Remembers whether service `id`'s latest alert was held back by a parent, so the
-/// parent's return finds it.
-pub(super) fn mark_held_back(c: &Tx, id: i64, held: bool) -> Result<()> {
+fn mark_held_back(c: &Tx, id: i64, held: bool) -> Result<()> {
     c.prepare_cached("UPDATE services SET held_back = ?1 WHERE id = ?2 AND held_back != ?1")?
         .execute(params![held, id])?;
     Ok(())
