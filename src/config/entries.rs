@@ -304,6 +304,10 @@ pub struct NotifierConfig {
     /// one message (0 = each alert alone).
     #[serde(default = "default_group_interval")]
     pub group_interval: u32,
+    /// Seconds an alert must stay unresolved and unacknowledged before this notifier
+    /// hears of it (`"15m"`; 0 = at once).
+    #[serde(default, deserialize_with = "duration_s")]
+    pub escalate_after: u32,
 }
 
 impl NotifierConfig {
@@ -365,6 +369,25 @@ fn default_command_timeout() -> u32 {
 fn default_group_interval() -> u32 {
     crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S
 }
+/// A span written as `"15m"` (or a number of seconds) into seconds.
+fn duration_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Span {
+        Seconds(u32),
+        Text(String),
+    }
+    match Span::deserialize(d)? {
+        Span::Seconds(s) => Ok(s),
+        Span::Text(t) => crate::domain::time::duration_ms(&t)
+            .map_err(serde::de::Error::custom)
+            .and_then(|ms| {
+                u32::try_from(ms / 1000)
+                    .map_err(|_| serde::de::Error::custom(format!("{t:?} is too long")))
+            }),
+    }
+}
+
 fn yes() -> bool {
     true
 }

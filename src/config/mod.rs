@@ -6,10 +6,12 @@
 //! so a configuration can be moved together with its data.
 
 mod entries;
+mod maintenance;
 mod rules;
 mod sections;
 
 pub use entries::*;
+pub use maintenance::MaintenanceConfig;
 pub use rules::ServiceRuleConfig;
 pub use sections::*;
 
@@ -73,6 +75,8 @@ pub struct Config {
     /// `[[service_rule]]` entries, in the order they are tried.
     #[serde(rename = "service_rule")]
     pub service_rules: Vec<ServiceRuleConfig>,
+    /// `[[maintenance]]` windows.
+    pub maintenance: Vec<MaintenanceConfig>,
     /// The file this was read from (absolute), or empty for built-in defaults.
     #[serde(skip)]
     pub path: PathBuf,
@@ -226,6 +230,7 @@ impl Config {
             }
         }
         self.check_dependencies(&names)?;
+        self.check_maintenance()?;
         let mut names = HashSet::new();
         for n in &self.notifiers {
             validate_notifier(n).map_err(|e| format!("[[notifier]] {:?}: {e}", n.name))?;

@@ -5,10 +5,11 @@
 //! variants are only ever appended, so the encoding of existing ones never moves;
 //! anything else bumps the version.
 
+pub use super::quiet::{AckInfo, NewSilence, QuietInfo, SilenceInfo, WindowInfo};
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; both sides must agree.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// What `skypunchctl` asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +122,27 @@ pub enum Request {
         /// Only targets with a larger id (`i64::MIN` for the first page).
         after: i64,
     },
+    /// Adds a silence: answered with [`Response::Silences`] holding it.
+    AddSilence(NewSilence),
+    /// The silences in force, or every one kept (`all`).
+    Silences {
+        /// Also those expired or removed.
+        all: bool,
+    },
+    /// Ends a silence now.
+    RemoveSilence {
+        /// Its id.
+        id: i64,
+    },
+    /// Acknowledges an alert's FAILURE or offline for its source, until it recovers.
+    Ack {
+        /// The alert.
+        alert: i64,
+        /// Why.
+        comment: String,
+    },
+    /// What keeps alerts quiet now: answered with [`Response::Quiet`].
+    Quiet,
 }
 
 /// What `skypunchctl report` asks for.
@@ -244,6 +266,10 @@ pub enum Response {
     Report(ReportInfo),
     /// Answer to [`Request::TargetLines`]: one page of the list, empty after the last.
     TargetLines(Vec<TargetLine>),
+    /// Answer to [`Request::AddSilence`] and [`Request::Silences`].
+    Silences(Vec<SilenceInfo>),
+    /// Answer to [`Request::Quiet`].
+    Quiet(QuietInfo),
 }
 
 // The answers' own types: the store's rows are converted into them by the daemon's
@@ -590,6 +616,20 @@ mod tests {
                 ..ReportQuery::default()
             }),
             Request::TargetLines { after: 8 },
+            Request::AddSilence(NewSilence {
+                server: Some("h".into()),
+                matcher: Some("target:a*".into()),
+                ends_ms: 9,
+                comment: "c".into(),
+                ..NewSilence::default()
+            }),
+            Request::Silences { all: true },
+            Request::RemoveSilence { id: 3 },
+            Request::Ack {
+                alert: 4,
+                comment: "c".into(),
+            },
+            Request::Quiet,
         ]
     }
 
@@ -685,6 +725,26 @@ mod tests {
                 enabled: true,
                 ..TargetLine::default()
             }]),
+            Response::Silences(vec![SilenceInfo {
+                id: 3,
+                matches: "db1/*".into(),
+                ..SilenceInfo::default()
+            }]),
+            Response::Quiet(QuietInfo {
+                windows: vec![WindowInfo {
+                    name: "w".into(),
+                    matches: vec!["server:db*".into()],
+                    open: true,
+                    ..WindowInfo::default()
+                }],
+                acked: vec![AckInfo {
+                    alert_id: 4,
+                    target_id: Some(1),
+                    user: "u".into(),
+                    ..AckInfo::default()
+                }],
+                ..QuietInfo::default()
+            }),
         ]
     }
 
@@ -715,7 +775,7 @@ mod tests {
     }
 
     const PINNED: &[&str] = &[
-        "0004",
+        "0005",
         "01",
         "02",
         "03",
@@ -738,7 +798,12 @@ mod tests {
         "1404",
         "1500010168000107323032362d31310000",
         "1610",
-        "0004017607",
+        "17000101680001097461726765743a612a120163",
+        "1801",
+        "1906",
+        "1a080163",
+        "1b",
+        "0005017607",
         "01017607090163016400010000000000",
         "02016d",
         "03010201740450415353000000000000000000000000000000000000010178",
@@ -754,5 +819,7 @@ mod tests {
         "0d016e00016d",
         "0e000003555443010002000000010000000000e058400000000000010000000000802840",
         "0f0102000000010000",
+        "100106056462312f2a0000000000",
+        "1100010177010a7365727665723a64622a000001010801020000000001750000",
     ];
 }

@@ -54,11 +54,77 @@ pub enum Command {
     },
     /// Uptime, downtime, incidents and response times per target and service
     Report(ReportArgs),
+    /// Silence alerts for a while (add), list or remove silences
+    Silence(SilenceArgs),
+    /// Acknowledge an alert: no renotify or escalation for its source until it recovers
+    Ack {
+        /// The alert's id (see `skypunchctl alerts`)
+        alert: i64,
+        /// Why, for the others
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        comment: String,
+    },
     /// Print a shell completion script (bash, zsh, fish)
     Completions {
         /// The shell
         shell: clap_complete::Shell,
     },
+}
+
+/// `silence add|list|remove`.
+#[derive(Debug, Args)]
+pub struct SilenceArgs {
+    /// What to do
+    #[command(subcommand)]
+    pub command: SilenceCommand,
+}
+
+/// The silence commands.
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Record the alerts of a target, server, service or glob and deliver none until
+    /// the silence ends; prints its id
+    Add(Box<AddSilence>),
+    /// The silences in force (ID | Matches | Starts | Ends | Comment | Created By)
+    List {
+        /// Also those expired or removed
+        #[arg(long)]
+        all: bool,
+    },
+    /// End a silence now
+    Remove {
+        /// Silence id
+        id: i64,
+    },
+}
+
+/// `silence add (--target ID|NAME | --server NAME [--service NAME] | --match GLOB)
+/// (--for DURATION | --until TIME) [--comment TEXT]`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["target", "server", "matcher"])))]
+#[command(group(clap::ArgGroup::new("end").required(true).args(["for_", "until"])))]
+pub struct AddSilence {
+    /// One target (id or name)
+    #[arg(long, value_name = "ID|NAME")]
+    pub target: Option<String>,
+    /// One server: everything it pushes, or one service with --service
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// One service of --server
+    #[arg(long, value_name = "NAME", requires = "server")]
+    pub service: Option<String>,
+    /// A glob: "target:<glob>", "server:<glob>" or "<server glob>/<service glob>"
+    #[arg(long = "match", value_name = "GLOB")]
+    pub matcher: Option<String>,
+    /// How long: 90s, 15m, 2h, 3d
+    #[arg(long = "for", value_name = "DURATION")]
+    pub for_: Option<String>,
+    /// Until: RFC 3339, or "YYYY-MM-DD HH:MM" (local time)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Why, for the others
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub comment: String,
 }
 
 /// `report [--target ID|NAME | --server NAME [--service NAME]] [--month YYYY-MM |
@@ -307,7 +373,17 @@ pub struct AddNotifier {
     /// (0: each alone)
     #[arg(long = "group-interval", value_name = "SECONDS", default_value_t = 30)]
     pub group_interval: u32,
+    /// Tell it only of alerts still unresolved and unacknowledged after this long
+    /// (`15m`), and then of their recovery
+    #[arg(long = "escalate-after", value_name = "DURATION", value_parser = seconds)]
+    pub escalate_after: Option<u32>,
     /// Add it disabled
     #[arg(long)]
     pub disabled: bool,
+}
+
+/// A duration argument (`90s`, `15m`, `2h`, `3d`) in seconds.
+pub fn seconds(text: &str) -> Result<u32, crate::domain::time::DurationError> {
+    let ms = crate::domain::time::duration_ms(text)?;
+    Ok(u32::try_from(ms / 1000).unwrap_or(u32::MAX))
 }

@@ -8,12 +8,13 @@ pub mod args;
 pub mod notifiers;
 pub mod push;
 pub mod report;
+pub mod silences;
 pub mod targets;
 
 use crate::config::{self, DEFAULT_CONFIG_PATH};
 use crate::control::client::{Client, ClientError};
-use crate::control::protocol::{Request, Response, StatusReport};
-use crate::table::Table;
+use crate::control::protocol::{QuietInfo, Request, Response, StatusReport};
+use crate::table::{cell, Table};
 pub use args::{Cli, Command};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -168,6 +169,14 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
         Command::Report(ref args) => {
             let mut client = Client::connect(&socket).await?;
             report::run(&mut client, args, out).await
+        }
+        Command::Silence(ref args) => {
+            let mut client = Client::connect(&socket).await?;
+            silences::run(&mut client, args, out).await
+        }
+        Command::Ack { alert, ref comment } => {
+            let mut client = Client::connect(&socket).await?;
+            silences::ack(&mut client, alert, comment, out).await
         }
     }
 }
@@ -364,17 +373,21 @@ async fn status(socket: &Path, out: &Out) -> Result<(), Failure> {
         Response::Status(r) => r,
         other => return Err(unexpected(other)),
     };
+    let quiet = silences::quiet(&mut client).await?;
     if out.json {
-        println!("{}", status_json(&report));
+        println!("{}", status_json(&report, &quiet));
     } else {
-        print!("{}", status_table(&report));
+        print!("{}", status_table(&report, &quiet));
     }
     Ok(())
 }
 
-fn status_json(r: &StatusReport) -> serde_json::Value {
+fn status_json(r: &StatusReport, q: &QuietInfo) -> serde_json::Value {
     let c = &r.counts;
     serde_json::json!({
+        "silences": q.silences,
+        "maintenance": q.windows,
+        "acked": q.acked,
         "version": r.version,
         "pid": r.pid,
         "uptime_s": r.uptime_s,
@@ -390,7 +403,7 @@ fn status_json(r: &StatusReport) -> serde_json::Value {
     })
 }
 
-fn status_table(r: &StatusReport) -> String {
+fn status_table(r: &StatusReport, q: &QuietInfo) -> String {
     let c = &r.counts;
     let mut t = Table::detail();
     t.row(&["Version", &r.version])
@@ -416,6 +429,29 @@ fn status_table(r: &StatusReport) -> String {
         .row(&["Servers", &c.servers.to_string()])
         .row(&["Services", &c.services.to_string()])
         .row(&["Pending Alerts", &c.pending_alerts.to_string()]);
+    let listed = |items: Vec<String>| match items.len() {
+        0 => "none".to_string(),
+        n => format!("{n}: {}", items.join(", ")),
+    };
+    let silences = q
+        .silences
+        .iter()
+        .map(|s| format!("#{} {} until {} UTC", s.id, cell(&s.matches), s.ends))
+        .collect();
+    let open = q
+        .windows
+        .iter()
+        .filter(|w| w.open)
+        .map(|w| cell(&w.name))
+        .collect();
+    let acked = q
+        .acked
+        .iter()
+        .map(|a| format!("alert {} by {}", a.alert_id, cell(&a.user)))
+        .collect();
+    t.row(&["Silences", &listed(silences)])
+        .row(&["Maintenance", &listed(open)])
+        .row(&["Acknowledged", &listed(acked)]);
     t.render()
 }
 

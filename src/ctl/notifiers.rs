@@ -171,6 +171,7 @@ pub fn new_notifier(a: &AddNotifier) -> Result<NewNotifier, Failure> {
         only_targets: a.only_targets.clone(),
         only_servers: a.only_servers.clone(),
         group_interval: Some(a.group_interval),
+        escalate_after: a.escalate_after.filter(|&s| s > 0),
         ..Default::default()
     };
     for h in &a.headers {

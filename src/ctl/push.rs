@@ -1,6 +1,6 @@
 //! `skypunchctl servers`, `services` and `alerts`.
 
-use super::{all_pages, expect_done, unexpected, Failure, Out};
+use super::{all_pages, expect_done, silences, unexpected, Failure, Out};
 use crate::control::client::Client;
 use crate::control::protocol::{AlertInfo, ServerInfo, ServiceInfo};
 use crate::control::protocol::{Request, Response};
@@ -96,8 +96,18 @@ pub async fn services(
         },
     )
     .await?;
+    let quiet = silences::quiet(client).await?;
+    let marks = |s: &ServiceInfo| quiet.of_service(s.id, &s.server, &s.name);
     if out.json {
-        println!("{}", serde_json::to_value(&list).unwrap_or_default());
+        let all: Vec<serde_json::Value> = list
+            .iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                silences::with_marks(&mut v, &marks(s));
+                v
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(all));
         return Ok(());
     }
     let mut t = Table::list(&[
@@ -113,7 +123,7 @@ pub async fn services(
         t.row(&[
             cell(&s.server),
             cell(&s.name),
-            s.state.clone(),
+            silences::marked(&s.state, &marks(s)),
             cell(&truncate(&s.info, 60)),
             s.period.to_string(),
             s.last_report.clone(),

@@ -1,6 +1,6 @@
 //! `skypunchctl targets ...`: tables and messages in Skypunch's words.
 
-use super::{all_pages, expect_done, unexpected, Failure, Out};
+use super::{all_pages, expect_done, silences, unexpected, Failure, Out};
 use crate::control::client::Client;
 use crate::control::protocol::{NewTarget, Request, Response, TestReport};
 use crate::control::protocol::{TargetInfo, TargetLine};
@@ -84,11 +84,19 @@ async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
             },
         )
         .await?;
-        let all: Vec<_> = targets.iter().map(target_json).collect();
+        let quiet = silences::quiet(client).await?;
+        let all: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                let mut v = target_json(t);
+                silences::with_marks(&mut v, &quiet.of_target(t.id, &t.name));
+                v
+            })
+            .collect();
         println!("{}", serde_json::Value::Array(all));
         return Ok(());
     }
-    let lines = all_pages(
+    let mut lines = all_pages(
         client,
         |last: Option<&TargetLine>| Request::TargetLines {
             after: last.map_or(i64::MIN, |t| t.id),
@@ -99,6 +107,10 @@ async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
         },
     )
     .await?;
+    let quiet = silences::quiet(client).await?;
+    for x in &mut lines {
+        x.status = silences::marked(&x.status, &quiet.of_target(x.id, &x.name));
+    }
     print!("{}", list_table(&lines));
     Ok(())
 }
@@ -163,12 +175,28 @@ pub fn detail_table(x: &TargetInfo) -> String {
 }
 
 async fn detail(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> {
-    let t = one(client.request(&Request::Target { id }).await?)?;
+    let mut t = one(client.request(&Request::Target { id }).await?)?;
+    let marks = silences::quiet(client).await?.of_target(t.id, &t.name);
     if out.json {
-        println!("{}", target_json(&t));
+        let mut v = target_json(&t);
+        silences::with_marks(&mut v, &marks);
+        println!("{v}");
         return Ok(());
     }
+    t.status = silences::marked(&t.status, &marks);
     print!("{}", detail_table(&t));
+    for s in &marks.silences {
+        println!("Silenced: {s}");
+    }
+    if let Some(a) = &marks.acked {
+        println!(
+            "Acknowledged: alert {} by {} at {} UTC: {}",
+            a.alert_id,
+            a.user,
+            a.time,
+            cell(&a.comment)
+        );
+    }
     match t.last_trace.as_deref().filter(|s| !s.is_empty()) {
         Some(trace) => print!("\nLast trace:\n{trace}"),
         None => println!("\nLast trace: none yet"),

@@ -54,14 +54,14 @@ pub struct ControlService {
     pub deliverer: crate::notify::Deliverer,
 }
 
-fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+pub(super) fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
     Response::Error {
         kind,
         message: message.into(),
     }
 }
 
-fn store_error(e: StoreError) -> Response {
+pub(super) fn store_error(e: StoreError) -> Response {
     match e {
         StoreError::NotFound(m) => error(ErrorKind::NotFound, m),
         StoreError::Invalid(m) => error(ErrorKind::InvalidInput, m),
@@ -71,7 +71,7 @@ fn store_error(e: StoreError) -> Response {
 }
 
 /// Turns a store result into a response.
-fn reply<T>(r: Result<T, StoreError>, f: impl FnOnce(T) -> Response) -> Response {
+pub(super) fn reply<T>(r: Result<T, StoreError>, f: impl FnOnce(T) -> Response) -> Response {
     r.map_or_else(store_error, f)
 }
 
@@ -256,6 +256,11 @@ impl Service for ControlService {
         match request {
             Request::Hello { .. } => error(ErrorKind::Protocol, "Hello was already exchanged"),
             Request::Status => self.status().await,
+            r @ (Request::AddSilence(_)
+            | Request::Silences { .. }
+            | Request::RemoveSilence { .. }
+            | Request::Ack { .. }
+            | Request::Quiet) => self.quiet_request(r, &peer).await,
             Request::Stop => match self.commands.send(MainCommand::Stop).await {
                 Ok(()) => Response::Done {
                     message: "skypunchd is stopping".into(),

@@ -10,6 +10,7 @@
 pub mod control;
 pub mod detach;
 pub mod pidfile;
+mod quiet;
 pub mod signals;
 
 use crate::config::{Config, DatabaseSync};
@@ -294,6 +295,7 @@ fn notifier_row(n: &crate::config::NotifierConfig) -> NotifierRow {
         only_targets: n.only_targets.clone(),
         only_servers: n.only_servers.clone(),
         group_interval: Some(n.group_interval),
+        escalate_after: (n.escalate_after > 0).then_some(n.escalate_after),
     };
     NotifierRow {
         id: 0,
@@ -314,6 +316,9 @@ async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> 
         sample_ms: i64::from(config.history.service_sample_seconds) * 1000,
     });
     store.set_service_rules(config.service_rules()).await?;
+    store
+        .set_maintenance(Arc::from(config.maintenance_windows()))
+        .await?;
     let rows = config.targets.iter().map(row_from_config).collect();
     let targets = store.sync_config_targets(rows).await?;
     let rows = config.notifiers.iter().map(notifier_row).collect();

@@ -5,6 +5,7 @@
 //! - [`trace`]: a check's steps, each timed, and how they are rendered.
 //! - [`report`]: what a pushing host reports (server, service states, alerts) and the
 //!   limits of OverC's protocol.
+//! - [`quiet`]: what silences and maintenance windows cover, and when a window is open.
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
 //! - [`depend`]: dependencies between sources (`depends_on`), their references and cycles.
@@ -12,6 +13,7 @@
 
 pub mod depend;
 pub mod history;
+pub mod quiet;
 pub mod report;
 pub mod rules;
 pub mod supervise;

@@ -163,7 +163,24 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) {
     let t = tracker.clone();
+    tracker.spawn(sweep(store.clone(), shutdown.clone()));
     tracker.spawn(run(store, deliverer, t, shutdown));
+}
+
+/// Every second: what silences and maintenance windows began or ended, and which
+/// alerts escalating notifiers are now owed (SPEC §15).
+async fn sweep(store: Store, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = store.sweep_alerts(now_ms()).await {
+            log::error!("alerts: cannot look at silences, windows and escalations: {e}");
+        }
+    }
 }
 
 async fn run(

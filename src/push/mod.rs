@@ -9,6 +9,7 @@
 pub mod api;
 pub mod history;
 mod serve;
+mod silences;
 pub mod web;
 
 use crate::config::Config;
@@ -223,7 +224,8 @@ async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Respons
         return web.page();
     }
     if path == "/api/status" {
-        return web.status(query).await;
+        let config = ctx.config.borrow().clone();
+        return web.status(query, &config).await;
     }
     if path == "/api/alerts" {
         return web.alerts(query).await;
@@ -237,7 +239,10 @@ async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Respons
     if let Some(rest) = path.strip_prefix("/api/targets/") {
         return match rest.split_once('/') {
             None => match rest.parse() {
-                Ok(id) => web.target(id).await,
+                Ok(id) => {
+                    let config = ctx.config.borrow().clone();
+                    web.target(id, &config).await
+                }
                 Err(_) => error(StatusCode::NOT_FOUND, format!("Not found: {path}")),
             },
             Some((id, "history")) => match id.parse() {
@@ -332,6 +337,9 @@ async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<F
             .header(http::header::LOCATION, "/ui/")
             .body(Full::new(Bytes::new()))
             .unwrap_or_default();
+    }
+    if silences::is_ours(&path) {
+        return silences::serve(&ctx, req, &path).await;
     }
     if !api {
         let (parts, _) = req.into_parts();

@@ -6,6 +6,8 @@
 //! phases come from the scheduler's memory.
 
 use super::{error, json};
+use crate::config::Config;
+use crate::control::quiet::QuietInfo;
 use crate::domain::time::now_ms;
 use crate::scheduler::SchedulerHandle;
 use crate::store::checks::Uptime;
@@ -127,9 +129,17 @@ impl ReadSide {
             .unwrap_or_default()
     }
 
-    fn target_json(&self, t: &TargetInfo, uptimes: &HashMap<i64, Uptime>) -> Value {
+    fn target_json(
+        &self,
+        t: &TargetInfo,
+        uptimes: &HashMap<i64, Uptime>,
+        quiet: &QuietInfo,
+    ) -> Value {
         let live = self.scheduler.live(t.id);
+        let marks = quiet.of_target(t.id, &t.name);
         json!({
+            "silences": marks.silences,
+            "acked": marks.acked,
             "id": t.id,
             "name": t.name,
             "status": t.status,
@@ -147,13 +157,16 @@ impl ReadSide {
 
     /// `GET /api/status[?state=FAIL&q=text&limit=N&offset=N]`: targets (filtered,
     /// paginated), every service, the latest alerts, and counts.
-    pub async fn status(&self, query: &str) -> Response<Full<Bytes>> {
+    /// With the silences in force, the maintenance windows of `config` and the open
+    /// acknowledgements, each target and service listing what covers it.
+    pub async fn status(&self, query: &str, config: &Config) -> Response<Full<Bytes>> {
         let params = params(query);
-        let (targets, services, alerts, counts) = match tokio::try_join!(
+        let (targets, services, alerts, counts, quiet) = match tokio::try_join!(
             self.store.list_targets(),
             self.store.services(None),
             self.store.alerts(None, 20),
-            self.store.counts()
+            self.store.counts(),
+            crate::control::quiet::gather(&self.store, config, now_ms())
         ) {
             Ok(all) => all,
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -190,9 +203,20 @@ impl ReadSide {
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|t| self.target_json(t, &uptimes))
+            .map(|t| self.target_json(t, &uptimes, &quiet))
             .collect();
-        let services: Vec<Value> = services.iter().map(service_json).collect();
+        let services: Vec<Value> = services
+            .iter()
+            .map(|s| {
+                let mut v = service_json(s);
+                let marks = quiet.of_service(s.id, &s.server, &s.name);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("silences".into(), json!(marks.silences));
+                    o.insert("acked".into(), json!(marks.acked));
+                }
+                v
+            })
+            .collect();
         json(
             StatusCode::OK,
             json!({
@@ -209,15 +233,22 @@ impl ReadSide {
                 },
                 "services": services,
                 "alerts": alerts,
+                "silences": quiet.silences,
+                "maintenance": quiet.windows,
+                "acked": quiet.acked,
             }),
         )
     }
 
     /// `GET /api/targets/<id>`: one target with its last trace and latest figures.
-    pub async fn target(&self, id: i64) -> Response<Full<Bytes>> {
+    pub async fn target(&self, id: i64, config: &Config) -> Response<Full<Bytes>> {
+        let quiet = match crate::control::quiet::gather(&self.store, config, now_ms()).await {
+            Ok(q) => q,
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
         match self.store.target_info(id).await {
             Ok(t) => {
-                let mut v = self.target_json(&t, &self.uptimes());
+                let mut v = self.target_json(&t, &self.uptimes(), &quiet);
                 let trace = self
                     .scheduler
                     .last_trace(id)

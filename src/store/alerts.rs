@@ -1,6 +1,8 @@
 //! Alerts and their outbox rows, shared by everything that raises one.
 
+use super::quiet::{quiet_reason, resolution};
 use super::{Result, Store, Tx};
+use crate::domain::quiet::is_resolution;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
@@ -30,12 +32,41 @@ pub(super) struct NewAlert<'a> {
     pub suppressed: &'a str,
 }
 
+/// Whether notifier `n` lets an alert about target `target` and server `server` (SQL
+/// expressions) through its filters: `only_targets` applies to target alerts,
+/// `only_servers` to alerts from pushed data; unreadable params filter nothing.
+pub(super) fn passes_filters(n: &str, target: &str, server: &str) -> String {
+    format!(
+        "({target} = '' OR NOT json_valid({n}.params) \
+          OR coalesce(json_array_length({n}.params, '$.only_targets'), 0) = 0 \
+          OR {target} IN (SELECT value FROM json_each({n}.params, '$.only_targets'))) \
+         AND ({server} = '' OR NOT json_valid({n}.params) \
+          OR coalesce(json_array_length({n}.params, '$.only_servers'), 0) = 0 \
+          OR {server} IN (SELECT value FROM json_each({n}.params, '$.only_servers')))"
+    )
+}
+
+/// A notifier `n`'s `escalate_after` in seconds (0 when it has none), in SQL.
+pub(super) fn escalate_after(n: &str) -> String {
+    format!(
+        "coalesce(json_extract(CASE WHEN json_valid({n}.params) THEN {n}.params END, \
+         '$.escalate_after'), 0)"
+    )
+}
+
 /// Stores the alert with one pending delivery per enabled notifier whose filters let
 /// it through, in the caller's transaction, so an alert is never committed without
-/// its deliveries or vice versa. A notifier's `only_targets` applies to target
-/// alerts, `only_servers` to alerts from pushed data; unreadable params filter nothing.
-/// A suppressed alert is stored with its reason and no delivery.
+/// its deliveries or vice versa. A suppressed alert (the caller's reason, or a
+/// silence, a window or an acknowledgement: [`quiet_reason`]) is stored with its
+/// reason and no delivery. A notifier with `escalate_after` is left to the escalation
+/// sweep, except for a recovery of what it was told. An alert that tells its source is
+/// back clears the source's acknowledgement.
 pub(super) fn insert_alert(c: &Tx, a: &NewAlert, now: i64) -> Result<i64> {
+    let quiet = match a.suppressed {
+        "" => quiet_reason(c, a, now)?,
+        _ => None,
+    };
+    let suppressed = quiet.as_deref().unwrap_or(a.suppressed);
     c.prepare_cached(
         "INSERT INTO alerts (time, kind, target_id, service_id, target, server, service, channel, \
          event, message, state, previous, description, details, suppressed) \
@@ -56,24 +87,50 @@ pub(super) fn insert_alert(c: &Tx, a: &NewAlert, now: i64) -> Result<i64> {
         a.previous,
         a.description,
         a.details,
-        a.suppressed
+        suppressed
     ])?;
     let alert = c.last_insert_rowid();
-    if !a.suppressed.is_empty() {
+    let source = match (a.target_id, a.service_id) {
+        (Some(id), _) if a.kind == "target" => Some(("target_id", id)),
+        (_, Some(id)) if a.kind == "service" => Some(("service_id", id)),
+        _ => None,
+    };
+    let resolves = is_resolution(a.kind, a.event, a.state);
+    if let (true, Some((column, id))) = (resolves, source) {
+        c.prepare_cached(&format!(
+            "UPDATE acks SET cleared = ? WHERE {column} = ? AND cleared IS NULL"
+        ))?
+        .execute(params![now, id])?;
+    }
+    if !suppressed.is_empty() {
         return Ok(alert);
     }
-    let n = c
-        .prepare_cached(
+    let mut n = c
+        .prepare_cached(&format!(
             "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
-             SELECT ?1, id, ?2, ?2 FROM notifiers WHERE enabled AND id IS NOT ?3 \
-             AND (?4 = '' OR NOT json_valid(params) \
-                  OR coalesce(json_array_length(params, '$.only_targets'), 0) = 0 \
-                  OR ?4 IN (SELECT value FROM json_each(params, '$.only_targets'))) \
-             AND (?5 = '' OR NOT json_valid(params) \
-                  OR coalesce(json_array_length(params, '$.only_servers'), 0) = 0 \
-                  OR ?5 IN (SELECT value FROM json_each(params, '$.only_servers')))",
-        )?
+             SELECT ?1, id, ?2, ?2 FROM notifiers n WHERE enabled AND id IS NOT ?3 \
+             AND {} = 0 AND {}",
+            escalate_after("n"),
+            passes_filters("n", "?4", "?5")
+        ))?
         .execute(params![alert, now, a.exclude_notifier, a.target, a.server])?;
+    if let (true, Some((column, id))) = (resolves, source) {
+        // An escalating notifier hears of a recovery when it was told of the problem
+        // (or will be: its delivery is still pending).
+        n += c
+            .prepare_cached(&format!(
+                "INSERT INTO deliveries (alert_id, notifier_id, next_attempt, created) \
+                 SELECT ?1, id, ?2, ?2 FROM notifiers n WHERE enabled AND {} > 0 AND {} \
+                 AND (SELECT d.state IN ('pending', 'delivered') AND NOT {} \
+                      FROM deliveries d JOIN alerts p ON p.id = d.alert_id \
+                      WHERE d.notifier_id = n.id AND p.{column} = ?5 AND p.id < ?1 \
+                      ORDER BY p.id DESC LIMIT 1)",
+                escalate_after("n"),
+                passes_filters("n", "?3", "?4"),
+                resolution("p")
+            ))?
+            .execute(params![alert, now, a.target, a.server, id])?;
+    }
     if n > 0 {
         c.raised();
     }

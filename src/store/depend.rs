@@ -168,7 +168,7 @@ pub(super) fn parent_came_back(
 ) -> Result<()> {
     for kid in children(c, parent)? {
         if held_back(c, kid)?.is_none() {
-            release(c, Child::Target(kid), parent, now)?;
+            release(c, Child::Target(kid), &format!("{parent} is back now"), now)?;
         }
     }
     let held: Vec<(i64, String, String)> = c
@@ -183,7 +183,7 @@ pub(super) fn parent_came_back(
         match rule {
             Some(rule) if !rule.depends_on.contains(parent) => continue,
             Some(rule) if rule_held_back(c, rule)?.is_some() => continue,
-            Some(_) => release(c, Child::Service(id), parent, now)?,
+            Some(_) => release(c, Child::Service(id), &format!("{parent} is back now"), now)?,
             // Its rule is gone: nothing holds it back any more, and nothing is owed.
             None => {}
         }
@@ -199,16 +199,17 @@ pub(super) fn rule_held_back(c: &Tx, rule: &ServiceRule) -> Result<Option<String
     first_down(c, &rule.depends_on)
 }
 
-/// A source whose alerts a parent can hold back.
+/// A source whose alerts a parent (or a silence) can hold back.
 #[derive(Clone, Copy)]
-enum Child {
+pub(super) enum Child {
     Target(i64),
     Service(i64),
 }
 
 /// Raises `child`'s latest alert again if it was held back and tells another story
-/// than the latest one delivered.
-fn release(c: &Tx, child: Child, parent: &Parent, now: i64) -> Result<()> {
+/// than the latest one delivered; `over` says what held it back no longer does
+/// (`target:router is back now`).
+pub(super) fn release(c: &Tx, child: Child, over: &str, now: i64) -> Result<()> {
     let (column, id) = match child {
         Child::Target(id) => ("target_id", id),
         Child::Service(id) => ("service_id", id),
@@ -254,7 +255,7 @@ fn release(c: &Tx, child: Child, parent: &Parent, now: i64) -> Result<()> {
     if failing(&latest.state, &latest.event) == told_failing {
         return Ok(());
     }
-    let note = format!("Held back ({}); {parent} is back now.", latest.suppressed);
+    let note = format!("Held back ({}); {over}.", latest.suppressed);
     // A target's note leads its details; a service's alert keeps OverC's two lines.
     let (message, details) = match child {
         Child::Target(_) => (

@@ -66,6 +66,10 @@ pub struct NotifierParams {
     /// [`crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_interval: Option<u32>,
+    /// Seconds an alert must stay unresolved and unacknowledged before this notifier
+    /// hears of it (then also of its recovery); 0 or absent: at once (SPEC §15).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<u32>,
 }
 
 impl NotifierParams {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0009_warn_and_flap.sql"),
     include_str!("../../sql/migrations/0010_dependencies.sql"),
     include_str!("../../sql/migrations/0011_service_rules.sql"),
+    include_str!("../../sql/migrations/0012_silences.sql"),
 ];
 
 /// The schema version this build writes.

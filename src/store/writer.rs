@@ -60,6 +60,23 @@ impl<'a> Tx<'a> {
     pub(super) fn raised(&self) {
         self.state.raised.set(true);
     }
+
+    /// What keeps alerts quiet besides the database's silences: the maintenance
+    /// windows, and which of them were open at the last sweep.
+    pub(super) fn quiet(&self) -> RefMut<'_, QuietState> {
+        self.state.quiet.borrow_mut()
+    }
+}
+
+/// The maintenance windows of the configuration and what the sweeps remember.
+#[derive(Default)]
+pub(super) struct QuietState {
+    /// `[[maintenance]]`, as last set.
+    pub windows: std::sync::Arc<[crate::domain::quiet::Window]>,
+    /// The names of the windows open at the last sweep.
+    pub open: Vec<String>,
+    /// Per escalating notifier: alerts raised up to this time (ms) were looked at.
+    pub escalated_to: std::collections::HashMap<i64, i64>,
 }
 
 /// Why a batch was not committed (every job of it is answered with this).
@@ -72,6 +89,7 @@ pub(super) struct BatchFailed(String);
 pub(super) struct WriterState {
     known: RefCell<Known>,
     raised: Cell<bool>,
+    quiet: RefCell<QuietState>,
 }
 
 /// A write queued to the writer thread.
