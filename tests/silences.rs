@@ -32,6 +32,18 @@ fn target(name: &str, url: &str, extra: &str) -> String {
     format!("[[target]]\nname = \"{name}\"\nurl = \"{url}\"\nfrequency = 1\n{extra}\n\n")
 }
 
+/// A web server, and a daemon's fixture with target `api` on it (`extra` keys added)
+/// and a notifier writing to `told.txt`.
+fn api_told(extra: &str) -> (Server, Fixture) {
+    let web = Server::start();
+    let f = Fixture::new(&format!(
+        "{}{}",
+        target("api", &web.url("/flip"), extra),
+        notifier("log", "told.txt", "")
+    ));
+    (web, f)
+}
+
 fn status_of(f: &Fixture, name: &str) -> String {
     f.json(&["targets"])
         .as_array()
@@ -74,12 +86,7 @@ fn alerts_of(f: &Fixture, column: &str, name: &str) -> Vec<(String, String)> {
 
 #[test]
 fn a_silenced_failure_is_recorded_and_told_once_when_the_silence_ends() {
-    let web = Server::start();
-    let f = Fixture::new(&format!(
-        "{}{}",
-        target("api", &web.url("/flip"), ""),
-        notifier("log", "told.txt", "")
-    ));
+    let (web, f) = api_told("");
     f.start();
     wait_status(&f, "api", "PASS");
 
@@ -145,12 +152,7 @@ fn a_silenced_failure_is_recorded_and_told_once_when_the_silence_ends() {
 
 #[test]
 fn a_silence_that_ends_after_the_recovery_tells_nothing() {
-    let web = Server::start();
-    let f = Fixture::new(&format!(
-        "{}{}",
-        target("api", &web.url("/flip"), ""),
-        notifier("log", "told.txt", "")
-    ));
+    let (web, f) = api_told("");
     f.start();
     wait_status(&f, "api", "PASS");
     assert!(f
@@ -177,12 +179,7 @@ fn a_silence_that_ends_after_the_recovery_tells_nothing() {
 
 #[test]
 fn silences_survive_a_restart_and_can_be_removed() {
-    let web = Server::start();
-    let f = Fixture::new(&format!(
-        "{}{}",
-        target("api", &web.url("/flip"), ""),
-        notifier("log", "told.txt", "")
-    ));
+    let (web, f) = api_told("");
     let pid = f.start();
     wait_status(&f, "api", "PASS");
     let added = f.json(&["silence", "add", "--target", "api", "--for", "1h"]);
@@ -372,12 +369,7 @@ fn an_escalating_notifier_hears_only_of_what_lasted_and_its_recovery() {
 
 #[test]
 fn an_acknowledgement_stops_renotify_until_the_recovery() {
-    let web = Server::start();
-    let f = Fixture::new(&format!(
-        "{}{}",
-        target("api", &web.url("/flip"), "renotify_minutes = 1"),
-        notifier("log", "told.txt", "")
-    ));
+    let (web, f) = api_told("renotify_minutes = 1");
     f.start();
     wait_status(&f, "api", "PASS");
     web.set_flip(503);

@@ -75,7 +75,7 @@ pub(super) fn quiet_reason(c: &Tx, a: &NewAlert, now: i64) -> Result<Option<Stri
     let windows = c.quiet().windows.clone();
     let silences = silences_in_force(c, now)?;
     if let Some(why) = covered(&silences, &windows, &source, now) {
-        remember(c, a, &why)?;
+        remember(c, &source, (a.target_id, a.service_id), &why)?;
         return Ok(Some(why));
     }
     let renotified = a.kind == "target" && a.event == "FAILURE" && a.previous == "FAIL";
@@ -91,18 +91,26 @@ pub(super) fn quiet_reason(c: &Tx, a: &NewAlert, now: i64) -> Result<Option<Stri
     Ok(None)
 }
 
-/// Notes that the latest alert of `a`'s source (a target or a service) was kept quiet.
-fn remember(c: &Tx, a: &NewAlert, why: &str) -> Result<()> {
-    let (kind, id) = match (a.kind, a.target_id, a.service_id) {
-        ("target", Some(id), _) => ("target", id),
-        ("service", _, Some(id)) => ("service", id),
+/// Notes that the latest alert of `source` was kept quiet, if it is a target or a
+/// service (`ids`: its target and service ids).
+fn remember(c: &Tx, source: &Source, ids: (Option<i64>, Option<i64>), why: &str) -> Result<()> {
+    let (kind, id) = match (source.kind, ids) {
+        ("target", (Some(id), _)) => ("target", id),
+        ("service", (_, Some(id))) => ("service", id),
         _ => return Ok(()),
     };
     c.prepare_cached(
         "INSERT OR REPLACE INTO quieted (kind, source_id, target, server, service, reason) \
          VALUES (?, ?, ?, ?, ?, ?)",
     )?
-    .execute(params![kind, id, a.target, a.server, a.service, why])?;
+    .execute(params![
+        kind,
+        id,
+        source.target,
+        source.server,
+        source.service,
+        why
+    ])?;
     Ok(())
 }
 
@@ -158,28 +166,7 @@ pub(super) fn quiet_pending(c: &Tx, matchers: &[Matcher], reason: &str, now: i64
              (SELECT 1 FROM deliveries d WHERE d.alert_id = alerts.id AND d.state = 'delivered')",
         )?
         .execute(params![reason, id])?;
-        remember(
-            c,
-            &NewAlert {
-                kind: &kind,
-                target_id,
-                service_id,
-                target: &target,
-                server: &server,
-                service: &service,
-                channel: "",
-                event: "",
-                message: "",
-                state: "",
-                previous: "",
-                description: "",
-                details: "",
-                time: now,
-                exclude_notifier: None,
-                suppressed: reason,
-            },
-            reason,
-        )?;
+        remember(c, &source, (target_id, service_id), reason)?;
         quieted += 1;
     }
     Ok(quieted)

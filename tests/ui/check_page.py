@@ -1,6 +1,6 @@
 """Drives the status page in headless Chromium (Debian's chromium + chromium-driver,
 python3-selenium): the page lists the targets and services with their states and
-90-day bars (a hover or a tap tells the day), a state pushed while it is open appears
+90-day bars (a hover or a tap tells the day), a silenced target marked so, a state pushed while it is open appears
 without a reload, a target's detail shows its response-time chart for 24 h, 7 d and
 30 d and its trace, and on a phone-sized screen nothing overflows sideways.
 
@@ -59,6 +59,14 @@ try:
     for word in ["healthy", "broken", "PASS", "FAIL", "connection refused"]:
         if word not in text:
             fail(f"{word!r} not on the page: {text!r}")
+    broken = [r for r in rows() if r.get_attribute("data-state") == "FAIL"][0]
+    wait("the silenced target marked", lambda: broken.find_element(By.CSS_SELECTOR, ".mark.silenced").text == "Silenced")
+    if not broken.find_element(By.CSS_SELECTOR, ".mark.silenced").get_attribute("title").startswith("silenced #"):
+        fail("the mark does not say which silence")
+    if driver.find_elements(By.CSS_SELECTOR, "#targets tr[data-state=PASS] .mark"):
+        fail("a target nothing covers is marked")
+    if "1 silence" not in driver.find_element(By.ID, "summary").text:
+        fail("the summary does not count the silence")
     cells = lambda sel: driver.find_elements(By.CSS_SELECTOR, sel + " .bar span")
     wait("a 90-day bar per target", lambda: len(cells("#targets tr[data-id]")) == 180)
     wait("a 90-day bar per service", lambda: len(cells("#services tr")) == 90)
