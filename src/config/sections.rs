@@ -157,6 +157,9 @@ pub struct PushConfig {
     /// own `/api/set/alerts` entries); beyond it they are dropped and counted in one
     /// `api/flood` alert. 0 = no limit.
     pub max_alerts_per_minute: u32,
+    /// The base of jobs' ping URLs as their hosts reach this listener
+    /// (`https://mon.example.com`); empty: `http://<listen>`.
+    pub public_url: String,
 }
 
 impl Default for PushConfig {
@@ -168,11 +171,35 @@ impl Default for PushConfig {
             ui_user: String::new(),
             ui_password: Secret::default(),
             max_alerts_per_minute: 600,
+            public_url: String::new(),
         }
     }
 }
 
 impl PushConfig {
+    /// The base of ping URLs: `public_url`, or `http://<bound address>` (the host's
+    /// name for an address that listens everywhere).
+    pub fn ping_base(&self, bound: &str) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_string();
+        }
+        let addr = if bound.is_empty() {
+            self.listen.as_str()
+        } else {
+            bound
+        };
+        match addr.parse::<SocketAddr>() {
+            Ok(a) if a.ip().is_unspecified() => {
+                let host = nix::unistd::gethostname()
+                    .ok()
+                    .and_then(|h| h.into_string().ok())
+                    .unwrap_or_else(|| "localhost".into());
+                format!("http://{host}:{}", a.port())
+            }
+            _ => format!("http://{addr}"),
+        }
+    }
+
     /// The parsed listen address, `None` when the listener is disabled.
     pub fn listen_addr(&self) -> Option<SocketAddr> {
         if self.listen.is_empty() {

@@ -5,11 +5,12 @@
 //! variants are only ever appended, so the encoding of existing ones never moves;
 //! anything else bumps the version.
 
+pub use super::jobs::{JobInfo, NewJob};
 pub use super::quiet::{AckInfo, NewSilence, QuietInfo, SilenceInfo, WindowInfo};
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; both sides must agree.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// What `skypunchctl` asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +144,18 @@ pub enum Request {
     },
     /// What keeps alerts quiet now: answered with [`Response::Quiet`].
     Quiet,
+    /// The jobs, all or one server's: answered with [`Response::Jobs`].
+    Jobs {
+        /// Only this server's.
+        server: Option<String>,
+    },
+    /// Adds a job: answered with [`Response::Jobs`] holding it.
+    AddJob(NewJob),
+    /// Removes a job and its history.
+    RemoveJob {
+        /// Its id.
+        id: i64,
+    },
 }
 
 /// What `skypunchctl report` asks for.
@@ -270,6 +283,8 @@ pub enum Response {
     Silences(Vec<SilenceInfo>),
     /// Answer to [`Request::Quiet`].
     Quiet(QuietInfo),
+    /// Answer to [`Request::Jobs`] and [`Request::AddJob`].
+    Jobs(Vec<JobInfo>),
 }
 
 // The answers' own types: the store's rows are converted into them by the daemon's
@@ -358,6 +373,8 @@ pub struct ServerInfo {
     pub services: i64,
     /// Its latest report, empty if none.
     pub last_report: String,
+    /// The key of its jobs' slug ping URLs (`/ping/<ping_key>/<job>`).
+    pub ping_key: String,
 }
 
 /// A service as `skypunchctl services` shows it.
@@ -630,6 +647,17 @@ mod tests {
                 comment: "c".into(),
             },
             Request::Quiet,
+            Request::Jobs {
+                server: Some("h".into()),
+            },
+            Request::AddJob(NewJob {
+                name: "backup".into(),
+                server: "h".into(),
+                cron: Some("0 3 * * *".into()),
+                grace_s: 60,
+                ..NewJob::default()
+            }),
+            Request::RemoveJob { id: 5 },
         ]
     }
 
@@ -745,6 +773,12 @@ mod tests {
                 }],
                 ..QuietInfo::default()
             }),
+            Response::Jobs(vec![JobInfo {
+                id: 5,
+                status: "OK".into(),
+                run_ms: Some(1200),
+                ..JobInfo::default()
+            }]),
         ]
     }
 
@@ -775,7 +809,7 @@ mod tests {
     }
 
     const PINNED: &[&str] = &[
-        "0005",
+        "0006",
         "01",
         "02",
         "03",
@@ -803,13 +837,16 @@ mod tests {
         "1906",
         "1a080163",
         "1b",
-        "0005017607",
+        "1c010168",
+        "1d066261636b75700168000109302033202a202a202a003c",
+        "1e0a",
+        "0006017607",
         "01017607090163016400010000000000",
         "02016d",
         "03010201740450415353000000000000000000000000000000000000010178",
         "040201740450415353000000000000000000000000000000000000010178",
         "0502017400024f4b016c0172",
-        "060102016800000000",
+        "06010201680000000000",
         "070168016b",
         "08010200000000000001",
         "09010200000000000165000000",
@@ -821,5 +858,6 @@ mod tests {
         "0f0102000000010000",
         "100106056462312f2a0000000000",
         "1100010177010a7365727665723a64622a000001010801020000000001750000",
+        "12010a000000000000024f4b01fb600900",
     ];
 }

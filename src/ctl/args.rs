@@ -56,6 +56,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Silence alerts for a while (add), list or remove silences
     Silence(SilenceArgs),
+    /// Jobs that ping a URL (cron jobs, scripts): list, add or remove one
+    Jobs(Box<JobsArgs>),
     /// Acknowledge an alert: no renotify or escalation for its source until it recovers
     Ack {
         /// The alert's id (see `skypunchctl alerts`)
@@ -69,6 +71,53 @@ pub enum Command {
         /// The shell
         shell: clap_complete::Shell,
     },
+}
+
+/// `jobs [SERVER]`, `jobs add ...`, `jobs remove ID`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct JobsArgs {
+    /// Only this server's jobs
+    pub server: Option<String>,
+    /// Add or remove a job
+    #[command(subcommand)]
+    pub command: Option<JobsCommand>,
+}
+
+/// `jobs add` and `jobs remove`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Add a job and print its ping URL
+    Add(AddJob),
+    /// Remove a job and its history
+    Remove {
+        /// Job id
+        id: i64,
+    },
+}
+
+/// `jobs add NAME --server SERVER (--period DURATION | --cron "EXPR" [--tz ZONE])
+/// [--grace DURATION]`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("schedule").required(true).args(["period", "cron"])))]
+pub struct AddJob {
+    /// The job's name (a service of its server)
+    pub name: String,
+    /// Its server (created when it does not exist)
+    #[arg(long, value_name = "SERVER")]
+    pub server: String,
+    /// It pings this often: 90s, 15m, 2h, 1d
+    #[arg(long, value_name = "DURATION", value_parser = seconds)]
+    pub period: Option<u32>,
+    /// It runs at these times: five fields, "m h dom mon dow"
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// The time zone of --cron (default: the daemon host's)
+    #[arg(long, value_name = "ZONE", requires = "cron")]
+    pub tz: Option<String>,
+    /// How late a ping may be before the job is late (default 1h)
+    #[arg(long, value_name = "DURATION", value_parser = seconds, default_value = "1h")]
+    pub grace: u32,
 }
 
 /// `silence add|list|remove`.

@@ -5,6 +5,7 @@
 //! 3 skypunchd is not running.
 
 pub mod args;
+pub mod jobs;
 pub mod notifiers;
 pub mod push;
 pub mod report;
@@ -169,6 +170,10 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
         Command::Report(ref args) => {
             let mut client = Client::connect(&socket).await?;
             report::run(&mut client, args, out).await
+        }
+        Command::Jobs(ref args) => {
+            let mut client = Client::connect(&socket).await?;
+            jobs::run(&mut client, args, out).await
         }
         Command::Silence(ref args) => {
             let mut client = Client::connect(&socket).await?;

@@ -72,6 +72,12 @@ pub async fn servers(client: &mut Client, args: &ServersArgs, out: &Out) -> Resu
                 ]);
             }
             print!("{}", t.render());
+            if let (Some(_), [one]) = (&args.name, list.as_slice()) {
+                println!(
+                    "Ping key: {} (slug ping URLs: <base>/ping/{}/<job>)",
+                    one.ping_key, one.ping_key
+                );
+            }
             Ok(())
         }
     }

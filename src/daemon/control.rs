@@ -142,6 +142,7 @@ impl From<crate::store::servers::ServerInfo> for ServerInfo {
             created: row.created,
             services: row.services,
             last_report: row.last_report,
+            ping_key: row.ping_key,
         }
     }
 }
@@ -261,6 +262,9 @@ impl Service for ControlService {
             | Request::RemoveSilence { .. }
             | Request::Ack { .. }
             | Request::Quiet) => self.quiet_request(r, &peer).await,
+            r @ (Request::Jobs { .. } | Request::AddJob(_) | Request::RemoveJob { .. }) => {
+                self.job_request(r).await
+            }
             Request::Stop => match self.commands.send(MainCommand::Stop).await {
                 Ok(()) => Response::Done {
                     message: "skypunchd is stopping".into(),

@@ -9,6 +9,7 @@
 
 pub mod control;
 pub mod detach;
+mod jobs;
 pub mod pidfile;
 mod quiet;
 pub mod signals;

@@ -5,6 +5,7 @@
 //! - [`trace`]: a check's steps, each timed, and how they are rendered.
 //! - [`report`]: what a pushing host reports (server, service states, alerts) and the
 //!   limits of OverC's protocol.
+//! - [`jobs`]: jobs that ping: their schedules (period or cron) and ping paths.
 //! - [`quiet`]: what silences and maintenance windows cover, and when a window is open.
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
@@ -13,6 +14,7 @@
 
 pub mod depend;
 pub mod history;
+pub mod jobs;
 pub mod quiet;
 pub mod report;
 pub mod rules;

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod history;
+mod ping;
 mod serve;
 mod silences;
 pub mod web;
@@ -337,6 +338,9 @@ async fn route(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<F
             .header(http::header::LOCATION, "/ui/")
             .body(Full::new(Bytes::new()))
             .unwrap_or_default();
+    }
+    if ping::is_ping(&path) {
+        return ping::serve(&ctx, req, &path).await;
     }
     if silences::is_ours(&path) {
         return silences::serve(&ctx, req, &path).await;

@@ -16,6 +16,7 @@ mod depend;
 mod escalate;
 mod filing;
 mod flood;
+pub mod jobs;
 mod known;
 pub mod notifiers;
 pub mod outbox;

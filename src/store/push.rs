@@ -8,7 +8,7 @@ use super::servers::{identify, Denied};
 use super::service_rules::{judge_report, service_moved, suppression};
 use super::{Result, Store, Tx};
 use crate::domain::report::{AlertReport, ServerId, ServiceReport, ServiceState};
-use crate::domain::rules::rule_for;
+use crate::domain::rules::{rule_for, ServiceRule};
 use crate::domain::time::now_ms;
 use rusqlite::{params, OptionalExtension};
 use std::borrow::Cow;
@@ -80,6 +80,109 @@ fn find_service(
     Ok(None)
 }
 
+/// Records one report of `server` (id, name) and raises the alerts of OverC's rules,
+/// or of the `[[service_rule]]` governing the service: a state change, back online
+/// after a missed period.
+pub(super) fn record_report(
+    c: &Tx,
+    (server, server_name): (i64, &str),
+    r: &ServiceReport,
+    rules: &[ServiceRule],
+    limit: u32,
+    now: i64,
+) -> Result<()> {
+    let at = r.time.unwrap_or(now);
+    let state = r.state.as_str();
+    let rule = rule_for(rules, server_name, &r.name).map(|(_, rule)| rule);
+    let (row, previous) = service(c, server, &r.name, r.period, at)?;
+    let (sid, offline) = (row.id, row.timed_out);
+    // A report replayed from an agent's spool, measured so long ago that it
+    // was overdue already, goes into the history but does not bring an
+    // offline service back (it would flip online, then offline again).
+    let grace = rule.map_or(0, |rule| i64::from(rule.offline_grace_s));
+    let overdue = at.saturating_add(r.period.saturating_add(grace).saturating_mul(1000)) < now;
+    let still_offline = offline && overdue;
+    // A report that changes nothing but the time leaves the row alone: the
+    // filing brings `last_report` up to date (within a second).
+    let unchanged = previous.is_some()
+        && row.state == Some(r.state)
+        && row.info == r.info
+        && row.period == r.period
+        && !row.timed_out;
+    if !unchanged {
+        c.prepare_cached(
+            "UPDATE services SET state = ?, info = ?, period = ?, \
+             last_report = max(last_report, ?), timed_out = ? WHERE id = ?",
+        )?
+        .execute(params![state, r.info, r.period, at, still_offline, sid])?;
+        c.known().remember_service(
+            server,
+            &r.name,
+            Service {
+                id: sid,
+                state: Some(r.state),
+                info: r.info.clone(),
+                period: r.period,
+                timed_out: still_offline,
+            },
+        );
+        let was_down = offline || row.state == Some(ServiceState::Fail);
+        let is_down = still_offline || r.state == ServiceState::Fail;
+        let moved = (was_down, is_down);
+        service_moved(c, rules, server_name, &r.name, moved, offline, at)?;
+    }
+    c.prepare_cached(
+        "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
+    )?
+    .execute(params![sid, at, state, r.info])?;
+    let raise = |channel: &str, event: &str, message: &str, prev: &str| {
+        if !admit_alert(c, server, server_name, now, limit)? {
+            return Ok(());
+        }
+        let suppressed = suppression(c, rule, sid)?;
+        insert_alert(
+            c,
+            &NewAlert {
+                kind: "service",
+                target_id: None,
+                service_id: Some(sid),
+                target: "",
+                server: server_name,
+                service: &r.name,
+                channel,
+                event,
+                message,
+                state,
+                previous: prev,
+                description: "",
+                details: &r.info,
+                time: at,
+                exclude_notifier: None,
+                suppressed: &suppressed,
+            },
+            now,
+        )
+        .map(drop)
+    };
+    if offline && !still_offline {
+        raise("plugin", "online", "Monitoring plugin back online", state)?;
+    }
+    if let Some(rule) = rule {
+        let stored = previous.as_deref().and_then(ServiceState::parse);
+        if let Some(told) = judge_report(c, sid, rule, stored, r.state, at)? {
+            raise("service:state", &told.event, &told.message, told.previous)?;
+        }
+        return Ok(());
+    }
+    let before = previous.as_deref().unwrap_or("OK");
+    if before != state {
+        let shown = previous.as_deref().unwrap_or("(?)");
+        let message = format!("State changed: \"{shown}\" -> \"{state}\"");
+        raise("service:state", state, &message, before)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Runs `record` for an identified server (registering it if allowed) in one write
     /// job; a refused server gets `Denied` and nothing is written. The job may be run
@@ -121,95 +224,7 @@ impl Store {
         let rules = self.service_rules();
         self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
-                let at = r.time.unwrap_or(now);
-                let state = r.state.as_str();
-                let rule = rule_for(&rules, &id.name, &r.name).map(|(_, rule)| rule);
-                let (row, previous) = service(c, server, &r.name, r.period, at)?;
-                let (sid, offline) = (row.id, row.timed_out);
-                // A report replayed from an agent's spool, measured so long ago that it
-                // was overdue already, goes into the history but does not bring an
-                // offline service back (it would flip online, then offline again).
-                let grace = rule.map_or(0, |rule| i64::from(rule.offline_grace_s));
-                let overdue = at.saturating_add(r.period.saturating_add(grace).saturating_mul(1000)) < now;
-                let still_offline = offline && overdue;
-                // A report that changes nothing but the time leaves the row alone: the
-                // filing brings `last_report` up to date (within a second).
-                let unchanged = previous.is_some()
-                    && row.state == Some(r.state)
-                    && row.info == r.info
-                    && row.period == r.period
-                    && !row.timed_out;
-                if !unchanged {
-                    c.prepare_cached(
-                        "UPDATE services SET state = ?, info = ?, period = ?, \
-                         last_report = max(last_report, ?), timed_out = ? WHERE id = ?",
-                    )?
-                    .execute(params![state, r.info, r.period, at, still_offline, sid])?;
-                    c.known().remember_service(
-                        server,
-                        &r.name,
-                        Service {
-                            id: sid,
-                            state: Some(r.state),
-                            info: r.info.clone(),
-                            period: r.period,
-                            timed_out: still_offline,
-                        },
-                    );
-                    let was_down = offline || row.state == Some(ServiceState::Fail);
-                    let is_down = still_offline || r.state == ServiceState::Fail;
-                    let moved = (was_down, is_down);
-                    service_moved(c, &rules, &id.name, &r.name, moved, offline, at)?;
-                }
-                c.prepare_cached(
-                    "INSERT INTO service_reports (service_id, time, state, info) VALUES (?, ?, ?, ?)",
-                )?
-                .execute(params![sid, at, state, r.info])?;
-                let raise = |channel: &str, event: &str, message: &str, prev: &str| {
-                    if !admit_alert(c, server, &id.name, now, limit)? {
-                        return Ok(());
-                    }
-                    let suppressed = suppression(c, rule, sid)?;
-                    insert_alert(
-                        c,
-                        &NewAlert {
-                            kind: "service",
-                            target_id: None,
-                            service_id: Some(sid),
-                            target: "",
-                            server: &id.name,
-                            service: &r.name,
-                            channel,
-                            event,
-                            message,
-                            state,
-                            previous: prev,
-                            description: "",
-                            details: &r.info,
-                            time: at,
-                            exclude_notifier: None,
-                            suppressed: &suppressed,
-                        },
-                        now,
-                    )
-                    .map(drop)
-                };
-                if offline && !still_offline {
-                    raise("plugin", "online", "Monitoring plugin back online", state)?;
-                }
-                if let Some(rule) = rule {
-                    let stored = previous.as_deref().and_then(ServiceState::parse);
-                    if let Some(told) = judge_report(c, sid, rule, stored, r.state, at)? {
-                        raise("service:state", &told.event, &told.message, told.previous)?;
-                    }
-                    continue;
-                }
-                let before = previous.as_deref().unwrap_or("OK");
-                if before != state {
-                    let shown = previous.as_deref().unwrap_or("(?)");
-                    let message = format!("State changed: \"{shown}\" -> \"{state}\"");
-                    raise("service:state", state, &message, before)?;
-                }
+                record_report(c, (server, &id.name), r, &rules, limit, now)?;
             }
             Ok(())
         })
@@ -285,35 +300,42 @@ impl Store {
         self.write(move |c| {
             file_reports(c, &history, usize::MAX)?;
             close_flood_windows(c, None, now, limit)?;
-            let late: Vec<(i64, i64, String, String, String, String, i64)> = c
+            let late: Vec<Late> = c
                 .prepare_cached(
                     "SELECT s.id, sv.id, sv.name, s.name, s.state, s.info, \
-                     s.last_report + s.period * 1000 FROM services s \
+                     s.last_report + s.period * 1000, j.grace, j.started FROM services s \
                      JOIN servers sv ON sv.id = s.server_id \
-                     WHERE s.timed_out = 0 AND s.last_report + (s.period + s.grace) * 1000 < ?",
+                     LEFT JOIN jobs j ON j.service_id = s.id \
+                     WHERE s.timed_out = 0 \
+                     AND (s.last_report + (s.period + s.grace + coalesce(j.grace, 0)) * 1000 < ?1 \
+                          OR j.started + j.grace * 1000 < ?1)",
                 )?
                 .query_map([now], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
+                    Ok(Late {
+                        id: r.get(0)?,
+                        server_id: r.get(1)?,
+                        server: r.get(2)?,
+                        service: r.get(3)?,
+                        state: r.get(4)?,
+                        info: r.get(5)?,
+                        due: r.get(6)?,
+                        job_grace: r.get(7)?,
+                        started: r.get(8)?,
+                    })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             if !late.is_empty() {
                 c.forget();
             }
-            for (id, server_id, server, service, state, info, since) in &late {
+            for l in &late {
+                let (id, server, service, state) = (&l.id, &l.server, &l.service, &l.state);
                 c.prepare_cached("UPDATE services SET timed_out = 1 WHERE id = ?")?
                     .execute([id])?;
                 let was_down = state == "FAIL";
                 service_moved(c, &rules, server, service, (was_down, true), false, now)?;
-                file_offline(c, &history.calendar, *id, *since)?;
-                if !admit_alert(c, *server_id, server, now, limit)? {
+                let (channel, event, message, since) = l.told(now);
+                file_offline(c, &history.calendar, *id, since)?;
+                if !admit_alert(c, l.server_id, server, now, limit)? {
                     continue;
                 }
                 let rule = rule_for(&rules, server, service).map(|(_, rule)| rule);
@@ -327,13 +349,13 @@ impl Store {
                         target: "",
                         server,
                         service,
-                        channel: "plugin",
-                        event: "offline",
-                        message: "Monitoring plugin offline",
+                        channel,
+                        event,
+                        message: &message,
                         state,
                         previous: state,
                         description: "",
-                        details: info,
+                        details: &l.info,
                         time: now,
                         exclude_notifier: None,
                         suppressed: &suppressed,
@@ -341,9 +363,63 @@ impl Store {
                     now,
                 )?;
             }
-            Ok(late.into_iter().map(|l| (l.2, l.3)).collect())
+            Ok(late.into_iter().map(|l| (l.server, l.service)).collect())
         })
         .await
+    }
+}
+
+/// A service that missed its period (or a job its schedule), as the offline check
+/// finds it.
+struct Late {
+    id: i64,
+    server_id: i64,
+    server: String,
+    service: String,
+    state: String,
+    info: String,
+    /// When its report was due (ms).
+    due: i64,
+    /// A job's grace (seconds); `None` for a service that is not a job.
+    job_grace: Option<i64>,
+    /// When a job's run began without ending, if it did.
+    started: Option<i64>,
+}
+
+impl Late {
+    /// Its alert's channel, event and message, and when it went offline: OverC's
+    /// `plugin/offline`, or for a job `job/late`.
+    fn told(&self, now: i64) -> (&'static str, &'static str, String, i64) {
+        use crate::domain::time::{format_ms, human_ms};
+        let Some(grace_s) = self.job_grace else {
+            return (
+                "plugin",
+                "offline",
+                "Monitoring plugin offline".into(),
+                self.due,
+            );
+        };
+        let grace = human_ms(grace_s * 1000);
+        match self.started {
+            Some(start) if start + grace_s * 1000 < now => (
+                "job",
+                "late",
+                format!(
+                    "Job started at {} UTC and did not finish within its grace ({grace})",
+                    format_ms(start)
+                ),
+                start,
+            ),
+            _ => (
+                "job",
+                "late",
+                format!(
+                    "Job missed its schedule (due {} UTC, grace {grace})",
+                    format_ms(self.due)
+                ),
+                self.due,
+            ),
+        }
     }
 }
 

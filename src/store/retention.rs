@@ -10,7 +10,7 @@ use super::{Result, Store};
 pub struct Pruned {
     /// Check results.
     pub results: usize,
-    /// Kept service reports.
+    /// Kept service reports, and jobs' ping bodies.
     pub states: usize,
     /// Hourly and daily rows.
     pub rollups: usize,
@@ -38,6 +38,15 @@ impl Store {
                 raw_before,
             )
             .await?;
+        // What jobs' pings carried goes with the raw history.
+        let states = states
+            + self
+                .delete_in_slices(
+                    "DELETE FROM job_pings WHERE id IN \
+                     (SELECT id FROM job_pings WHERE time < ?1 LIMIT ?2)",
+                    raw_before,
+                )
+                .await?;
         let hour = rollup_before.div_euclid(crate::domain::history::HOUR_MS);
         let day = i64::from(self.history().calendar.day(rollup_before));
         let mut rollups = 0;

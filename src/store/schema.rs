@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0010_dependencies.sql"),
     include_str!("../../sql/migrations/0011_service_rules.sql"),
     include_str!("../../sql/migrations/0012_silences.sql"),
+    include_str!("../../sql/migrations/0013_jobs.sql"),
 ];
 
 /// The schema version this build writes.

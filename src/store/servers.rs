@@ -94,13 +94,47 @@ pub(super) fn identify(
     }
 }
 
+/// Registers server `name` (refused when it exists or its name is too long or empty)
+/// with a new random key, which is returned (and never stored).
+pub(super) fn create_server(c: &super::Tx, name: &str) -> Result<String> {
+    use ring::rand::SecureRandom;
+    let n = name.chars().count();
+    if n == 0 || n > crate::domain::report::MAX_NAME {
+        return Err(super::StoreError::Invalid(format!(
+            "a server name is 1 to {} characters",
+            crate::domain::report::MAX_NAME
+        )));
+    }
+    let exists: bool = c
+        .query_row("SELECT 1 FROM servers WHERE name = ?", [name], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if exists {
+        return Err(super::StoreError::Invalid(format!(
+            "server {name:?} already exists"
+        )));
+    }
+    let mut raw = [0u8; 18];
+    ring::rand::SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|_| super::StoreError::Invalid("no randomness available for a key".into()))?;
+    let key = hex(&raw);
+    let salt = new_salt()?;
+    c.forget();
+    c.execute(
+        "INSERT INTO servers (name, key_salt, key_hash, origin, created) VALUES (?, ?, ?, 'cli', ?)",
+        params![name, salt, key_hash(&salt, &Secret::new(key.clone())), now_ms()],
+    )?;
+    Ok(key)
+}
+
 impl Store {
     /// Servers, all or the one named.
     pub async fn servers(&self, name: Option<String>) -> Result<Vec<ServerInfo>> {
         self.read(move |c| {
             let mut s = c.prepare(
-                "SELECT sv.id, sv.name, sv.origin, sv.created, count(s.id), max(s.last_report) \
-                 FROM servers sv LEFT JOIN services s ON s.server_id = sv.id \
+                "SELECT sv.id, sv.name, sv.origin, sv.created, count(s.id), max(s.last_report), \
+                 coalesce(sv.ping_key, '') FROM servers sv LEFT JOIN services s ON s.server_id = sv.id \
                  WHERE ?1 IS NULL OR sv.name = ?1 GROUP BY sv.id ORDER BY sv.name",
             )?;
             let rows = s
@@ -115,6 +149,7 @@ impl Store {
                             .get::<_, Option<i64>>(5)?
                             .map(crate::domain::time::format_ms)
                             .unwrap_or_default(),
+                        ping_key: r.get(6)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -130,36 +165,7 @@ impl Store {
 
     /// Registers a server with a new random key, which is returned (and never stored).
     pub async fn add_server(&self, name: String) -> Result<String> {
-        self.write(move |c| {
-            use ring::rand::SecureRandom;
-            let n = name.chars().count();
-            if n == 0 || n > crate::domain::report::MAX_NAME {
-                return Err(super::StoreError::Invalid(format!(
-                    "a server name is 1 to {} characters",
-                    crate::domain::report::MAX_NAME
-                )));
-            }
-            let exists: bool = c
-                .query_row("SELECT 1 FROM servers WHERE name = ?", [&name], |_| Ok(true))
-                .optional()?
-                .unwrap_or(false);
-            if exists {
-                return Err(super::StoreError::Invalid(format!("server {name:?} already exists")));
-            }
-            let mut raw = [0u8; 18];
-            ring::rand::SystemRandom::new()
-                .fill(&mut raw)
-                .map_err(|_| super::StoreError::Invalid("no randomness available for a key".into()))?;
-            let key = hex(&raw);
-            let salt = new_salt()?;
-            c.forget();
-            c.execute(
-                "INSERT INTO servers (name, key_salt, key_hash, origin, created) VALUES (?, ?, ?, 'cli', ?)",
-                params![name, salt, key_hash(&salt, &Secret::new(key.clone())), now_ms()],
-            )?;
-            Ok(key)
-        })
-        .await
+        self.write(move |c| create_server(c, &name)).await
     }
 
     /// Removes a server with its services and their history.
@@ -185,7 +191,8 @@ impl Store {
             .delete_in_slices(
                 "DELETE FROM services WHERE id IN (SELECT s.id FROM services s \
                  JOIN servers sv ON sv.id = s.server_id AND sv.origin = 'auto' \
-                 WHERE s.timed_out = 1 AND s.last_report < ?1 LIMIT ?2)",
+                 WHERE s.timed_out = 1 AND s.last_report < ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.service_id = s.id) LIMIT ?2)",
                 before_ms,
             )
             .await?;
@@ -224,6 +231,8 @@ pub struct ServerInfo {
     pub services: i64,
     /// Its latest report, empty if none.
     pub last_report: String,
+    /// The key of its jobs' slug ping URLs (`/ping/<ping_key>/<job>`).
+    pub ping_key: String,
 }
 
 #[cfg(test)]
