@@ -129,39 +129,52 @@ struct Hit {
     first_ping: Option<i64>,
 }
 
-const HIT_COLUMNS: &str = "j.service_id, s.name, v.id, v.name, j.period, j.cron, j.tz, \
-     j.started, j.first_ping FROM jobs j JOIN services s ON s.id = j.service_id \
-     JOIN servers v ON v.id = s.server_id";
-
-fn hit(r: &rusqlite::Row) -> rusqlite::Result<Hit> {
-    Ok(Hit {
-        service_id: r.get(0)?,
-        name: r.get(1)?,
-        server_id: r.get(2)?,
-        server: r.get(3)?,
-        period: r.get(4)?,
-        cron: r.get(5)?,
-        tz: r.get(6)?,
-        started: r.get(7)?,
-        first_ping: r.get(8)?,
-    })
+/// The job whose row `filter` (SQL over `jobs`, with `args`) selects, with its
+/// service's and server's names. Single-table lookups: as one join, SQLite prepared
+/// the statement again at every execution.
+fn hit_where(c: &Tx, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Option<Hit>> {
+    let found = c
+        .prepare_cached(&format!(
+            "SELECT service_id, period, cron, tz, started, first_ping FROM jobs WHERE {filter}"
+        ))?
+        .query_row(args, |r| {
+            Ok(Hit {
+                service_id: r.get(0)?,
+                period: r.get(1)?,
+                cron: r.get(2)?,
+                tz: r.get(3)?,
+                started: r.get(4)?,
+                first_ping: r.get(5)?,
+                name: String::new(),
+                server_id: 0,
+                server: String::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut hit) = found else {
+        return Ok(None);
+    };
+    (hit.name, hit.server_id) = c
+        .prepare_cached("SELECT name, server_id FROM services WHERE id = ?")?
+        .query_row([hit.service_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    hit.server = c
+        .prepare_cached("SELECT name FROM servers WHERE id = ?")?
+        .query_row([hit.server_id], |r| r.get(0))?;
+    Ok(Some(hit))
 }
 
 /// The job `target` names; with `create`, a slug naming an unknown job of a known
 /// ping key registers it (`--period 1d --grace 1h`).
 fn find_job(c: &Tx, target: &PingTarget, create: bool, now: i64) -> Result<Option<Hit>> {
     match target {
-        PingTarget::Uuid(uuid) => Ok(c
-            .prepare_cached(&format!("SELECT {HIT_COLUMNS} WHERE j.uuid = ?"))?
-            .query_row([uuid], hit)
-            .optional()?),
+        PingTarget::Uuid(uuid) => hit_where(c, "uuid = ?", &[uuid]),
         PingTarget::Slug { key, name } => {
-            let found = c
-                .prepare_cached(&format!(
-                    "SELECT {HIT_COLUMNS} WHERE v.ping_key = ? AND s.name = ?"
-                ))?
-                .query_row(params![key, name], hit)
-                .optional()?;
+            let found = hit_where(
+                c,
+                "service_id = (SELECT s.id FROM servers v JOIN services s ON s.server_id = v.id \
+                 WHERE v.ping_key = ? AND s.name = ?)",
+                &[key, name],
+            )?;
             if found.is_some() || !create {
                 return Ok(found);
             }

@@ -464,6 +464,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_burst_within_one_millisecond_is_kept_in_order_after_what_was_kept() {
+        let (_dir, store) = temp_store();
+        store.set_history(crate::store::HistorySettings {
+            sample_ms: 0,
+            ..crate::store::HistorySettings::default()
+        });
+        let id = || ServerId {
+            name: "web1".into(),
+            key: Secret::new("k"),
+        };
+        let at = now_ms() - 60_000;
+        let burst = |states: &[&str]| -> Vec<ServiceReport> {
+            states
+                .iter()
+                .map(|s| ServiceReport {
+                    name: "disk".into(),
+                    state: ServiceState::parse(s).unwrap(),
+                    info: s.to_string(),
+                    period: 3600,
+                    time: Some(at),
+                })
+                .collect()
+        };
+        for pass in [&["OK", "WARN", "FAIL"][..], &["UNK", "OK"][..]] {
+            let pushed = store.push_states(id(), true, burst(pass)).await.unwrap();
+            assert_eq!(pushed, Ok(()));
+            store.file_reports().await.unwrap();
+        }
+        let kept: Vec<(i64, String)> = store
+            .read(|c| {
+                let mut s = c.prepare("SELECT time, info FROM service_states ORDER BY time")?;
+                let rows = s
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        let want: Vec<(i64, String)> = ["OK", "WARN", "FAIL", "UNK", "OK"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (at + i as i64, s.to_string()))
+            .collect();
+        assert_eq!(kept, want);
+        store.close().await;
+    }
+
+    #[tokio::test]
     async fn rows_changed_by_hand_are_not_hidden_by_what_the_writer_knows() {
         let (dir, store) = temp_store();
         let path = dir.path().join("t.db");
