@@ -1,6 +1,6 @@
 //! `skypunchctl jobs [SERVER]`, `jobs add`, `jobs remove` (SPEC §17).
 
-use super::{expect_done, unexpected, Failure, Out};
+use super::{expect_done, print_added, unexpected, Failure, Out};
 use crate::control::client::Client;
 use crate::control::protocol::{JobInfo, NewJob, Request, Response};
 use crate::ctl::args::{JobsArgs, JobsCommand};
@@ -20,16 +20,9 @@ pub async fn run(client: &mut Client, args: &JobsArgs, out: &Out) -> Result<(), 
                 grace_s: a.grace,
             };
             match client.request(&Request::AddJob(new)).await? {
-                Response::Jobs(list) => match list.first() {
-                    Some(j) if out.json => {
-                        println!("{}", serde_json::to_value(j).unwrap_or_default())
-                    }
-                    Some(j) => println!("{}", j.ping_url),
-                    None => return Err(Failure::failed("skypunchd added no job")),
-                },
-                other => return Err(unexpected(other)),
+                Response::Jobs(list) => print_added(list.first(), out, |j| j.ping_url.clone()),
+                other => Err(unexpected(other)),
             }
-            Ok(())
         }
         Some(JobsCommand::Remove { id }) => {
             let msg = expect_done(client.request(&Request::RemoveJob { id: *id }).await?)?;

@@ -186,6 +186,22 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
     }
 }
 
+/// Prints what an `add` answered: the item's JSON with `--json`, else `line` of it
+/// (its id, its URL) for scripts to take.
+pub fn print_added<T: serde::Serialize>(
+    item: Option<&T>,
+    out: &Out,
+    line: impl Fn(&T) -> String,
+) -> Result<(), Failure> {
+    let item = item.ok_or_else(|| Failure::failed("skypunchd answered with nothing added"))?;
+    if out.json {
+        println!("{}", serde_json::to_value(item).unwrap_or_default());
+    } else {
+        println!("{}", line(item));
+    }
+    Ok(())
+}
+
 /// Finds the control socket: `--socket`, else the configuration file's
 /// `[daemon] socket`, else the built-in default.
 ///

@@ -1,6 +1,6 @@
 //! `skypunchctl silence add|list|remove` and `skypunchctl ack` (SPEC §15).
 
-use super::{expect_done, unexpected, Failure, Out};
+use super::{expect_done, print_added, unexpected, Failure, Out};
 use crate::control::client::Client;
 use crate::control::protocol::{NewSilence, QuietInfo, Request, Response, SilenceInfo};
 use crate::control::quiet::Marks;
@@ -29,16 +29,9 @@ pub async fn run(client: &mut Client, args: &SilenceArgs, out: &Out) -> Result<(
                 comment: a.comment.clone(),
             };
             match client.request(&Request::AddSilence(new)).await? {
-                Response::Silences(list) => match list.first() {
-                    Some(s) if out.json => {
-                        println!("{}", serde_json::to_value(s).unwrap_or_default())
-                    }
-                    Some(s) => println!("{}", s.id),
-                    None => return Err(Failure::failed("skypunchd added no silence")),
-                },
-                other => return Err(unexpected(other)),
+                Response::Silences(list) => print_added(list.first(), out, |s| s.id.to_string()),
+                other => Err(unexpected(other)),
             }
-            Ok(())
         }
         SilenceCommand::List { all } => {
             let list = match client.request(&Request::Silences { all: *all }).await? {
