@@ -16,14 +16,9 @@
 set -euo pipefail
 N=${1:-50}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin skypunchd --bin skypunchctl
-bin=$PWD/target/release
-dir=$(mktemp -d)
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-cleanup() { ctl stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap cleanup EXIT
-
-closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. bench/lib.sh
+bench_setup
+closed=$(free_port)
 cat > "$dir/stamp.sh" <<'SH'
 #!/bin/sh
 t=$(date +%s%N)
@@ -31,13 +26,9 @@ read -r first
 echo "$t $first" >> started.txt
 SH
 chmod +x "$dir/stamp.sh"
+daemon_config
 {
   cat <<TOML
-[daemon]
-socket = "run/s.sock"
-pid_file = "run/s.pid"
-database = "s.db"
-log_file = "s.log"
 
 [push]
 listen = "127.0.0.1:0"
@@ -52,7 +43,7 @@ TOML
   for i in $(seq 1 "$N"); do
     printf '\n[[target]]\nname = "t%s"\nurl = "http://127.0.0.1:%s/"\nfrequency = 5\n' "$i" "$closed"
   done
-} > "$dir/c.toml"
+} >> "$dir/c.toml"
 ctl start >/dev/null
 listen=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["listen"])')
 

@@ -12,21 +12,10 @@
 set -euo pipefail
 N=${1:-500}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin skypunchd --bin skypunchctl
-bin=$PWD/target/release
-dir=$(mktemp -d)
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-hook_pid=
-cleanup() {
-  ctl stop >/dev/null 2>&1 || true
-  [ -n "$hook_pid" ] && kill "$hook_pid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-closed=$(port)
-hook=$(port)
+. bench/lib.sh
+bench_setup
+closed=$(free_port)
+hook=$(free_port)
 mkdir -p "$dir/command" "$dir/webhook"
 python3 - "$dir/webhook" "$hook" <<'PY' &
 import http.server, sys, time
@@ -42,7 +31,7 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
-hook_pid=$!
+bench_pids+=" $!"
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$hook") 2>/dev/null && break
   sleep 0.1
@@ -52,13 +41,9 @@ cat > "$dir/keep.sh" <<'SH'
 cat > "command/$(date +%s%N)"
 SH
 chmod +x "$dir/keep.sh"
+daemon_config
 {
   cat <<TOML
-[daemon]
-socket = "run/s.sock"
-pid_file = "run/s.pid"
-database = "s.db"
-log_file = "s.log"
 
 [push]
 listen = ""
@@ -76,7 +61,7 @@ TOML
   for i in $(seq 1 "$N"); do
     printf '\n[[target]]\nname = "t%s"\nurl = "http://127.0.0.1:%s/"\nfrequency = 2\n' "$i" "$closed"
   done
-} > "$dir/c.toml"
+} >> "$dir/c.toml"
 ctl start >/dev/null
 # The first message, then 35 s.
 for _ in $(seq 1 100); do
