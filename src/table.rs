@@ -119,6 +119,18 @@ pub fn cell(text: &str) -> String {
         .collect()
 }
 
+/// The header cells of a rendered list table, for tests that check its columns.
+#[cfg(test)]
+pub fn header_cells(text: &str) -> Vec<&str> {
+    text.lines()
+        .nth(1)
+        .unwrap_or("")
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,12 +117,7 @@ mod tests {
             ping_url: "http://h:5000/ping/u".into(),
             ..JobInfo::default()
         }]);
-        let header = text.lines().nth(1).unwrap();
-        let cols: Vec<&str> = header
-            .split('|')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
+        let cols = crate::table::header_cells(&text);
         assert_eq!(
             cols,
             [

@@ -136,12 +136,7 @@ mod tests {
                 ..SilenceInfo::default()
             },
         ]);
-        let header = text.lines().nth(1).unwrap();
-        let cols: Vec<&str> = header
-            .split('|')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
+        let cols = crate::table::header_cells(&text);
         assert_eq!(
             cols,
             ["ID", "Matches", "Starts", "Ends", "Comment", "Created By"]
