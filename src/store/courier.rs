@@ -68,3 +68,63 @@ impl Deliveries {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{temp_store, StoreError};
+    use super::*;
+
+    #[test]
+    fn writes_through_a_courier_get_their_own_outcomes() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (_dir, store) = temp_store();
+            let store = store.delivering_to(Courier::start());
+            let writes = (0..100).map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write(move |_| match n % 10 {
+                            0 => Err(StoreError::Invalid(format!("refused {n}"))),
+                            _ => Ok(n),
+                        })
+                        .await
+                })
+            });
+            for (n, w) in writes.collect::<Vec<_>>().into_iter().enumerate() {
+                match w.await.unwrap() {
+                    Ok(got) => assert_eq!(got, n),
+                    Err(e) => {
+                        assert_eq!(n % 10, 0);
+                        assert_eq!(e.to_string(), format!("refused {n}"));
+                    }
+                }
+            }
+            let courier = store.courier.as_ref().unwrap();
+            assert_eq!(courier.waiting.load(Ordering::SeqCst), 0);
+        });
+    }
+
+    #[test]
+    fn the_spin_before_sleeping_lasts_only_while_a_write_waits() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        let (courier, _deliveries) = Courier::new();
+        let started = std::time::Instant::now();
+        courier.spin_while_waiting(Duration::from_secs(5));
+        assert!(started.elapsed() < Duration::from_secs(1), "nothing waits");
+        courier.waiting.fetch_add(1, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        courier.spin_while_waiting(Duration::from_millis(20));
+        let spun = started.elapsed();
+        assert!(
+            spun >= Duration::from_millis(20) && spun < Duration::from_secs(5),
+            "{spun:?}"
+        );
+    }
+}

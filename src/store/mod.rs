@@ -446,155 +446,22 @@ pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The targets' names, sorted, for unit tests.
+#[cfg(test)]
+pub(crate) async fn target_names(store: &Store) -> Vec<String> {
+    store
+        .read(|c| {
+            let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
+            let rows = s.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    async fn target_names(store: &Store) -> Vec<String> {
-        store
-            .read(|c| {
-                let mut s = c.prepare("SELECT name FROM targets ORDER BY name")?;
-                let rows = s.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            })
-            .await
-            .unwrap()
-    }
-
-    #[test]
-    fn writes_through_a_courier_get_their_own_outcomes() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (_dir, store) = temp_store();
-            let store = store.delivering_to(Courier::start());
-            let writes = (0..100).map(|n| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    store
-                        .write(move |_| match n % 10 {
-                            0 => Err(StoreError::Invalid(format!("refused {n}"))),
-                            _ => Ok(n),
-                        })
-                        .await
-                })
-            });
-            for (n, w) in writes.collect::<Vec<_>>().into_iter().enumerate() {
-                match w.await.unwrap() {
-                    Ok(got) => assert_eq!(got, n),
-                    Err(e) => {
-                        assert_eq!(n % 10, 0);
-                        assert_eq!(e.to_string(), format!("refused {n}"));
-                    }
-                }
-            }
-            let courier = store.courier.as_ref().unwrap();
-            assert_eq!(courier.waiting.load(Ordering::SeqCst), 0);
-        });
-    }
-
-    #[test]
-    fn the_spin_before_sleeping_lasts_only_while_a_write_waits() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let _entered = runtime.enter();
-        let (courier, _deliveries) = Courier::new();
-        let started = std::time::Instant::now();
-        courier.spin_while_waiting(Duration::from_secs(5));
-        assert!(started.elapsed() < Duration::from_secs(1), "nothing waits");
-        courier.waiting.fetch_add(1, Ordering::SeqCst);
-        let started = std::time::Instant::now();
-        courier.spin_while_waiting(Duration::from_millis(20));
-        let spun = started.elapsed();
-        assert!(
-            spun >= Duration::from_millis(20) && spun < Duration::from_secs(5),
-            "{spun:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failing_write_again_is_undone_alone_and_its_neighbours_run_again() {
-        use std::sync::atomic::Ordering;
-        let (_dir, store) = temp_store();
-        // Holds the writer so that the writes below are queued into one batch.
-        let holder = store.clone();
-        let held = tokio::spawn(async move {
-            holder
-                .write(|_| {
-                    std::thread::sleep(Duration::from_millis(300));
-                    Ok(())
-                })
-                .await
-        });
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let runs = Arc::new(AtomicUsize::new(0));
-        let insert = |name: &'static str, fail: bool| {
-            let runs = runs.clone();
-            store.write_repeatable(move |c| {
-                runs.fetch_add(1, Ordering::SeqCst);
-                c.execute(
-                    "INSERT INTO targets (name, url) VALUES (?, 'http://x/')",
-                    [name],
-                )?;
-                match fail {
-                    true => Err(StoreError::Invalid(format!("{name} refused"))),
-                    false => Ok(name),
-                }
-            })
-        };
-        let once = store.write(|c| {
-            c.execute(
-                "INSERT INTO targets (name, url) VALUES ('d', 'http://x/')",
-                [],
-            )?;
-            Ok("d")
-        });
-        let (a, b, c, d, e) = tokio::join!(
-            insert("a", false),
-            insert("b", false),
-            insert("c", true),
-            once,
-            insert("e", false)
-        );
-        held.await.unwrap().unwrap();
-        assert_eq!(
-            (a.unwrap(), b.unwrap(), d.unwrap(), e.unwrap()),
-            ("a", "b", "d", "e")
-        );
-        assert_eq!(c.unwrap_err().to_string(), "c refused");
-        // a and b ran again after c failed; c and e once.
-        assert_eq!(runs.load(Ordering::SeqCst), 6);
-        let names = target_names(&store).await;
-        assert_eq!(names, ["a", "b", "d", "e"]);
-    }
-
-    #[tokio::test]
-    async fn a_failing_job_does_not_undo_its_batch_neighbours() {
-        let (_dir, store) = temp_store();
-        let a = store.write(|c| {
-            c.execute(
-                "INSERT INTO targets (name, url) VALUES ('a', 'http://a/')",
-                [],
-            )?;
-            Ok(())
-        });
-        let b = store.write(|c| {
-            c.execute(
-                "INSERT INTO targets (name, url) VALUES ('b', 'http://b/')",
-                [],
-            )?;
-            Err::<(), _>(StoreError::Invalid("refused".into()))
-        });
-        let (a, b) = tokio::join!(a, b);
-        assert!(a.is_ok());
-        assert!(b.is_err());
-        let names = target_names(&store).await;
-        assert_eq!(names, vec!["a".to_string()]);
-    }
 
     #[tokio::test]
     async fn hand_insert_with_two_columns_gets_defaults() {

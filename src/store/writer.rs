@@ -300,3 +300,91 @@ fn run_jobs(conn: &Tx, jobs: &mut [Box<dyn Job>]) -> Result<(), BatchFailed> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{target_names, temp_store, StoreError};
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_failing_write_again_is_undone_alone_and_its_neighbours_run_again() {
+        use std::sync::atomic::Ordering;
+        let (_dir, store) = temp_store();
+        // Holds the writer so that the writes below are queued into one batch.
+        let holder = store.clone();
+        let held = tokio::spawn(async move {
+            holder
+                .write(|_| {
+                    std::thread::sleep(Duration::from_millis(300));
+                    Ok(())
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let insert = |name: &'static str, fail: bool| {
+            let runs = runs.clone();
+            store.write_repeatable(move |c| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                c.execute(
+                    "INSERT INTO targets (name, url) VALUES (?, 'http://x/')",
+                    [name],
+                )?;
+                match fail {
+                    true => Err(StoreError::Invalid(format!("{name} refused"))),
+                    false => Ok(name),
+                }
+            })
+        };
+        let once = store.write(|c| {
+            c.execute(
+                "INSERT INTO targets (name, url) VALUES ('d', 'http://x/')",
+                [],
+            )?;
+            Ok("d")
+        });
+        let (a, b, c, d, e) = tokio::join!(
+            insert("a", false),
+            insert("b", false),
+            insert("c", true),
+            once,
+            insert("e", false)
+        );
+        held.await.unwrap().unwrap();
+        assert_eq!(
+            (a.unwrap(), b.unwrap(), d.unwrap(), e.unwrap()),
+            ("a", "b", "d", "e")
+        );
+        assert_eq!(c.unwrap_err().to_string(), "c refused");
+        // a and b ran again after c failed; c and e once.
+        assert_eq!(runs.load(Ordering::SeqCst), 6);
+        let names = target_names(&store).await;
+        assert_eq!(names, ["a", "b", "d", "e"]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_does_not_undo_its_batch_neighbours() {
+        let (_dir, store) = temp_store();
+        let a = store.write(|c| {
+            c.execute(
+                "INSERT INTO targets (name, url) VALUES ('a', 'http://a/')",
+                [],
+            )?;
+            Ok(())
+        });
+        let b = store.write(|c| {
+            c.execute(
+                "INSERT INTO targets (name, url) VALUES ('b', 'http://b/')",
+                [],
+            )?;
+            Err::<(), _>(StoreError::Invalid("refused".into()))
+        });
+        let (a, b) = tokio::join!(a, b);
+        assert!(a.is_ok());
+        assert!(b.is_err());
+        let names = target_names(&store).await;
+        assert_eq!(names, vec!["a".to_string()]);
+    }
+}
