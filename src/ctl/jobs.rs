@@ -85,7 +85,7 @@ fn or_never(time: &str) -> String {
     if time.is_empty() {
         "never".into()
     } else {
-        time.to_string()
+        format!("{time} UTC")
     }
 }
 
