@@ -31,24 +31,11 @@ PER=${3:-1}
 SAMPLE=${SAMPLE:-300}
 RULE=${RULE:-0}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin skypunchd --bin skypunchctl
-bin=$PWD/target/release
-dir=$(mktemp -d)
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-cleanup() {
-  ctl stop >/dev/null 2>&1 || true
-  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free); nport=$(free)
-cat > "$dir/c.toml" <<TOML
-[daemon]
-socket = "run/s.sock"
-pid_file = "run/s.pid"
-database = "s.db"
-log_file = "s.log"
+. bench/lib.sh
+bench_setup
+port=$(free_port); nport=$(free_port)
+daemon_config
+cat >> "$dir/c.toml" <<TOML
 
 [push]
 listen = "127.0.0.1:$port"

@@ -11,19 +11,11 @@
 set -euo pipefail
 N=${1:-10000}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin skypunchd --bin skypunchctl
-bin=$PWD/target/release
-dir=$(mktemp -d)
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-cleanup() { ctl stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$dir/c.toml" <<TOML
-[daemon]
-socket = "run/s.sock"
-pid_file = "run/s.pid"
-database = "s.db"
-log_file = "s.log"
+. bench/lib.sh
+bench_setup
+port=$(free_port)
+daemon_config
+cat >> "$dir/c.toml" <<TOML
 log_level = "warn"
 
 [push]
