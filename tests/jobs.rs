@@ -272,12 +272,17 @@ fn a_job_that_misses_its_schedule_is_late_after_its_grace() {
             .unwrap_or_default()
             .contains("did not finish within its grace (1s)")
     });
-    // Pinging again brings it back.
+    // Pinging again brings it back, and says so as a job.
     assert_eq!(
         sh(r#"curl -fsS -m 10 --retry 5 -o /dev/null "$URL""#, &url),
         0
     );
     assert_eq!(job(&f, "nightly")["status"], "OK");
+    wait_for("the job back on schedule", Duration::from_secs(10), || {
+        std::fs::read_to_string(f.path("told.txt"))
+            .unwrap_or_default()
+            .contains("[job/online] Job back on schedule")
+    });
 }
 
 #[test]

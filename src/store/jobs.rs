@@ -4,7 +4,7 @@
 //! by the code of pushed reports, with the period until the schedule's next due time:
 //! the offline check of every service then tells a late job (`job/late`).
 
-use super::push::record_report;
+use super::push::{record_report, Reporter};
 use super::servers::create_server;
 use super::{Result, Store, StoreError, Tx};
 use crate::domain::jobs::{new_uuid, BadJob, PingKind, PingTarget, Schedule};
@@ -364,7 +364,8 @@ impl Store {
                 period: period_until_due(&schedule, now),
                 time: None,
             };
-            record_report(c, (job.server_id, &job.server), &report, &rules, limit, now)?;
+            let by = (&report, Reporter::Job);
+            record_report(c, (job.server_id, &job.server), by, &rules, limit, now)?;
             Ok(true)
         })
         .await

@@ -80,13 +80,20 @@ fn find_service(
     Ok(None)
 }
 
+/// Who sent a report: an agent's plugin (OverC), or a job's ping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reporter {
+    Plugin,
+    Job,
+}
+
 /// Records one report of `server` (id, name) and raises the alerts of OverC's rules,
 /// or of the `[[service_rule]]` governing the service: a state change, back online
-/// after a missed period.
+/// after a missed period (`[plugin/online]`, or `[job/online]` for a job).
 pub(super) fn record_report(
     c: &Tx,
     (server, server_name): (i64, &str),
-    r: &ServiceReport,
+    (r, by): (&ServiceReport, Reporter),
     rules: &[ServiceRule],
     limit: u32,
     now: i64,
@@ -165,7 +172,10 @@ pub(super) fn record_report(
         .map(drop)
     };
     if offline && !still_offline {
-        raise("plugin", "online", "Monitoring plugin back online", state)?;
+        match by {
+            Reporter::Plugin => raise("plugin", "online", "Monitoring plugin back online", state)?,
+            Reporter::Job => raise("job", "online", "Job back on schedule", state)?,
+        }
     }
     if let Some(rule) = rule {
         let stored = previous.as_deref().and_then(ServiceState::parse);
@@ -224,7 +234,14 @@ impl Store {
         let rules = self.service_rules();
         self.as_server(id, auto_register, move |c, id, server, now| {
             for r in &reports {
-                record_report(c, (server, &id.name), r, &rules, limit, now)?;
+                record_report(
+                    c,
+                    (server, &id.name),
+                    (r, Reporter::Plugin),
+                    &rules,
+                    limit,
+                    now,
+                )?;
             }
             Ok(())
         })
