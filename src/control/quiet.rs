@@ -217,6 +217,15 @@ pub struct Marks {
 }
 
 impl Marks {
+    /// Adds the keys `silences` (what covers it) and `acked` (its acknowledgement or
+    /// null) to a JSON object, as `--json` and `/api/status` show a source.
+    pub fn add_to(&self, v: &mut serde_json::Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("silences".into(), serde_json::json!(self.silences));
+            o.insert("acked".into(), serde_json::json!(self.acked));
+        }
+    }
+
     /// `Silenced`, `Acked`, both, or empty: the marker shown after a state.
     pub fn marker(&self) -> &'static str {
         match (self.silences.is_empty(), self.acked.is_some()) {

@@ -109,7 +109,7 @@ pub async fn services(
             .iter()
             .map(|s| {
                 let mut v = serde_json::to_value(s).unwrap_or_default();
-                silences::with_marks(&mut v, &marks(s));
+                marks(s).add_to(&mut v);
                 v
             })
             .collect();

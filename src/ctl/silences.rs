@@ -83,15 +83,6 @@ pub fn marked(state: &str, marks: &Marks) -> String {
     }
 }
 
-/// Adds the keys `silences` (what covers it) and `acked` (its acknowledgement or
-/// null) to a JSON object.
-pub fn with_marks(v: &mut serde_json::Value, marks: &Marks) {
-    if let Some(o) = v.as_object_mut() {
-        o.insert("silences".into(), serde_json::json!(marks.silences));
-        o.insert("acked".into(), serde_json::json!(marks.acked));
-    }
-}
-
 /// `ID | Matches | Starts | Ends | Comment | Created By`; a silence no longer in
 /// force says so after its end.
 fn table(list: &[SilenceInfo]) -> String {

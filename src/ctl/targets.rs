@@ -89,7 +89,7 @@ async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
             .iter()
             .map(|t| {
                 let mut v = target_json(t);
-                silences::with_marks(&mut v, &quiet.of_target(t.id, &t.name));
+                quiet.of_target(t.id, &t.name).add_to(&mut v);
                 v
             })
             .collect();
@@ -179,7 +179,7 @@ async fn detail(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> 
     let marks = silences::quiet(client).await?.of_target(t.id, &t.name);
     if out.json {
         let mut v = target_json(&t);
-        silences::with_marks(&mut v, &marks);
+        marks.add_to(&mut v);
         println!("{v}");
         return Ok(());
     }

@@ -194,6 +194,16 @@ fn ui_allowed(ctx: &Ctx, req: &http::request::Parts) -> bool {
         .is_some_and(|(_, given)| bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())))
 }
 
+/// `401` asking for the `[push] ui_user` credentials (HTTP Basic).
+fn authentication_required() -> Response<Full<Bytes>> {
+    let mut r = error(StatusCode::UNAUTHORIZED, "Authentication required");
+    r.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Basic realm=\"skypunch\""),
+    );
+    r
+}
+
 /// The read side: the status page, its JSON API and the metrics, GET only, behind
 /// `ui_user` / `ui_password` when set.
 async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Response<Full<Bytes>> {
@@ -212,12 +222,7 @@ async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Respons
         );
     }
     if !ui_allowed(ctx, req) {
-        let mut r = error(StatusCode::UNAUTHORIZED, "Authentication required");
-        r.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Basic realm=\"skypunch\""),
-        );
-        return r;
+        return authentication_required();
     }
     let query = req.uri.query().unwrap_or("");
     let web = &ctx.web;

@@ -3,7 +3,10 @@
 //! `DELETE /api/silences/<id>`. Changes need the `[push] ui_user` credentials and are
 //! refused while none are set: an open listener must not let anyone silence alerts.
 
-use super::{error, json, not_from_a_page, store_failed, ui_allowed, Ctx, BODY_TIMEOUT};
+use super::{
+    authentication_required, error, json, not_from_a_page, store_failed, ui_allowed, Ctx,
+    BODY_TIMEOUT,
+};
 use crate::control::quiet::SilenceInfo;
 use crate::domain::quiet::silence_end;
 use crate::domain::time::now_ms;
@@ -59,12 +62,7 @@ pub(super) async fn serve(
         );
     }
     if !ui_allowed(ctx, &parts) {
-        let mut r = error(StatusCode::UNAUTHORIZED, "Authentication required");
-        r.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Basic realm=\"skypunch\""),
-        );
-        return r;
+        return authentication_required();
     }
     let now = now_ms();
     let id = path.strip_prefix("/api/silences/");

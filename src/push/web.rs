@@ -171,11 +171,7 @@ impl ReadSide {
             .iter()
             .map(|s| {
                 let mut v = service_json(s);
-                let marks = quiet.of_service(s.id, &s.server, &s.name);
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("silences".into(), json!(marks.silences));
-                    o.insert("acked".into(), json!(marks.acked));
-                }
+                quiet.of_service(s.id, &s.server, &s.name).add_to(&mut v);
                 v
             })
             .collect();

@@ -9,7 +9,7 @@
 //! an alert already given to the notifier is never given twice.
 
 use super::alerts::{escalate_after, passes_filters};
-use super::quiet::{resolution, silences_in_force};
+use super::quiet::{covered, resolution, silences_in_force};
 use super::{Result, Tx};
 use crate::domain::quiet::Source;
 use rusqlite::params;
@@ -71,9 +71,7 @@ pub(super) fn escalate(c: &Tx, now: i64) -> Result<()> {
                 server: &server,
                 service: &service,
             };
-            let quiet = silences.iter().any(|(_, m)| m.covers(&source))
-                || windows.iter().any(|w| w.covers(&source) && w.open(now));
-            if quiet {
+            if covered(&silences, &windows, &source, now).is_some() {
                 continue;
             }
             c.prepare_cached(

@@ -43,7 +43,7 @@ pub(super) fn silences_in_force(c: &Tx, now: i64) -> Result<Vec<(i64, Matcher)>>
 
 /// What covers `source` at `now`: `silenced #ID` for the oldest silence, else
 /// `maintenance <name>` for the first open window.
-fn covered(
+pub(super) fn covered(
     silences: &[(i64, Matcher)],
     windows: &[Window],
     source: &Source,
