@@ -55,12 +55,9 @@ impl MaintenanceConfig {
 
     /// The zone's name as shown (`local` for the host's when it has none).
     pub fn zone_name(&self) -> String {
-        self.timezone.clone().unwrap_or_else(|| {
-            TimeZone::system()
-                .iana_name()
-                .unwrap_or("local")
-                .to_string()
-        })
+        self.timezone
+            .clone()
+            .unwrap_or_else(|| crate::domain::history::Calendar::system().zone_name())
     }
 }
 
