@@ -39,6 +39,9 @@ pub struct DaemonConfig {
     pub database_sync: DatabaseSync,
     /// Seconds an alert's delivery to a notifier is retried before it is given up.
     pub delivery_retry_seconds: u64,
+    /// Where this daemon probes from (`"fra1"`): a `location` label on every series
+    /// of `/metrics`; empty: no label.
+    pub location: String,
 }
 
 impl Default for DaemonConfig {
@@ -58,6 +61,7 @@ impl Default for DaemonConfig {
             worker_threads: 0,
             database_sync: DatabaseSync::Normal,
             delivery_retry_seconds: 86_400,
+            location: String::new(),
         }
     }
 }

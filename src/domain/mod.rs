@@ -6,6 +6,7 @@
 //! - [`report`]: what a pushing host reports (server, service states, alerts) and the
 //!   limits of OverC's protocol.
 //! - [`jobs`]: jobs that ping: their schedules (period or cron) and ping paths.
+//! - [`metrics`]: the latency histogram kept for `/metrics`.
 //! - [`quiet`]: what silences and maintenance windows cover, and when a window is open.
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
@@ -15,6 +16,7 @@
 pub mod depend;
 pub mod history;
 pub mod jobs;
+pub mod metrics;
 pub mod quiet;
 pub mod report;
 pub mod rules;

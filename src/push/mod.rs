@@ -237,7 +237,8 @@ async fn read_side(ctx: &Ctx, req: &http::request::Parts, path: &str) -> Respons
         return web.alerts(query).await;
     }
     if path == "/metrics" {
-        return web.metrics().await;
+        let location = ctx.config.borrow().daemon.location.clone();
+        return web.metrics(&location).await;
     }
     if let Some(found) = history::route(web, path, query).await {
         return found;

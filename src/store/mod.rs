@@ -42,8 +42,8 @@ pub use rollup::Past;
 pub use schema::SCHEMA_VERSION;
 pub use status::Counts;
 pub(crate) use writer::in_savepoint;
-pub use writer::Tx;
 use writer::{Msg, Pending};
+pub use writer::{Tx, COMMIT_SECONDS};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

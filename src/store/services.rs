@@ -38,6 +38,7 @@ impl Store {
                     info: r.get(4)?,
                     period: r.get(5)?,
                     last_report: crate::domain::time::format_ms(r.get(6)?),
+                    last_report_ms: r.get(6)?,
                     timed_out: r.get(7)?,
                 })
             };
@@ -109,6 +110,8 @@ pub struct ServiceInfo {
     pub period: i64,
     /// Its latest report.
     pub last_report: String,
+    /// The same, in ms since the epoch.
+    pub last_report_ms: i64,
     /// It missed its period.
     pub timed_out: bool,
 }

@@ -15,11 +15,16 @@ use super::known::Known;
 #[cfg(doc)]
 use super::Store;
 use super::{Result, StoreError};
+use crate::domain::metrics::Histogram;
 use rusqlite::Connection;
 use std::cell::{Cell, RefCell, RefMut};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use tokio::sync::oneshot;
+
+/// How long each committed batch took, from its first job to the end of its COMMIT:
+/// what every write queued behind it waits.
+pub static COMMIT_SECONDS: Histogram = Histogram::new();
 
 /// Most jobs committed in one transaction.
 pub(super) const MAX_BATCH: usize = 1024;
@@ -230,12 +235,16 @@ fn run_batch(conn: &Tx, mut jobs: Vec<Box<dyn Job>>, data_version: &mut Option<i
         conn.forget();
         *data_version = version;
     }
+    let began = std::time::Instant::now();
     let batch = run_jobs(conn, &mut jobs).and_then(|()| {
         exec_cached(conn, "COMMIT").map_err(|e| {
             log::error!("database: commit of {} writes failed: {e}", jobs.len());
             BatchFailed(e.to_string())
         })
     });
+    if batch.is_ok() {
+        COMMIT_SECONDS.observe(began.elapsed());
+    }
     if batch.is_err() {
         let _ = exec_cached(conn, "ROLLBACK");
         conn.forget();

@@ -2,6 +2,8 @@
 //! the counters of push requests it reports.
 
 use super::{error, ReadSide};
+use crate::domain::metrics::Snapshot;
+use crate::store::notifiers::NotifierInfo;
 use crate::store::services::ServiceInfo;
 use crate::store::targets::TargetInfo;
 use bytes::Bytes;
@@ -50,17 +52,25 @@ impl PushCounters {
 pub static PUSH_COUNTERS: PushCounters = PushCounters::new();
 
 impl ReadSide {
-    /// `GET /metrics`: Prometheus text format.
-    pub async fn metrics(&self) -> Response<Full<Bytes>> {
-        let (targets, services, counts) = match tokio::try_join!(
+    /// `GET /metrics`: Prometheus text format, every series labelled with `location`
+    /// when it is not empty.
+    pub async fn metrics(&self, location: &str) -> Response<Full<Bytes>> {
+        let (targets, services, notifiers, counts) = match tokio::try_join!(
             self.store.list_targets(),
             self.store.services(None),
+            self.store.list_notifiers(),
             self.store.counts()
         ) {
             Ok(all) => all,
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         };
-        let text = self.metrics_text(&targets, &services, counts.pending_alerts);
+        let text = self.metrics_text(
+            location,
+            &targets,
+            &services,
+            &notifiers,
+            counts.pending_alerts,
+        );
         Response::builder()
             .header(
                 http::header::CONTENT_TYPE,
@@ -72,52 +82,53 @@ impl ReadSide {
 
     fn metrics_text(
         &self,
+        location: &str,
         targets: &[TargetInfo],
         services: &[ServiceInfo],
+        notifiers: &[NotifierInfo],
         pending: u64,
     ) -> String {
-        let mut m = Metrics::default();
+        let mut m = Metrics::new(location);
         let lives: Vec<_> = targets
             .iter()
-            .map(|t| (t, self.scheduler.live(t.id)))
+            .map(|t| {
+                let label = format!("id=\"{}\",target=\"{}\"", t.id, escape(&t.name));
+                (t, label, self.scheduler.live(t.id))
+            })
             .collect();
-        let label = |t: &TargetInfo| format!("id=\"{}\",target=\"{}\"", t.id, escape(&t.name));
+        let checked = || lives.iter().filter(|(t, _, _)| t.status != "NEW");
         m.family(
             "skypunch_probe_success",
             "gauge",
             "Whether the target is up: PASS or WARN (1), or FAIL (0).",
         );
-        for (t, _) in lives.iter().filter(|(t, _)| t.status != "NEW") {
-            m.sample(
-                "skypunch_probe_success",
-                &label(t),
-                f64::from(u8::from(t.status != "FAIL")),
-            );
+        for (t, label, _) in checked() {
+            m.sample(label, u8::from(t.status != "FAIL"));
+        }
+        m.family(
+            "skypunch_target_state",
+            "gauge",
+            "The target's state: 0 NEW, 1 PASS, 2 WARN, 3 FAIL.",
+        );
+        for (t, label, _) in &lives {
+            m.sample(label, target_state(&t.status));
         }
         m.family(
             "skypunch_target_warn",
             "gauge",
             "Whether the target is WARN (1): up, but slow or its certificate expiring soon.",
         );
-        for (t, _) in lives.iter().filter(|(t, _)| t.status != "NEW") {
-            m.sample(
-                "skypunch_target_warn",
-                &label(t),
-                f64::from(u8::from(t.status == "WARN")),
-            );
+        for (t, label, _) in checked() {
+            m.sample(label, u8::from(t.status == "WARN"));
         }
         m.family(
             "skypunch_probe_duration_seconds",
             "gauge",
             "Duration of the latest check.",
         );
-        for (t, l) in &lives {
+        for (_, label, l) in &lives {
             if let Some(l) = l {
-                m.sample(
-                    "skypunch_probe_duration_seconds",
-                    &label(t),
-                    l.response_ms / 1000.0,
-                );
+                m.sample(label, l.response_ms / 1000.0);
             }
         }
         m.family(
@@ -125,13 +136,9 @@ impl ReadSide {
             "gauge",
             "Duration of the latest check by phase.",
         );
-        for (t, l) in &lives {
+        for (_, label, l) in &lives {
             for (phase, secs) in l.iter().flat_map(|l| l.phases.iter()) {
-                m.sample(
-                    "skypunch_probe_http_duration_seconds",
-                    &format!("{},phase=\"{phase}\"", label(t)),
-                    *secs,
-                );
+                m.sample(&format!("{label},phase=\"{phase}\""), *secs);
             }
         }
         m.family(
@@ -139,13 +146,9 @@ impl ReadSide {
             "gauge",
             "HTTP status of the latest check (0: no response).",
         );
-        for (t, l) in &lives {
+        for (_, label, l) in &lives {
             if let Some(l) = l {
-                m.sample(
-                    "skypunch_probe_http_status_code",
-                    &label(t),
-                    f64::from(l.status_code.unwrap_or(0)),
-                );
+                m.sample(label, l.status_code.unwrap_or(0));
             }
         }
         m.family(
@@ -153,13 +156,9 @@ impl ReadSide {
             "gauge",
             "Expiry of the server certificate, Unix seconds.",
         );
-        for (t, l) in &lives {
+        for (_, label, l) in &lives {
             if let Some(exp) = l.as_ref().and_then(|l| l.cert_not_after) {
-                m.sample(
-                    "skypunch_probe_ssl_earliest_cert_expiry",
-                    &label(t),
-                    exp as f64 / 1000.0,
-                );
+                m.sample(label, exp as f64 / 1000.0);
             }
         }
         m.family(
@@ -167,53 +166,44 @@ impl ReadSide {
             "counter",
             "Checks of the target by result.",
         );
-        for t in targets {
-            m.sample(
-                "skypunch_target_checks_total",
-                &format!("{},result=\"pass\"", label(t)),
-                t.pass_count as f64,
-            );
-            m.sample(
-                "skypunch_target_checks_total",
-                &format!("{},result=\"fail\"", label(t)),
-                t.fail_count as f64,
-            );
-            m.sample(
-                "skypunch_target_checks_total",
-                &format!("{},result=\"warn\"", label(t)),
-                t.warn_count as f64,
-            );
+        for (t, label, _) in &lives {
+            for (result, n) in [
+                ("pass", t.pass_count),
+                ("fail", t.fail_count),
+                ("warn", t.warn_count),
+            ] {
+                m.sample(&format!("{label},result=\"{result}\""), n);
+            }
         }
         m.family(
             "skypunch_target_enabled",
             "gauge",
             "Whether the target is checked.",
         );
-        for t in targets {
-            m.sample(
-                "skypunch_target_enabled",
-                &label(t),
-                f64::from(u8::from(t.enabled)),
-            );
+        for (t, label, _) in &lives {
+            m.sample(label, u8::from(t.enabled));
         }
-        let slabel = |s: &ServiceInfo| {
-            format!(
-                "server=\"{}\",service=\"{}\"",
-                escape(&s.server),
-                escape(&s.name)
-            )
-        };
+        let slabels: Vec<_> = services
+            .iter()
+            .map(|s| {
+                let label = format!(
+                    "server=\"{}\",service=\"{}\"",
+                    escape(&s.server),
+                    escape(&s.name)
+                );
+                (s, label)
+            })
+            .collect();
         m.family(
             "skypunch_service_state",
             "gauge",
             "The service's latest state, one series per state (1 for the current one).",
         );
-        for s in services {
+        for (s, label) in &slabels {
             for state in ["OK", "WARN", "FAIL", "UNK"] {
                 m.sample(
-                    "skypunch_service_state",
-                    &format!("{},state=\"{state}\"", slabel(s)),
-                    f64::from(u8::from(s.state == state)),
+                    &format!("{label},state=\"{state}\""),
+                    u8::from(s.state == state),
                 );
             }
         }
@@ -222,12 +212,16 @@ impl ReadSide {
             "gauge",
             "Whether the service reported within its period.",
         );
-        for s in services {
-            m.sample(
-                "skypunch_service_online",
-                &slabel(s),
-                f64::from(u8::from(!s.timed_out)),
-            );
+        for (s, label) in &slabels {
+            m.sample(label, u8::from(!s.timed_out));
+        }
+        m.family(
+            "skypunch_service_last_report_timestamp_seconds",
+            "gauge",
+            "When the service last reported, Unix seconds.",
+        );
+        for (s, label) in &slabels {
+            m.sample(label, s.last_report_ms as f64 / 1000.0);
         }
         m.family(
             "skypunch_push_requests_total",
@@ -237,39 +231,152 @@ impl ReadSide {
         for (e, endpoint) in ENDPOINTS.iter().enumerate() {
             for (o, outcome) in OUTCOMES.iter().enumerate() {
                 let n = PUSH_COUNTERS.counts[e][o].load(Ordering::Relaxed);
-                m.sample(
-                    "skypunch_push_requests_total",
-                    &format!("endpoint=\"{endpoint}\",outcome=\"{outcome}\""),
-                    n as f64,
-                );
+                m.sample(&format!("endpoint=\"{endpoint}\",outcome=\"{outcome}\""), n);
             }
+        }
+        m.family(
+            "skypunch_notifier_deliveries_total",
+            "counter",
+            "Alerts delivered (result=\"delivered\") and attempts that failed \
+             (result=\"failed\"), by notifier.",
+        );
+        for n in notifiers {
+            let label = format!("notifier=\"{}\"", escape(&n.name));
+            m.sample(&format!("{label},result=\"delivered\""), n.pass_count);
+            m.sample(&format!("{label},result=\"failed\""), n.fail_count);
+        }
+        m.family(
+            "skypunch_notifier_pending",
+            "gauge",
+            "Alert deliveries the notifier is owed (rows of the outbox).",
+        );
+        for n in notifiers {
+            m.sample(&format!("notifier=\"{}\"", escape(&n.name)), n.pending);
         }
         m.family(
             "skypunch_alerts_pending",
             "gauge",
-            "Alert deliveries not yet made.",
+            "Alert deliveries not yet made, all notifiers (rows of the outbox).",
         );
-        m.sample("skypunch_alerts_pending", "", pending as f64);
+        m.sample("", pending);
+        m.histogram(
+            "skypunch_store_commit_duration_seconds",
+            "Time the database writer took to run and commit one batch of writes.",
+            &crate::store::COMMIT_SECONDS.snapshot(),
+        );
         m.text
     }
 }
 
-#[derive(Default)]
+/// `skypunch_target_state`'s value for a state.
+fn target_state(status: &str) -> u8 {
+    match status {
+        "PASS" => 1,
+        "WARN" => 2,
+        "FAIL" => 3,
+        _ => 0,
+    }
+}
+
+/// The text being written: the family whose samples are being added, and the
+/// `location` label every sample carries.
 struct Metrics {
     text: String,
+    name: &'static str,
+    location: String,
 }
 
 impl Metrics {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    fn new(location: &str) -> Metrics {
+        let location = match location {
+            "" => String::new(),
+            l => format!("location=\"{}\"", escape(l)),
+        };
+        Metrics {
+            text: String::with_capacity(1 << 20),
+            name: "",
+            location,
+        }
     }
 
-    fn sample(&mut self, name: &str, labels: &str, value: f64) {
-        if labels.is_empty() {
-            let _ = writeln!(self.text, "{name} {value}");
-        } else {
-            let _ = writeln!(self.text, "{name}{{{labels}}} {value}");
+    fn family(&mut self, name: &'static str, kind: &str, help: &str) {
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        self.name = name;
+    }
+
+    /// One sample of the current family.
+    fn sample(&mut self, labels: &str, value: impl Into<Value>) {
+        let name = self.name;
+        self.sample_of(name, labels, value.into());
+    }
+
+    fn sample_of(&mut self, name: &str, labels: &str, value: Value) {
+        let t = &mut self.text;
+        t.push_str(name);
+        match (self.location.is_empty(), labels.is_empty()) {
+            (true, true) => {}
+            (true, false) => {
+                let _ = write!(t, "{{{labels}}}");
+            }
+            (false, true) => {
+                let _ = write!(t, "{{{}}}", self.location);
+            }
+            (false, false) => {
+                let _ = write!(t, "{{{},{labels}}}", self.location);
+            }
         }
+        let _ = match value {
+            Value::Int(i) => writeln!(t, " {i}"),
+            Value::Float(f) => writeln!(t, " {f}"),
+        };
+    }
+
+    /// A histogram family with its buckets, sum and count.
+    fn histogram(&mut self, name: &'static str, help: &str, h: &Snapshot) {
+        self.family(name, "histogram", help);
+        let bucket = format!("{name}_bucket");
+        for (bound, n) in &h.cumulative {
+            self.sample_of(&bucket, &format!("le=\"{bound}\""), Value::Int(*n as i64));
+        }
+        self.sample_of(&bucket, "le=\"+Inf\"", Value::Int(h.count as i64));
+        self.sample_of(&format!("{name}_sum"), "", Value::Float(h.sum_s));
+        self.sample_of(&format!("{name}_count"), "", Value::Int(h.count as i64));
+    }
+}
+
+/// A sample's value: counts are written as integers, measures as decimals.
+enum Value {
+    Int(i64),
+    Float(f64),
+}
+
+impl From<u8> for Value {
+    fn from(v: u8) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<u16> for Value {
+    fn from(v: u16) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
     }
 }
 

@@ -1,0 +1,119 @@
+//! skypunch beside the engines fleets already run (SPEC §18): its `/metrics` read by
+//! Debian's `promtool`, its alerts sent to a real Alertmanager by an HA pair of
+//! daemons, and the shipped rules evaluated by a real Prometheus scraping two
+//! daemons in two locations. Everything listens on 127.0.0.1.
+
+mod common;
+
+use common::http::Server;
+use common::*;
+use serde_json::json;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// The text of `GET path` on `addr`.
+fn get_text(addr: &str, path: &str) -> String {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let (status, _, body) = exchange(addr, &raw);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// Runs a Debian tool (`promtool`, `amtool`) with `args` and `stdin`; its exit
+/// status and everything it printed.
+fn tool(program: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} (apt-get install prometheus): {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (o, e) = text(&out);
+    (out.status.success(), format!("{o}{e}"))
+}
+
+#[test]
+fn promtool_accepts_the_metrics_of_targets_in_every_state_and_of_pushed_services() {
+    let web = Server::start();
+    let dead = free_port();
+    let f = Fixture::new(&format!(
+        "location = \"fra1\"\n\
+         [push]\nlisten = \"127.0.0.1:0\"\n\n\
+         [[target]]\nname = \"healthy\"\nurl = \"{ok}\"\nfrequency = 1\n\n\
+         [[target]]\nname = \"slow\"\nurl = \"{slow}\"\nfrequency = 1\nwarn_response_ms = 50\n\n\
+         [[target]]\nname = \"broken\"\nurl = \"http://127.0.0.1:{dead}/\"\nfrequency = 1\n\n\
+         [[target]]\nname = \"waiting\"\nurl = \"{ok}\"\nenabled = false\n\n\
+         [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\ngroup_interval = 0\n\
+         url = \"http://127.0.0.1:{dead}/hook\"\n",
+        ok = web.url("/ok"),
+        slow = web.url("/slow/200"),
+    ));
+    f.start();
+    let addr = listen_addr(&f);
+    let report = json!({ "server": { "name": "web1", "key": "k" }, "period": 600,
+        "services": [{ "name": "app", "state": "OK", "info": "fine" },
+                     { "name": "disk", "state": "FAIL", "info": "full" }] });
+    assert_eq!(post(&addr, "/api/set/service/status", report).0, 200);
+    let late = json!({ "server": { "name": "db1", "key": "k" }, "period": 1,
+        "services": [{ "name": "backup", "state": "OK", "info": "done" }] });
+    assert_eq!(post(&addr, "/api/set/service/status", late).0, 200);
+    f.wait_target(1, "healthy to PASS", |t| t["status"] == "PASS");
+    f.wait_target(2, "slow to WARN", |t| t["status"] == "WARN");
+    f.wait_target(3, "broken to FAIL", |t| t["status"] == "FAIL");
+    let mut text = String::new();
+    wait_for(
+        "db1's backup offline, and the hook's failed attempt",
+        Duration::from_secs(15),
+        || {
+            text = get_text(&addr, "/metrics");
+            text.contains(
+                "skypunch_service_online{location=\"fra1\",server=\"db1\",service=\"backup\"} 0",
+            ) && !text.contains("notifier=\"hook\",result=\"failed\"} 0")
+        },
+    );
+    let (ok, said) = tool("promtool", &["check", "metrics"], &text);
+    assert!(ok && said.trim().is_empty(), "promtool: {said}\n{text}");
+    for line in [
+        "skypunch_target_state{location=\"fra1\",id=\"1\",target=\"healthy\"} 1",
+        "skypunch_target_state{location=\"fra1\",id=\"2\",target=\"slow\"} 2",
+        "skypunch_target_state{location=\"fra1\",id=\"3\",target=\"broken\"} 3",
+        "skypunch_target_state{location=\"fra1\",id=\"4\",target=\"waiting\"} 0",
+        "skypunch_probe_success{location=\"fra1\",id=\"2\",target=\"slow\"} 1",
+        "skypunch_probe_success{location=\"fra1\",id=\"3\",target=\"broken\"} 0",
+        "skypunch_service_state{location=\"fra1\",server=\"web1\",service=\"disk\",state=\"FAIL\"} 1",
+        "skypunch_service_online{location=\"fra1\",server=\"web1\",service=\"app\"} 1",
+        "# TYPE skypunch_store_commit_duration_seconds histogram",
+        "skypunch_notifier_deliveries_total{location=\"fra1\",notifier=\"hook\",result=\"delivered\"} 0",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // Every series carries the location; reports are stamped with the time they came.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(line.contains("{location=\"fra1\""), "{line}");
+    }
+    let stamp = text
+        .lines()
+        .find(|l| l.starts_with("skypunch_service_last_report_timestamp_seconds{location=\"fra1\",server=\"web1\",service=\"app\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .expect("web1/app's last report time");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - 60.0..=now).contains(&stamp), "{stamp} vs {now}");
+    let commits = text
+        .lines()
+        .find(|l| l.starts_with("skypunch_store_commit_duration_seconds_count"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .expect("the commit histogram's count");
+    assert!(commits > 0, "{text}");
+}
