@@ -7,11 +7,13 @@
 
 mod entries;
 mod maintenance;
+mod notifiers;
 mod rules;
 mod sections;
 
 pub use entries::*;
 pub use maintenance::MaintenanceConfig;
+pub use notifiers::*;
 pub use rules::ServiceRuleConfig;
 pub use sections::*;
 
