@@ -117,3 +117,165 @@ fn promtool_accepts_the_metrics_of_targets_in_every_state_and_of_pushed_services
         .expect("the commit histogram's count");
     assert!(commits > 0, "{text}");
 }
+
+/// A Debian binary started on 127.0.0.1 for one test; killed when dropped.
+struct Engine {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Engine {
+    /// Starts `program` with `config` written to `config.yml` in a fresh directory
+    /// (`{dir}` in `args` is that directory, `{port}` a free port), and waits until
+    /// `GET /-/ready` answers 200.
+    fn start(program: &str, config: &str, args: &[&str]) -> Engine {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let port = free_port();
+        let d = dir.path().to_str().unwrap();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{dir}", d).replace("{port}", &port.to_string()))
+            .collect();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new(program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} (apt-get install it): {e}"));
+        let e = Engine {
+            child,
+            port,
+            _dir: dir,
+        };
+        let addr = e.addr();
+        wait_for(&format!("{program} ready"), Duration::from_secs(30), || {
+            let raw = format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            std::net::TcpStream::connect(&addr).is_ok() && exchange(&addr, &raw).0 == 200
+        });
+        e
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
+    }
+}
+
+/// Alertmanager with one route to `hook` that groups by alert and target, tells of
+/// resolved alerts, and never repeats a notification within the test.
+fn alertmanager(hook: &str) -> Engine {
+    let config = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname, target]\n  group_wait: 1s\n  \
+         group_interval: 1s\n  repeat_interval: 1h\n\
+         receivers:\n  - name: hook\n    webhook_configs:\n      - url: {hook}\n        \
+         send_resolved: true\n"
+    );
+    Engine::start(
+        "prometheus-alertmanager",
+        &config,
+        &[
+            "--config.file={dir}/config.yml",
+            "--storage.path={dir}",
+            "--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+    )
+}
+
+/// The notifications Alertmanager's webhook receiver was sent, as
+/// `(status, alertname, target)` of each alert in each.
+fn notifications(hook: &Server) -> Vec<(String, String, String)> {
+    hook.requests()
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.split_once("\n\n")?.1).ok())
+        .flat_map(|n| {
+            let status = n["status"].as_str().unwrap_or("").to_string();
+            n["alerts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |a| {
+                    let l = &a["labels"];
+                    (
+                        status.clone(),
+                        l["alertname"].as_str().unwrap_or("").to_string(),
+                        l["target"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn an_ha_pair_sends_alertmanager_one_notification_per_failure_and_recovery() {
+    let hook = Server::start();
+    let am = alertmanager(&hook.url("/echo/am"));
+    let web = Server::start();
+    let pair: Vec<Fixture> = (0..2)
+        .map(|i| {
+            let f = Fixture::new(&format!(
+                "location = \"site{i}\"\n\
+                 [[target]]\nname = \"web\"\nurl = \"{}\"\nfrequency = 1\n\n\
+                 [[notifier]]\nname = \"am\"\ntype = \"alertmanager\"\n\
+                 urls = [\"http://{}\"]\nresend_interval = \"1s\"\nlabels = {{ team = \"ops\" }}\n",
+                web.url("/flip"),
+                am.addr()
+            ));
+            f.start();
+            f
+        })
+        .collect();
+    for f in &pair {
+        f.wait_target(1, "web to PASS", |t| t["status"] == "PASS");
+    }
+    web.set_flip(500);
+    let down = (
+        "firing".to_string(),
+        "SkypunchTargetDown".to_string(),
+        "web".to_string(),
+    );
+    wait_for(
+        "Alertmanager's notification",
+        Duration::from_secs(20),
+        || !notifications(&hook).is_empty(),
+    );
+    // Both daemons told it, and told it again each second: still one notification.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(notifications(&hook), [down.clone()], "{}", am.log());
+    let alerts = get_text(&am.addr(), "/api/v2/alerts");
+    assert!(alerts.contains("\"team\":\"ops\""), "{alerts}");
+    assert!(
+        alerts.contains("Skypunch FAILURE detected for web"),
+        "{alerts}"
+    );
+    // One of the pair dies while the alert fires; the other keeps it open past the
+    // end the dead one gave it (4 s ahead).
+    signal(pair[0].pid().unwrap(), nix::sys::signal::Signal::SIGKILL);
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(notifications(&hook), [down.clone()]);
+    web.set_flip(200);
+    let resolved = ("resolved".to_string(), down.1.clone(), down.2.clone());
+    wait_for("the resolved notification", Duration::from_secs(20), || {
+        notifications(&hook).len() > 1
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(notifications(&hook), [down, resolved]);
+    let delivered = pair[1].scalar("SELECT count(*) FROM deliveries WHERE state = 'delivered'");
+    assert_eq!(delivered, 2);
+    assert_eq!(pair[1].scalar("SELECT count(*) FROM firing"), 0);
+}

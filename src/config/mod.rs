@@ -236,12 +236,14 @@ impl Config {
         let mut names = HashSet::new();
         for n in &self.notifiers {
             validate_notifier(n).map_err(|e| format!("[[notifier]] {:?}: {e}", n.name))?;
-            if !names.insert(n.name.as_str()) {
-                return Err(format!(
-                    "[[notifier]] {:?}: the name is used by another notifier",
-                    n.name
-                )
-                .into());
+            for (name, _) in n.rows() {
+                if !names.insert(name.clone()) {
+                    return Err(format!(
+                        "[[notifier]] {:?}: the name {name:?} is used by another notifier",
+                        n.name
+                    )
+                    .into());
+                }
             }
         }
         Ok(())

@@ -28,6 +28,15 @@ pub struct NotifierConfig {
     /// Extra headers (webhook).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Every Alertmanager of a cluster, each sent every alert (alertmanager).
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// Labels added to every alert (alertmanager).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// How often firing alerts are sent again, `"1m"` or seconds (alertmanager).
+    #[serde(default = "default_resend_interval", deserialize_with = "duration_s")]
+    pub resend_interval: u32,
     /// Whether the notifier is used.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -38,9 +47,9 @@ pub struct NotifierConfig {
     #[serde(default)]
     pub only_servers: Vec<String>,
     /// Seconds after a message during which further alerts are held, then sent as
-    /// one message (0 = each alert alone).
-    #[serde(default = "default_group_interval")]
-    pub group_interval: u32,
+    /// one message (0 = each alert alone); see [`NotifierConfig::group_interval`].
+    #[serde(default, rename = "group_interval")]
+    pub group_interval_s: Option<u32>,
     /// Seconds an alert must stay unresolved and unacknowledged before this notifier
     /// hears of it (`"15m"`; 0 = at once).
     #[serde(default, deserialize_with = "duration_s")]
@@ -48,13 +57,38 @@ pub struct NotifierConfig {
 }
 
 impl NotifierConfig {
-    /// What goes into the notifier's `address` column for its kind.
-    pub fn address(&self) -> &str {
+    /// The rows this entry stands for, as (name, address column): one, or for an
+    /// Alertmanager cluster one per URL, named `<name>@<host:port>`, so that each
+    /// Alertmanager has its own outbox, retries and counters.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let one = |address: &str| vec![(self.name.clone(), address.to_string())];
         match self.kind {
-            NotifierKind::Smtp => &self.address,
-            NotifierKind::Command => &self.command,
-            NotifierKind::Webhook => &self.url,
+            NotifierKind::Smtp => one(&self.address),
+            NotifierKind::Command => one(&self.command),
+            NotifierKind::Webhook => one(&self.url),
+            NotifierKind::Alertmanager if self.urls.len() == 1 => one(&self.urls[0]),
+            NotifierKind::Alertmanager => self
+                .urls
+                .iter()
+                .map(|u| {
+                    let at = u.split_once("://").map_or(u.as_str(), |(_, rest)| rest);
+                    (
+                        format!("{}@{}", self.name, at.trim_end_matches('/')),
+                        u.clone(),
+                    )
+                })
+                .collect(),
         }
+    }
+
+    /// Seconds during which alerts after a message are held and then sent together:
+    /// as configured, else 30 s, or 0 for Alertmanager, which groups alerts itself
+    /// (whatever is owed still goes in one request).
+    pub fn group_interval(&self) -> u32 {
+        self.group_interval_s.unwrap_or(match self.kind {
+            NotifierKind::Alertmanager => 0,
+            _ => crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S,
+        })
     }
 }
 
@@ -68,6 +102,8 @@ pub enum NotifierKind {
     Command,
     /// An HTTP POST of JSON.
     Webhook,
+    /// Alerts for Alertmanager's v2 API, resent while they fire.
+    Alertmanager,
 }
 
 impl NotifierKind {
@@ -77,6 +113,7 @@ impl NotifierKind {
             NotifierKind::Smtp => "smtp",
             NotifierKind::Command => "command",
             NotifierKind::Webhook => "webhook",
+            NotifierKind::Alertmanager => "alertmanager",
         }
     }
 
@@ -86,6 +123,7 @@ impl NotifierKind {
             "smtp" => Some(NotifierKind::Smtp),
             "command" => Some(NotifierKind::Command),
             "webhook" => Some(NotifierKind::Webhook),
+            "alertmanager" => Some(NotifierKind::Alertmanager),
             _ => None,
         }
     }
@@ -94,9 +132,17 @@ impl NotifierKind {
 fn default_command_timeout() -> u32 {
     30
 }
-fn default_group_interval() -> u32 {
-    crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S
+fn default_resend_interval() -> u32 {
+    DEFAULT_RESEND_INTERVAL_S
 }
+
+/// How often an Alertmanager notifier sends its firing alerts again by default.
+pub const DEFAULT_RESEND_INTERVAL_S: u32 = 60;
+
+/// Labels an Alertmanager notifier sets itself, which `labels` may not replace.
+pub const ALERTMANAGER_OWN_LABELS: [&str; 5] =
+    ["alertname", "severity", "target", "server", "service"];
+
 pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), Invalid> {
     if n.name.trim().is_empty() {
         return Err("name must not be empty".into());
@@ -111,9 +157,59 @@ pub(super) fn validate_notifier(n: &NotifierConfig) -> Result<(), Invalid> {
         NotifierKind::Webhook if n.url.trim().is_empty() => {
             Err("type \"webhook\" needs url".into())
         }
+        NotifierKind::Alertmanager if !n.url.is_empty() => {
+            Err("type \"alertmanager\" takes urls, a list (url is for webhooks)".into())
+        }
+        NotifierKind::Alertmanager if n.urls.is_empty() => {
+            Err("type \"alertmanager\" needs urls".into())
+        }
         _ if n.timeout == 0 => Err("timeout must be at least 1 second".into()),
-        _ => check_notifier_address(n.kind, n.address()),
+        NotifierKind::Alertmanager => {
+            let mut seen = std::collections::HashSet::new();
+            for u in &n.urls {
+                check_notifier_address(n.kind, u)?;
+                if !seen.insert(u.trim_end_matches('/')) {
+                    return Err(format!("urls lists {u:?} twice").into());
+                }
+            }
+            check_alertmanager_params(&n.labels, n.resend_interval)
+        }
+        _ => n
+            .rows()
+            .iter()
+            .try_for_each(|(_, address)| check_notifier_address(n.kind, address)),
     }
+}
+
+/// Checks an Alertmanager notifier's own labels and resend interval (shared by the
+/// file and `skypunchctl notifiers add`).
+pub fn check_alertmanager_params(
+    labels: &BTreeMap<String, String>,
+    resend_interval: u32,
+) -> Result<(), Invalid> {
+    for (name, value) in labels {
+        let mut chars = name.chars();
+        let first = chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
+        if !first || !chars.all(|c| c == '_' || c.is_ascii_alphanumeric()) || name.starts_with("__")
+        {
+            return Err(format!(
+                "labels: {name:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
+            )
+            .into());
+        }
+        if ALERTMANAGER_OWN_LABELS.contains(&name.as_str()) {
+            return Err(format!("labels: {name:?} is set by skypunch itself").into());
+        }
+        if value.is_empty() {
+            return Err(format!("labels: {name:?} has an empty value").into());
+        }
+    }
+    if resend_interval == 0 {
+        return Err("resend_interval must be at least 1 second".into());
+    }
+    Ok(())
 }
 
 /// Checks a notifier's address column: e-mail addresses, a command line or a URL
@@ -133,7 +229,7 @@ pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), I
             Ok(_) => Err("command is empty".into()),
             Err(e) => Err(format!("command {address:?} cannot be split into words: {e}").into()),
         },
-        NotifierKind::Webhook => match url::Url::parse(address) {
+        NotifierKind::Webhook | NotifierKind::Alertmanager => match url::Url::parse(address) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
             _ => Err(format!("url {address:?} must be an http:// or https:// URL").into()),
         },

@@ -394,7 +394,7 @@ pub struct AddNotifier {
     /// Name of the notifier
     #[arg(long)]
     pub name: String,
-    /// smtp, command or webhook
+    /// smtp, command, webhook or alertmanager
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: String,
     /// E-mail addresses, comma-separated (smtp)
@@ -403,7 +403,8 @@ pub struct AddNotifier {
     /// Command line reading the alert text on stdin (command)
     #[arg(long)]
     pub command: Option<String>,
-    /// URL to POST the alert to (webhook)
+    /// URL to POST the alert to (webhook), or an Alertmanager's base URL
+    /// (alertmanager; add one notifier per Alertmanager of a cluster)
     #[arg(long)]
     pub url: Option<String>,
     /// Seconds one delivery attempt may take
@@ -412,6 +413,12 @@ pub struct AddNotifier {
     /// Extra request header, NAME:VALUE (webhook; repeatable)
     #[arg(long = "header", value_name = "NAME:VALUE")]
     pub headers: Vec<String>,
+    /// Label added to every alert, NAME=VALUE (alertmanager; repeatable)
+    #[arg(long = "label", value_name = "NAME=VALUE")]
+    pub labels: Vec<String>,
+    /// How often firing alerts are sent again (alertmanager; default 1m)
+    #[arg(long = "resend-interval", value_name = "DURATION", value_parser = seconds)]
+    pub resend_interval: Option<u32>,
     /// Only alerts about this target (repeatable)
     #[arg(long = "only-target", value_name = "NAME")]
     pub only_targets: Vec<String>,

@@ -152,10 +152,10 @@ pub fn new_notifier(a: &AddNotifier) -> Result<NewNotifier, Failure> {
     let (field, value) = match a.kind.to_ascii_lowercase().as_str() {
         "smtp" => ("--address", &a.address),
         "command" => ("--command", &a.command),
-        "webhook" => ("--url", &a.url),
+        "webhook" | "alertmanager" => ("--url", &a.url),
         other => {
             return Err(Failure::usage(format!(
-                "--type {other:?}: expected smtp, command or webhook"
+                "--type {other:?}: expected smtp, command, webhook or alertmanager"
             )))
         }
     };
@@ -181,6 +181,18 @@ pub fn new_notifier(a: &AddNotifier) -> Result<NewNotifier, Failure> {
         params
             .headers
             .insert(k.trim().to_string(), v.trim().to_string());
+    }
+    for l in &a.labels {
+        let (k, v) = l
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("--label {l:?}: expected NAME=VALUE")))?;
+        params.labels.insert(k.trim().to_string(), v.to_string());
+    }
+    if a.kind.eq_ignore_ascii_case("alertmanager") {
+        params.resend_interval = Some(
+            a.resend_interval
+                .unwrap_or(crate::config::DEFAULT_RESEND_INTERVAL_S),
+        );
     }
     Ok(NewNotifier {
         name: a.name.clone(),

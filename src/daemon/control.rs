@@ -451,13 +451,17 @@ impl ControlService {
             .deliver(&row, std::slice::from_ref(&alert))
             .await;
         match &outcome {
-            Ok(answer) => log::info!("notifier `{}`: test message delivered ({answer})", row.name),
+            Ok(d) => log::info!(
+                "notifier `{}`: test message delivered ({})",
+                row.name,
+                d.answer
+            ),
             Err(e) => log::warn!("notifier `{}`: test message not delivered: {e}", row.name),
         }
         Response::NotifierTest {
             name: row.name,
             delivered: outcome.is_ok(),
-            message: outcome.unwrap_or_else(|e| e.reason),
+            message: outcome.map_or_else(|e| e.reason, |d| d.answer),
         }
     }
 
@@ -466,7 +470,7 @@ impl ControlService {
             return error(
                 ErrorKind::InvalidInput,
                 format!(
-                    "notifier type {:?} is not smtp, command or webhook",
+                    "notifier type {:?} is not smtp, command, webhook or alertmanager",
                     new.kind
                 ),
             );
@@ -480,11 +484,25 @@ impl ControlService {
                 format!("notifier {:?}: {e}", new.name),
             );
         }
-        if let Err(e) = serde_json::from_str::<NotifierParams>(&new.params) {
-            return error(
-                ErrorKind::InvalidInput,
-                format!("notifier {:?}: params are not valid: {e}", new.name),
-            );
+        let params = match serde_json::from_str::<NotifierParams>(&new.params) {
+            Ok(p) => p,
+            Err(e) => {
+                return error(
+                    ErrorKind::InvalidInput,
+                    format!("notifier {:?}: params are not valid: {e}", new.name),
+                )
+            }
+        };
+        if kind == NotifierKind::Alertmanager {
+            let resend = params
+                .resend_interval
+                .unwrap_or(crate::config::DEFAULT_RESEND_INTERVAL_S);
+            if let Err(e) = crate::config::check_alertmanager_params(&params.labels, resend) {
+                return error(
+                    ErrorKind::InvalidInput,
+                    format!("notifier {:?}: {e}", new.name),
+                );
+            }
         }
         let row = NotifierRow {
             id: 0,

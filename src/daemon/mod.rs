@@ -205,6 +205,7 @@ async fn run(
     let deliverer = crate::notify::Deliverer {
         prober: prober.clone(),
         config: config_rx.clone(),
+        store: store.clone(),
     };
     crate::notify::spawn(
         store.clone(),
@@ -288,24 +289,30 @@ async fn run(
     Ok(())
 }
 
-/// The row a `[[notifier]]` entry stands for.
-fn notifier_row(n: &crate::config::NotifierConfig) -> NotifierRow {
+/// The rows a `[[notifier]]` entry stands for (one per Alertmanager of a cluster).
+fn notifier_rows(n: &crate::config::NotifierConfig) -> Vec<NotifierRow> {
+    let alertmanager = n.kind == crate::config::NotifierKind::Alertmanager;
     let params = crate::store::notifiers::NotifierParams {
         timeout: Some(n.timeout),
         headers: n.headers.clone(),
         only_targets: n.only_targets.clone(),
         only_servers: n.only_servers.clone(),
-        group_interval: Some(n.group_interval),
+        group_interval: Some(n.group_interval()),
         escalate_after: (n.escalate_after > 0).then_some(n.escalate_after),
+        labels: n.labels.clone(),
+        resend_interval: alertmanager.then_some(n.resend_interval),
     };
-    NotifierRow {
-        id: 0,
-        name: n.name.clone(),
-        kind: n.kind.as_str().to_string(),
-        address: n.address().to_string(),
-        params: params.to_json(),
-        enabled: n.enabled,
-    }
+    n.rows()
+        .into_iter()
+        .map(|(name, address)| NotifierRow {
+            id: 0,
+            name,
+            kind: n.kind.as_str().to_string(),
+            address,
+            params: params.to_json(),
+            enabled: n.enabled,
+        })
+        .collect()
 }
 
 /// Makes the database's config-made targets and notifiers match the file, and puts
@@ -322,7 +329,7 @@ async fn sync_targets(store: &Store, config: &Config) -> Result<(), StoreError> 
         .await?;
     let rows = config.targets.iter().map(row_from_config).collect();
     let targets = store.sync_config_targets(rows).await?;
-    let rows = config.notifiers.iter().map(notifier_row).collect();
+    let rows = config.notifiers.iter().flat_map(notifier_rows).collect();
     let notifiers = store.sync_config_notifiers(rows).await?;
     for (what, r) in [("targets", targets), ("notifiers", notifiers)] {
         if r.added + r.updated + r.removed > 0 {

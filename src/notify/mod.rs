@@ -12,6 +12,7 @@
 //! once. The intervals live in memory: after a restart the first alert owed is sent
 //! alone and the rest grouped behind it.
 
+pub mod alertmanager;
 pub mod command;
 pub mod smtp;
 pub mod text;
@@ -20,6 +21,7 @@ use crate::config::{Config, NotifierKind};
 use crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S;
 use crate::domain::time::{now_ms, Backoff};
 use crate::probe::Prober;
+use crate::store::firing::FiringChanges;
 use crate::store::notifiers::{AlertRecord, NotifierRow};
 use crate::store::outbox::{Delivery, Retry};
 use crate::store::Store;
@@ -73,6 +75,26 @@ pub struct Deliverer {
     /// The configuration in force: `[smtp]`, the config directory for commands, the
     /// retry period.
     pub config: watch::Receiver<Arc<Config>>,
+    /// What Alertmanager notifiers were told fires.
+    pub store: Store,
+}
+
+/// A delivery made.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered {
+    /// What the peer answered, for the log.
+    pub answer: String,
+    /// What it changed of the alerts an Alertmanager was told fire.
+    pub firing: FiringChanges,
+}
+
+impl From<String> for Delivered {
+    fn from(answer: String) -> Self {
+        Delivered {
+            answer,
+            firing: FiringChanges::default(),
+        }
+    }
 }
 
 impl Deliverer {
@@ -82,9 +104,9 @@ impl Deliverer {
         &self,
         notifier: &NotifierRow,
         alerts: &[AlertRecord],
-    ) -> Result<String, Undelivered> {
+    ) -> Result<Delivered, Undelivered> {
         let (subject, body, text, json) = match alerts {
-            [] => return Ok("nothing to deliver".into()),
+            [] => return Ok(Delivered::from("nothing to deliver".to_string())),
             [alert] => (
                 text::subject(alert),
                 text::body(alert),
@@ -108,7 +130,9 @@ impl Deliverer {
         let config = self.config.borrow().clone();
         match NotifierKind::parse(&notifier.kind) {
             Some(NotifierKind::Smtp) => {
-                smtp::send(&config.smtp, &notifier.address, &subject, &body, timeout).await
+                smtp::send(&config.smtp, &notifier.address, &subject, &body, timeout)
+                    .await
+                    .map(Delivered::from)
             }
             Some(NotifierKind::Command) => {
                 let dir = config
@@ -116,7 +140,9 @@ impl Deliverer {
                     .parent()
                     .map(std::path::Path::to_path_buf)
                     .unwrap_or_else(|| std::path::PathBuf::from("/"));
-                command::run(&notifier.address, &dir, timeout, &text).await
+                command::run(&notifier.address, &dir, timeout, &text)
+                    .await
+                    .map(Delivered::from)
             }
             Some(NotifierKind::Webhook) => {
                 let url = url::Url::parse(&notifier.address)
@@ -124,33 +150,49 @@ impl Deliverer {
                     .map_err(|e| format!("url is not valid: {e}"))?;
                 let headers: Vec<(String, String)> = params.headers.into_iter().collect();
                 let body = json.to_string().into_bytes();
-                let post = self.prober.post_json(&url, &headers, body);
-                match tokio::time::timeout(timeout, post).await {
-                    Err(_) => Err(format!("timed out after {} s", timeout.as_secs()).into()),
-                    Ok(Err(e)) => Err(e.to_string().into()),
-                    Ok(Ok((status, reason, _))) if (200..300).contains(&status) => {
-                        Ok(format!("HTTP {status} {reason}"))
-                    }
-                    Ok(Ok((status, reason, body))) => {
-                        let said = String::from_utf8_lossy(&body);
-                        let said: String = said.trim().chars().take(200).collect();
-                        let reason = if said.is_empty() {
-                            format!("HTTP {status} {reason}")
-                        } else {
-                            format!("HTTP {status} {reason}: {said}")
-                        };
-                        Err(Undelivered {
-                            reason,
-                            permanent: refused_for_good(status),
-                        })
-                    }
-                }
+                self.post(&url, &headers, body, timeout)
+                    .await
+                    .map(Delivered::from)
+            }
+            Some(NotifierKind::Alertmanager) => {
+                self.alertmanager(notifier, &params, alerts, timeout).await
             }
             None => Err(format!(
-                "unknown notifier type {:?} (smtp, command or webhook)",
+                "unknown notifier type {:?} (smtp, command, webhook or alertmanager)",
                 notifier.kind
             )
             .into()),
+        }
+    }
+
+    /// POSTs a JSON `body` to `url`; `Ok` with the status line of a 2xx answer.
+    async fn post(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<String, Undelivered> {
+        let post = self.prober.post_json(url, headers, body);
+        match tokio::time::timeout(timeout, post).await {
+            Err(_) => Err(format!("timed out after {} s", timeout.as_secs()).into()),
+            Ok(Err(e)) => Err(e.to_string().into()),
+            Ok(Ok((status, reason, _))) if (200..300).contains(&status) => {
+                Ok(format!("HTTP {status} {reason}"))
+            }
+            Ok(Ok((status, reason, body))) => {
+                let said = String::from_utf8_lossy(&body);
+                let said: String = said.trim().chars().take(200).collect();
+                let reason = if said.is_empty() {
+                    format!("HTTP {status} {reason}")
+                } else {
+                    format!("HTTP {status} {reason}: {said}")
+                };
+                Err(Undelivered {
+                    reason,
+                    permanent: refused_for_good(status),
+                })
+            }
         }
     }
 }
@@ -164,6 +206,11 @@ pub fn spawn(
 ) {
     let t = tracker.clone();
     tracker.spawn(sweep(store.clone(), shutdown.clone()));
+    tracker.spawn(alertmanager::resend(
+        store.clone(),
+        deliverer.clone(),
+        shutdown.clone(),
+    ));
     tracker.spawn(run(store, deliverer, t, shutdown));
 }
 
@@ -216,7 +263,10 @@ async fn run(
                         continue;
                     }
                     // Raised while the interval ran: it goes out with the rest.
-                    let grouped = d.created < interval_end;
+                    // Alertmanager takes a list and groups alerts itself: whatever
+                    // is owed to it goes in one request.
+                    let grouped = d.created < interval_end
+                        || d.notifier.kind == NotifierKind::Alertmanager.as_str();
                     busy.insert(d.notifier.id);
                     let (store, deliverer, done, stop) = (
                         store.clone(),
@@ -300,10 +350,10 @@ async fn attempt(
     let name = &d.notifier.name;
     let what = describe(&d.alerts);
     match deliverer.deliver(&d.notifier, &d.alerts).await {
-        Ok(answer) => {
+        Ok(Delivered { answer, firing }) => {
             log::info!("notifier `{name}`: delivered {what} ({answer})");
             let recorded = until_recorded(shutdown, || {
-                store.delivery_done(d.ids.clone(), d.notifier.id)
+                store.delivery_done(d.ids.clone(), d.notifier.id, firing.clone())
             });
             if let Err(e) = recorded.await {
                 log::error!("notifier `{name}`: cannot record the delivery of {what}: {e}");

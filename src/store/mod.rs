@@ -15,6 +15,7 @@ mod courier;
 mod depend;
 mod escalate;
 mod filing;
+pub mod firing;
 mod flood;
 pub mod jobs;
 mod known;

@@ -70,6 +70,13 @@ pub struct NotifierParams {
     /// hears of it (then also of its recovery); 0 or absent: at once (SPEC §15).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalate_after: Option<u32>,
+    /// Labels added to every alert (alertmanager).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Seconds between two sendings of the alerts that fire (alertmanager; default
+    /// 60).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resend_interval: Option<u32>,
 }
 
 impl NotifierParams {
@@ -210,6 +217,19 @@ impl Store {
             let rows = s
                 .query_map([], info_row)?
                 .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// The enabled Alertmanager notifiers, whose firing alerts are sent again.
+    pub async fn alertmanager_notifiers(&self) -> Result<Vec<NotifierRow>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!(
+                "SELECT {DEF_COLUMNS} FROM notifiers \
+                 WHERE type = 'alertmanager' AND CAST(enabled AS INTEGER) != 0 ORDER BY id"
+            ))?;
+            let rows = s.query_map([], def_row)?.collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })
         .await

@@ -7,6 +7,7 @@
 //! once it has been retried for `[daemon] delivery_retry_seconds`.
 
 use super::alerts::{insert_alert, NewAlert};
+use super::firing::FiringChanges;
 use super::notifiers::{name_of, AlertRecord, NotifierRow};
 use super::targets::text;
 use super::{Result, Store};
@@ -161,9 +162,16 @@ impl Store {
         })
     }
 
-    /// Records a delivery made (every row of a group).
-    pub async fn delivery_done(&self, deliveries: Vec<i64>, notifier: i64) -> Result<()> {
+    /// Records a delivery made (every row of a group), with what it changed of the
+    /// alerts an Alertmanager notifier was told fire.
+    pub async fn delivery_done(
+        &self,
+        deliveries: Vec<i64>,
+        notifier: i64,
+        firing: FiringChanges,
+    ) -> Result<()> {
         self.write(move |c| {
+            super::firing::apply(c, notifier, &firing)?;
             let now = now_ms();
             let mut made: i64 = 0;
             let mut done = c.prepare_cached(

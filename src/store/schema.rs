@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0011_service_rules.sql"),
     include_str!("../../sql/migrations/0012_silences.sql"),
     include_str!("../../sql/migrations/0013_jobs.sql"),
+    include_str!("../../sql/migrations/0014_alertmanager.sql"),
 ];
 
 /// The schema version this build writes.
