@@ -279,3 +279,135 @@ fn an_ha_pair_sends_alertmanager_one_notification_per_failure_and_recovery() {
     assert_eq!(delivered, 2);
     assert_eq!(pair[1].scalar("SELECT count(*) FROM firing"), 0);
 }
+
+/// Prometheus scraping `daemons` every second under job `skypunch` and evaluating
+/// the shipped rules every second.
+fn prometheus(daemons: &[String]) -> Engine {
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/etc/prometheus/skypunch.rules.yml"
+    );
+    let targets: Vec<String> = daemons.iter().map(|d| format!("\"{d}\"")).collect();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         rule_files:\n  - {rules}\n\
+         scrape_configs:\n  - job_name: skypunch\n    static_configs:\n      - targets: [{}]\n",
+        targets.join(", ")
+    );
+    Engine::start(
+        "prometheus",
+        &config,
+        &[
+            "--config.file={dir}/config.yml",
+            "--storage.tsdb.path={dir}/data",
+            "--web.listen-address=127.0.0.1:{port}",
+        ],
+    )
+}
+
+/// The alerts Prometheus holds, as `(alertname, state, target)`.
+fn prometheus_alerts(p: &Engine) -> Vec<(String, String, String)> {
+    let body = get_text(&p.addr(), "/api/v1/alerts");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["data"]["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|a| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+            (
+                s(&a["labels"]["alertname"]),
+                s(&a["state"]),
+                s(&a["labels"]["target"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_pages_for_a_target_down_from_two_locations_not_from_one() {
+    let sites = [Server::start(), Server::start()];
+    let daemons: Vec<Fixture> = ["east", "west"]
+        .iter()
+        .zip(&sites)
+        .map(|(location, site)| {
+            let f = Fixture::new(&format!(
+                "location = \"{location}\"\n[push]\nlisten = \"127.0.0.1:0\"\n\n\
+                 [[target]]\nname = \"web\"\nurl = \"{}\"\nfrequency = 1\n",
+                site.url("/flip")
+            ));
+            f.start();
+            f
+        })
+        .collect();
+    let addrs: Vec<String> = daemons.iter().map(listen_addr).collect();
+    let p = prometheus(&addrs);
+    let failing = |p: &Engine| {
+        let body = get_text(
+            &p.addr(),
+            "/api/v1/query?query=skypunch_probe_success%3D%3D0",
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut at: Vec<String> = v["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r["metric"]["location"].as_str().unwrap_or("").to_string())
+            .collect();
+        at.sort();
+        at
+    };
+    // Down from the east only: scraped as such, evaluated for a few rounds, no page.
+    sites[0].set_flip(503);
+    daemons[0].wait_target(1, "web to FAIL in the east", |t| t["status"] == "FAIL");
+    wait_for(
+        "Prometheus to see the east fail",
+        Duration::from_secs(20),
+        || failing(&p) == ["east"],
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let quorum = |alerts: &[(String, String, String)]| {
+        alerts.iter().any(|a| a.0 == "SkypunchTargetDownQuorum")
+    };
+    assert!(
+        !quorum(&prometheus_alerts(&p)),
+        "{:?}",
+        prometheus_alerts(&p)
+    );
+    // Down from the west too: it fires, for that target.
+    sites[1].set_flip(503);
+    wait_for(
+        "SkypunchTargetDownQuorum to fire",
+        Duration::from_secs(20),
+        || {
+            prometheus_alerts(&p).contains(&(
+                "SkypunchTargetDownQuorum".into(),
+                "firing".into(),
+                "web".into(),
+            ))
+        },
+    );
+    assert_eq!(failing(&p), ["east", "west"]);
+}
+
+#[test]
+fn the_shipped_rules_and_configurations_pass_promtool_and_amtool() {
+    let etc = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/prometheus");
+    for (program, args) in [
+        ("promtool", vec!["check", "rules", "skypunch.rules.yml"]),
+        ("promtool", vec!["test", "rules", "skypunch.rules.test.yml"]),
+        ("promtool", vec!["check", "config", "prometheus.yml"]),
+        ("amtool", vec!["check-config", "alertmanager.yml"]),
+    ] {
+        let out = Command::new(program)
+            .args(&args)
+            .current_dir(etc)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} (apt-get install prometheus): {e}"));
+        let (o, e) = text(&out);
+        assert!(out.status.success(), "{program} {args:?}:\n{o}{e}");
+        assert!(o.contains("SUCCESS"), "{program} {args:?}:\n{o}{e}");
+    }
+}
