@@ -235,3 +235,76 @@ pub fn check_notifier_address(kind: NotifierKind, address: &str) -> Result<(), I
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn notifier(body: &str) -> Result<Config, String> {
+        let text = format!("[[notifier]]\nname = \"am\"\ntype = \"alertmanager\"\n{body}\n");
+        Config::parse(&text, Path::new("/etc/skypunch/skypunchd.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_alertmanager_cluster_is_one_row_per_url() {
+        let c = notifier("urls = [\"http://am1:9093\", \"https://am2:9093/am/\"]").unwrap();
+        let n = &c.notifiers[0];
+        assert_eq!(
+            n.rows(),
+            [
+                ("am@am1:9093".to_string(), "http://am1:9093".to_string()),
+                (
+                    "am@am2:9093/am".to_string(),
+                    "https://am2:9093/am/".to_string()
+                )
+            ]
+        );
+        assert_eq!((n.group_interval(), n.resend_interval), (0, 60));
+        let one = notifier("urls = [\"http://am1:9093\"]\nresend_interval = \"2m\"").unwrap();
+        assert_eq!(one.notifiers[0].rows()[0].0, "am");
+        assert_eq!(one.notifiers[0].resend_interval, 120);
+    }
+
+    #[test]
+    fn alertmanager_settings_that_cannot_work_are_refused_by_name() {
+        for (body, says) in [
+            ("", "needs urls"),
+            ("url = \"http://am1:9093\"", "takes urls, a list"),
+            (
+                "urls = [\"am1:9093\"]",
+                "must be an http:// or https:// URL",
+            ),
+            (
+                "urls = [\"http://a:1\", \"http://a:1/\"]",
+                "lists \"http://a:1/\" twice",
+            ),
+            (
+                "urls = [\"http://a:1\"]\nlabels = { \"9x\" = \"v\" }",
+                "\"9x\" is not a label name",
+            ),
+            (
+                "urls = [\"http://a:1\"]\nlabels = { __x = \"v\" }",
+                "\"__x\" is not a label name",
+            ),
+            (
+                "urls = [\"http://a:1\"]\nlabels = { severity = \"v\" }",
+                "set by skypunch itself",
+            ),
+            (
+                "urls = [\"http://a:1\"]\nlabels = { team = \"\" }",
+                "empty value",
+            ),
+            (
+                "urls = [\"http://a:1\"]\nresend_interval = 0",
+                "at least 1 second",
+            ),
+        ] {
+            let e = notifier(body).unwrap_err();
+            assert!(
+                e.contains("[[notifier]] \"am\"") && e.contains(says),
+                "{body}: {e}"
+            );
+        }
+    }
+}

@@ -426,9 +426,9 @@ pub struct AddNotifier {
     #[arg(long = "only-server", value_name = "NAME")]
     pub only_servers: Vec<String>,
     /// Seconds after a message during which further alerts are held and sent as one
-    /// (0: each alone)
-    #[arg(long = "group-interval", value_name = "SECONDS", default_value_t = 30)]
-    pub group_interval: u32,
+    /// (0: each alone; default 30, 0 for alertmanager)
+    #[arg(long = "group-interval", value_name = "SECONDS")]
+    pub group_interval: Option<u32>,
     /// Tell it only of alerts still unresolved and unacknowledged after this long
     /// (`15m`), and then of their recovery
     #[arg(long = "escalate-after", value_name = "DURATION", value_parser = seconds)]

@@ -166,11 +166,15 @@ pub fn new_notifier(a: &AddNotifier) -> Result<NewNotifier, Failure> {
     if a.timeout == 0 {
         return Err(Failure::usage("--timeout must be at least 1 second"));
     }
+    let alertmanager = a.kind.eq_ignore_ascii_case("alertmanager");
     let mut params = NotifierParams {
         timeout: Some(a.timeout),
         only_targets: a.only_targets.clone(),
         only_servers: a.only_servers.clone(),
-        group_interval: Some(a.group_interval),
+        group_interval: Some(a.group_interval.unwrap_or(match alertmanager {
+            true => 0,
+            false => crate::domain::supervise::DEFAULT_GROUP_INTERVAL_S,
+        })),
         escalate_after: a.escalate_after.filter(|&s| s > 0),
         ..Default::default()
     };
@@ -188,7 +192,7 @@ pub fn new_notifier(a: &AddNotifier) -> Result<NewNotifier, Failure> {
             .ok_or_else(|| Failure::usage(format!("--label {l:?}: expected NAME=VALUE")))?;
         params.labels.insert(k.trim().to_string(), v.to_string());
     }
-    if a.kind.eq_ignore_ascii_case("alertmanager") {
+    if alertmanager {
         params.resend_interval = Some(
             a.resend_interval
                 .unwrap_or(crate::config::DEFAULT_RESEND_INTERVAL_S),
