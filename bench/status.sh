@@ -17,6 +17,7 @@ port=$(free_port)
 daemon_config
 cat >> "$dir/c.toml" <<TOML
 log_level = "warn"
+location = "bench1"
 
 [push]
 listen = "127.0.0.1:$port"

@@ -226,13 +226,16 @@ fn an_ha_pair_sends_alertmanager_one_notification_per_failure_and_recovery() {
     let hook = Server::start();
     let am = alertmanager(&hook.url("/echo/am"));
     let web = Server::start();
+    // The cluster's second Alertmanager is down: it must hold up nothing.
+    let away = format!("127.0.0.1:{}", free_port());
     let pair: Vec<Fixture> = (0..2)
         .map(|i| {
             let f = Fixture::new(&format!(
                 "location = \"site{i}\"\n\
                  [[target]]\nname = \"web\"\nurl = \"{}\"\nfrequency = 1\n\n\
                  [[notifier]]\nname = \"am\"\ntype = \"alertmanager\"\n\
-                 urls = [\"http://{}\"]\nresend_interval = \"1s\"\nlabels = {{ team = \"ops\" }}\n",
+                 urls = [\"http://{}\", \"http://{away}\"]\nresend_interval = \"1s\"\n\
+                 labels = {{ team = \"ops\" }}\n",
                 web.url("/flip"),
                 am.addr()
             ));
@@ -278,6 +281,18 @@ fn an_ha_pair_sends_alertmanager_one_notification_per_failure_and_recovery() {
     let delivered = pair[1].scalar("SELECT count(*) FROM deliveries WHERE state = 'delivered'");
     assert_eq!(delivered, 2);
     assert_eq!(pair[1].scalar("SELECT count(*) FROM firing"), 0);
+    // Each Alertmanager is a notifier of its own: the one away still owes both alerts,
+    // retried with its own backoff.
+    let rows = pair[1].json(&["notifiers"]);
+    let away_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == format!("am@{away}"))
+        .unwrap_or_else(|| panic!("am@{away} in {rows}"));
+    assert_eq!(away_row["pending"], 2, "{rows}");
+    assert!(away_row["fail_count"].as_i64().unwrap() >= 1, "{rows}");
+    assert_eq!(away_row["pass_count"], 0, "{rows}");
 }
 
 /// Prometheus scraping `daemons` every second under job `skypunch` and evaluating
