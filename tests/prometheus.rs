@@ -259,7 +259,12 @@ fn an_ha_pair_sends_alertmanager_one_notification_per_failure_and_recovery() {
     );
     // Both daemons told it, and told it again each second: still one notification.
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(notifications(&hook), [down.clone()], "{}", am.log());
+    assert_eq!(
+        notifications(&hook),
+        std::slice::from_ref(&down),
+        "{}",
+        am.log()
+    );
     let alerts = get_text(&am.addr(), "/api/v2/alerts");
     assert!(alerts.contains("\"team\":\"ops\""), "{alerts}");
     assert!(
@@ -270,7 +275,7 @@ fn an_ha_pair_sends_alertmanager_one_notification_per_failure_and_recovery() {
     // end the dead one gave it (4 s ahead).
     signal(pair[0].pid().unwrap(), nix::sys::signal::Signal::SIGKILL);
     std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(notifications(&hook), [down.clone()]);
+    assert_eq!(notifications(&hook), std::slice::from_ref(&down));
     web.set_flip(200);
     let resolved = ("resolved".to_string(), down.1.clone(), down.2.clone());
     wait_for("the resolved notification", Duration::from_secs(20), || {
