@@ -2,10 +2,11 @@
 # 10,000 targets checked every second against nginx on loopback, and the CPU cost of
 # one check compared with Prometheus blackbox_exporter probing the same URL.
 #
-#   bench/targets.sh [TARGETS] [SECONDS] [fresh|keepalive]   (defaults: 10000 60 fresh)
+#   bench/targets.sh [TARGETS] [SECONDS] [fresh|keepalive|tcp]   (defaults: 10000 60 fresh)
 #
 # "fresh" opens a new connection for every check (the default of a target);
-# "keepalive" sets keep_alive = true on every target.
+# "keepalive" sets keep_alive = true on every target; "tcp" makes every target a
+# tcp:// connect check of the same nginx ports, against blackbox_exporter's tcp_connect.
 #
 # Needs: nginx (nginx-light), prometheus-blackbox-exporter, wrk, hyperfine, sqlite3,
 # python3. Prints a Markdown section for BENCHMARKS.md.
@@ -22,7 +23,13 @@ set -euo pipefail
 N=${1:-10000}
 SECS=${2:-60}
 MODE=${3:-fresh}
-case $MODE in fresh) OPTIONS='{}' ;; keepalive) OPTIONS='{"keep_alive": true}' ;; *) echo "mode: fresh or keepalive" >&2; exit 2 ;; esac
+SCHEME=http
+case $MODE in
+  fresh) OPTIONS='{}' ;;
+  keepalive) OPTIONS='{"keep_alive": true}' ;;
+  tcp) OPTIONS='{}'; SCHEME=tcp ;;
+  *) echo "mode: fresh, keepalive or tcp" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
 cargo build --release --quiet --bin skypunchd --bin skypunchctl
@@ -54,12 +61,14 @@ listen = ""
 TOML
 ctl start >/dev/null
 pid=$(cat "$dir/run/s.pid")
-python3 - "$dir/lib/s.db" "$N" "$OPTIONS" <<'PY'
+python3 - "$dir/lib/s.db" "$N" "$OPTIONS" "$SCHEME" <<'PY'
 import sqlite3, sys
-db, n, options = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+db, n, options, scheme = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 c = sqlite3.connect(db)
+url = lambda i: (f"tcp://127.0.0.1:{18081 + i % 4}" if scheme == "tcp"
+                 else f"http://127.0.0.1:{18081 + i % 4}/t/{i}?x=1")
 c.executemany("INSERT INTO targets (name, url, frequency, timeout, options) VALUES (?, ?, 1, 5, ?)",
-              [(f"bench {i}", f"http://127.0.0.1:{18081 + i % 4}/t/{i}?x=1", options) for i in range(n)])
+              [(f"bench {i}", url(i), options) for i in range(n)])
 c.commit()
 PY
 sleep 10
@@ -86,12 +95,21 @@ modules:
     timeout: 5s
     http:
       preferred_ip_protocol: ip4
+  tcp_connect:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
 YML
 prometheus-blackbox-exporter --config.file="$dir/bb.yml" --web.listen-address=127.0.0.1:19115 >/dev/null 2>&1 &
 bbpid=$!
 sleep 1
 b0=$(cpu "$bbpid")
-wrk -t1 -c8 -d20s "http://127.0.0.1:19115/probe?module=http_2xx&target=http://127.0.0.1:18081/t/1?x=1" > "$dir/wrk.txt"
+case $SCHEME in
+  tcp) probe="module=tcp_connect&target=127.0.0.1:18081" ;;
+  *) probe="module=http_2xx&target=http://127.0.0.1:18081/t/1?x=1" ;;
+esac
+wrk -t1 -c8 -d20s "http://127.0.0.1:19115/probe?$probe" > "$dir/wrk.txt"
 b1=$(cpu "$bbpid")
 probes=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
 

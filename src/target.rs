@@ -11,7 +11,7 @@ use crate::config::{
     validate_target, AuthConfig, AuthKind, Invalid, Method, TargetConfig, DEFAULT_FLAP_CHANGES,
     DEFAULT_FLAP_MINUTES, MAX_FREQUENCY, OPENSTACK_PARAMS_ERROR,
 };
-use crate::domain::target::TargetRow;
+use crate::domain::target::{CheckKind, TargetRow};
 use crate::secret::{json_error, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,6 +37,12 @@ pub struct TargetOptions {
     /// FAIL unless the body matches this regular expression.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_regex: Option<String>,
+    /// What a `tcp://` target sends once connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// FAIL unless a `tcp://` target's first reply contains this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
     /// FAIL when the whole response takes longer, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_ms: Option<u64>,
@@ -102,6 +108,8 @@ impl Default for TargetOptions {
             body: None,
             body_contains: None,
             body_regex: None,
+            send: None,
+            expect: None,
             max_response_ms: None,
             cert_expiry_days: None,
             warn_response_ms: None,
@@ -187,6 +195,8 @@ pub struct TargetDef {
     pub name: String,
     /// URL as written.
     pub url: String,
+    /// What its scheme asks to be checked.
+    pub kind: CheckKind,
     /// HTTP method (GET, PUT, POST, DELETE, HEAD, PATCH, OPTIONS).
     pub method: Method,
     /// How the request authenticates (none, Basic, Keystone).
@@ -216,6 +226,7 @@ impl TargetDef {
             id: row.id,
             name: row.name.clone(),
             url: row.url.clone(),
+            kind: CheckKind::of_url(&row.url).unwrap_or_default(),
             method: method.unwrap_or_default(),
             auth: Auth::None,
             expect_status: u16::try_from(row.expect_status).unwrap_or(0),
@@ -283,6 +294,8 @@ impl TargetDef {
             body: self.options.body.clone(),
             body_contains: self.options.body_contains.clone(),
             body_regex: self.options.body_regex.clone(),
+            send: self.options.send.clone(),
+            expect: self.options.expect.clone(),
             max_response_ms: self.options.max_response_ms,
             cert_expiry_days: self.options.cert_expiry_days,
             warn_response_ms: self.options.warn_response_ms,
@@ -429,6 +442,8 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         body: t.body.clone(),
         body_contains: t.body_contains.clone(),
         body_regex: t.body_regex.clone(),
+        send: t.send.clone(),
+        expect: t.expect.clone(),
         max_response_ms: t.max_response_ms,
         cert_expiry_days: t.cert_expiry_days,
         warn_response_ms: t.warn_response_ms,

@@ -3,6 +3,7 @@
 //! from the database.
 
 use crate::domain::supervise::MAX_WINDOW;
+use crate::domain::target::CheckKind;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -106,6 +107,12 @@ pub struct TargetConfig {
     /// FAIL unless the body matches this regular expression.
     #[serde(default)]
     pub body_regex: Option<String>,
+    /// Sent once connected (`tcp://`).
+    #[serde(default)]
+    pub send: Option<String>,
+    /// FAIL unless the first reply contains this (`tcp://`).
+    #[serde(default)]
+    pub expect: Option<String>,
     /// FAIL when the response takes longer.
     #[serde(default)]
     pub max_response_ms: Option<u64>,
@@ -307,17 +314,18 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
     if t.name.trim().is_empty() {
         return Err("name must not be empty".into());
     }
-    let scheme_ok = t
-        .url
-        .split_once("://")
-        .is_some_and(|(s, rest)| matches!(s, "http" | "https") && !rest.is_empty());
-    if !scheme_ok {
-        return Err(format!("url {:?} must start with http:// or https://", t.url).into());
-    }
-    match url::Url::parse(&t.url) {
-        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {}
+    let Some(kind) = CheckKind::of_url(&t.url) else {
+        return Err(format!("url {:?} must start with {}", t.url, CheckKind::SCHEMES).into());
+    };
+    let url = match url::Url::parse(&t.url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => u,
         Ok(_) => return Err(format!("url {:?} has no host", t.url).into()),
         Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url).into()),
+    };
+    if kind != CheckKind::Http {
+        super::kinds::validate(kind, &url, t)?;
+    } else if t.send.is_some() || t.expect.is_some() {
+        return Err("send and expect apply to tcp:// targets (http: body, body_contains)".into());
     }
     if !(100..=599).contains(&t.expect_status) {
         return Err(format!(

@@ -6,12 +6,14 @@
 //! so a configuration can be moved together with its data.
 
 mod entries;
+mod kinds;
 mod maintenance;
 mod notifiers;
 mod rules;
 mod sections;
 
 pub use entries::*;
+pub use kinds::smtp_starttls;
 pub use maintenance::MaintenanceConfig;
 pub use notifiers::*;
 pub use rules::ServiceRuleConfig;

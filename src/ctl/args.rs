@@ -242,7 +242,8 @@ pub struct AddTarget {
     /// Name of the target
     #[arg(long)]
     pub name: String,
-    /// URL to check (http:// or https://)
+    /// URL to check: http://, https://, tcp://host:port, tls://host:port or
+    /// smtp://host[:port][?starttls=true]
     #[arg(long)]
     pub url: String,
     /// HTTP method: GET PUT POST DELETE HEAD PATCH OPTIONS
@@ -275,6 +276,12 @@ pub struct AddTarget {
     /// FAIL unless the body matches this regular expression
     #[arg(long)]
     pub body_regex: Option<String>,
+    /// Sent once connected (tcp://)
+    #[arg(long)]
+    pub send: Option<String>,
+    /// FAIL unless the first reply contains this (tcp://)
+    #[arg(long)]
+    pub expect: Option<String>,
     /// FAIL when the response takes longer (milliseconds)
     #[arg(long)]
     pub max_response_ms: Option<u64>,

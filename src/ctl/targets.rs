@@ -143,6 +143,14 @@ pub fn list_table(targets: &[TargetLine]) -> String {
 /// The detail table with Skypunch's rows.
 pub fn detail_table(x: &TargetInfo) -> String {
     let mut t = Table::detail();
+    // A tcp://, tls:// or smtp:// target has no method and no status: its kind and
+    // "-" say so instead of an HTTP default it does not use.
+    let (method, expected) = match crate::domain::target::CheckKind::of_url(&x.url) {
+        Some(k) if k != crate::domain::target::CheckKind::Http => {
+            (k.as_str().to_string(), "-".to_string())
+        }
+        _ => (x.method.clone(), x.expect_status.to_string()),
+    };
     for (k, v) in [
         ("ID", x.id.to_string()),
         ("Name", cell(&x.name)),
@@ -151,9 +159,9 @@ pub fn detail_table(x: &TargetInfo) -> String {
         ("Status Description", cell(&x.status_description)),
         ("Last Updated", x.last_updated.clone()),
         ("Target URL", cell(&x.url)),
-        ("Target Method", x.method.clone()),
+        ("Target Method", method),
         ("Authentication", x.auth_type.clone()),
-        ("Expected Value", x.expect_status.to_string()),
+        ("Expected Value", expected),
         ("Frequency (sec)", x.frequency.to_string()),
         ("Timeout (sec)", x.timeout.to_string()),
         ("Pass Count", x.pass_count.to_string()),
@@ -246,6 +254,8 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
     options.body = a.body.clone();
     options.body_contains = a.body_contains.clone();
     options.body_regex = a.body_regex.clone();
+    options.send = a.send.clone();
+    options.expect = a.expect.clone();
     options.max_response_ms = a.max_response_ms;
     options.cert_expiry_days = a.cert_expiry_days;
     options.warn_response_ms = a.warn_response_ms;

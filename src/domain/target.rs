@@ -52,3 +52,68 @@ pub struct TargetRow {
     /// named with what it should hold; such a row is checked as a FAIL saying so.
     pub unreadable: Option<String>,
 }
+
+/// What a target's URL asks to be checked, by its scheme (SPEC §19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckKind {
+    /// `http://`, `https://`: a request and its response.
+    #[default]
+    Http,
+    /// `tcp://host:port`: a connection, and optionally a string sent and a reply.
+    Tcp,
+    /// `tls://host:port`: a TLS handshake and the server's certificate.
+    Tls,
+    /// `smtp://host[:port][?starttls=true]`: the banner, EHLO, and optionally STARTTLS.
+    Smtp,
+}
+
+impl CheckKind {
+    /// The schemes, as an error message lists them.
+    pub const SCHEMES: &'static str = "http://, https://, tcp://, tls:// or smtp://";
+
+    /// The kind a URL's scheme names, if any.
+    pub fn of_url(url: &str) -> Option<CheckKind> {
+        let (scheme, rest) = url.split_once("://")?;
+        if rest.is_empty() {
+            return None;
+        }
+        match scheme.to_ascii_lowercase().as_str() {
+            "http" | "https" => Some(CheckKind::Http),
+            "tcp" => Some(CheckKind::Tcp),
+            "tls" => Some(CheckKind::Tls),
+            "smtp" => Some(CheckKind::Smtp),
+            _ => None,
+        }
+    }
+
+    /// Its word in the log's result line where HTTP targets show their method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Http => "HTTP",
+            CheckKind::Tcp => "TCP",
+            CheckKind::Tls => "TLS",
+            CheckKind::Smtp => "SMTP",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_chooses_the_check() {
+        for (url, kind) in [
+            ("https://x/", Some(CheckKind::Http)),
+            ("HTTP://x/", Some(CheckKind::Http)),
+            ("tcp://db:5432", Some(CheckKind::Tcp)),
+            ("tls://x:443", Some(CheckKind::Tls)),
+            ("smtp://mx?starttls=true", Some(CheckKind::Smtp)),
+            ("ftp://x/", None),
+            ("tcp://", None),
+            ("x", None),
+        ] {
+            assert_eq!(CheckKind::of_url(url), kind, "{url}");
+        }
+    }
+}

@@ -44,6 +44,14 @@ pub enum Phase {
     Processing,
     /// Reading the body.
     Transfer,
+    /// Sending a TCP target's `send` string, or an SMTP command.
+    Send,
+    /// Waiting for a TCP target's first reply.
+    Receive,
+    /// Waiting for an SMTP server's greeting.
+    Banner,
+    /// An SMTP server's answer to EHLO.
+    Ehlo,
 }
 
 impl Phase {
@@ -55,6 +63,10 @@ impl Phase {
             Phase::Tls => "tls",
             Phase::Processing => "processing",
             Phase::Transfer => "transfer",
+            Phase::Send => "send",
+            Phase::Receive => "receive",
+            Phase::Banner => "banner",
+            Phase::Ehlo => "ehlo",
         }
     }
 }

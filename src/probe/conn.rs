@@ -59,7 +59,7 @@ impl Prober {
         })
     }
 
-    async fn handshake(
+    pub(super) async fn handshake(
         &self,
         tls_verify: bool,
         url: &Url,
@@ -118,7 +118,7 @@ impl Prober {
     }
 }
 
-async fn resolve(
+pub(super) async fn resolve(
     url: &Url,
     host: &str,
     port: u16,
@@ -162,7 +162,7 @@ fn dns_error(e: &std::io::Error) -> String {
     }
 }
 
-async fn connect(addrs: &[SocketAddr], trace: &mut Trace) -> Result<TcpStream, Failure> {
+pub(super) async fn connect(addrs: &[SocketAddr], trace: &mut Trace) -> Result<TcpStream, Failure> {
     let mut last = None;
     for addr in addrs {
         trace.begin(
@@ -423,6 +423,16 @@ impl AsyncWrite for Io {
 pub struct Timed {
     inner: TcpStream,
     wrote: WriteMark,
+}
+
+impl Timed {
+    /// `stream`, its writes not yet marked.
+    pub(super) fn new(stream: TcpStream) -> Timed {
+        Timed {
+            inner: stream,
+            wrote: Arc::new(Mutex::new(None)),
+        }
+    }
 }
 
 impl AsyncRead for Timed {

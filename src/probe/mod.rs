@@ -17,10 +17,12 @@ mod auth;
 mod client;
 pub use client::PostError;
 mod conn;
+mod socket;
 mod tls;
 
 use crate::config::Method;
 use crate::domain::supervise::Verdict;
+use crate::domain::target::CheckKind;
 use crate::domain::trace::Phase;
 pub use crate::domain::trace::Trace;
 use crate::target::TargetDef;
@@ -71,11 +73,15 @@ impl CheckOutcome {
     }
 
     fn line(&self, def: &TargetDef, name_width: usize) -> String {
+        let verb = match def.kind {
+            CheckKind::Http => def.method.as_str(),
+            other => other.as_str(),
+        };
         format!(
             "[{}] {:<name_width$} {} {} {} ({})",
             def.id,
             def.name,
-            def.method,
+            verb,
             def.url,
             self.verdict.as_str(),
             self.description
@@ -107,6 +113,37 @@ impl Failure {
         Failure {
             description: description.into(),
             network: false,
+        }
+    }
+}
+
+/// What a check found, for the target's conditions to judge.
+struct Found {
+    /// The HTTP status, for HTTP checks.
+    status_code: Option<u16>,
+    /// What a pass says (`OK`, or the HTTP reason phrase).
+    said: String,
+    /// A hard condition of the check's own that is not met (an HTTP status, a body,
+    /// an expected reply): the FAIL's description.
+    failure: Option<String>,
+    /// The server certificate's expiry (ms since the epoch).
+    cert_not_after: Option<i64>,
+}
+
+impl Found {
+    fn ok(cert_not_after: Option<i64>) -> Found {
+        Found {
+            status_code: None,
+            said: "OK".into(),
+            failure: None,
+            cert_not_after,
+        }
+    }
+
+    fn failed(why: String) -> Found {
+        Found {
+            failure: Some(why),
+            ..Found::ok(None)
         }
     }
 }
@@ -161,7 +198,7 @@ impl Prober {
                 trace.fail("configuration", problem.clone());
                 Err(Failure::http(problem.clone()))
             }
-            None => match tokio::time::timeout(limit, self.run(def, &mut trace)).await {
+            None => match tokio::time::timeout(limit, self.kind(def, &mut trace)).await {
                 Ok(r) => r,
                 Err(_) => {
                     let reason = format!("timed out after {}s", def.timeout);
@@ -173,7 +210,7 @@ impl Prober {
         };
         let response_ms = trace.elapsed_ms();
         match run {
-            Ok(reply) => verdict(def, reply, response_ms, trace),
+            Ok(found) => verdict(def, found, response_ms, trace),
             Err(f) => CheckOutcome {
                 verdict: Verdict::Fail,
                 status_code: None,
@@ -183,6 +220,17 @@ impl Prober {
                 cert_not_after: None,
                 trace,
             },
+        }
+    }
+
+    /// The check its URL's scheme asks for.
+    async fn kind(&self, def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
+        match def.kind {
+            CheckKind::Http => {
+                let reply = self.run(def, trace).await?;
+                Ok(http_found(def, reply))
+            }
+            _ => self.socket_check(def, trace).await,
         }
     }
 
@@ -346,13 +394,10 @@ fn judges_body(def: &TargetDef) -> bool {
     def.options.body_contains.is_some() || def.body_regex.is_some()
 }
 
-/// Judges a reply against the target's expectations.
-fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) -> CheckOutcome {
+/// What an HTTP reply says of the target's HTTP conditions.
+fn http_found(def: &TargetDef, reply: Reply) -> Found {
     let o = &def.options;
     let body = String::from_utf8_lossy(&reply.body);
-    let days_left = reply
-        .cert_not_after
-        .map(|ms| (ms - crate::domain::time::now_ms()).div_euclid(86_400_000));
     let failure = if reply.status != def.expect_status {
         Some(format!(
             "target status:{} != {}",
@@ -364,8 +409,31 @@ fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) ->
         .filter(|n| !body.contains(n.as_str()))
     {
         Some(format!("body does not contain {needle:?}"))
-    } else if let Some(re) = def.body_regex.as_ref().filter(|re| !re.is_match(&body)) {
-        Some(format!("body does not match /{}/", re.as_str()))
+    } else {
+        def.body_regex
+            .as_ref()
+            .filter(|re| !re.is_match(&body))
+            .map(|re| format!("body does not match /{}/", re.as_str()))
+    };
+    Found {
+        status_code: Some(reply.status),
+        said: match reply.reason.is_empty() {
+            true => "OK".into(),
+            false => reply.reason,
+        },
+        failure,
+        cert_not_after: reply.cert_not_after,
+    }
+}
+
+/// Judges what a check found against the target's conditions.
+fn verdict(def: &TargetDef, found: Found, response_ms: f64, mut trace: Trace) -> CheckOutcome {
+    let o = &def.options;
+    let days_left = found
+        .cert_not_after
+        .map(|ms| (ms - crate::domain::time::now_ms()).div_euclid(86_400_000));
+    let failure = if let Some(f) = found.failure {
+        Some(f)
     } else if let Some(max) = o.max_response_ms.filter(|&m| response_ms > m as f64) {
         Some(format!("response took {response_ms:.0} ms > {max} ms"))
     } else if let (Some(min), Some(left)) = (o.cert_expiry_days, days_left) {
@@ -385,23 +453,16 @@ fn verdict(def: &TargetDef, reply: Reply, response_ms: f64, mut trace: Trace) ->
     let (verdict, description) = match (failure, warning) {
         (Some(f), _) => (Verdict::Fail, f),
         (None, Some(w)) => (Verdict::Warn, w),
-        (None, None) => (
-            Verdict::Pass,
-            if reply.reason.is_empty() {
-                "OK".into()
-            } else {
-                reply.reason.clone()
-            },
-        ),
+        (None, None) => (Verdict::Pass, found.said),
     };
     trace.note(format!("verdict {}: {description}", verdict.as_str()));
     CheckOutcome {
         verdict,
-        status_code: Some(reply.status),
+        status_code: found.status_code,
         description,
         response_ms,
         network_fail: false,
-        cert_not_after: reply.cert_not_after,
+        cert_not_after: found.cert_not_after,
         trace,
     }
 }

@@ -46,9 +46,15 @@ pub struct Certs {
     pub expired: rustls::ServerConfig,
     /// Valid for 5 more days only.
     pub expiring: rustls::ServerConfig,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
 }
 
-fn leaf(ca: &rcgen::Issuer<'_, rcgen::KeyPair>, days_left: i64) -> rustls::ServerConfig {
+/// A certificate for localhost and 127.0.0.1 signed by `ca`, expiring in `days_left`
+/// days, and its key.
+fn leaf_cert(
+    ca: &rcgen::Issuer<'_, rcgen::KeyPair>,
+    days_left: i64,
+) -> (rcgen::Certificate, rcgen::KeyPair) {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
         .expect("params");
     let now = time::OffsetDateTime::now_utc();
@@ -56,6 +62,11 @@ fn leaf(ca: &rcgen::Issuer<'_, rcgen::KeyPair>, days_left: i64) -> rustls::Serve
     params.not_after = now + time::Duration::days(days_left);
     let key = rcgen::KeyPair::generate().expect("key");
     let cert = params.signed_by(&key, ca).expect("sign");
+    (cert, key)
+}
+
+fn leaf(ca: &rcgen::Issuer<'_, rcgen::KeyPair>, days_left: i64) -> rustls::ServerConfig {
+    let (cert, key) = leaf_cert(ca, days_left);
     let der = cert.der().clone();
     let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key der");
     rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -82,7 +93,15 @@ impl Certs {
             valid: leaf(&issuer, 365),
             expired: leaf(&issuer, -2),
             expiring: leaf(&issuer, 5),
+            issuer,
         }
+    }
+
+    /// PEM of a certificate for localhost and 127.0.0.1 expiring in `days_left` days,
+    /// and of its key, for servers that read files (aiosmtpd).
+    pub fn leaf_pem(&self, days_left: i64) -> (String, String) {
+        let (cert, key) = leaf_cert(&self.issuer, days_left);
+        (cert.pem(), key.serialize_pem())
     }
 }
 

@@ -1,0 +1,162 @@
+//! Targets beyond HTTP (SPEC §19): what a `tcp://`, `tls://` or `smtp://` URL and
+//! the settings beside it may say. HTTP's own settings mean nothing to these checks,
+//! so they are refused by name rather than ignored.
+
+use super::entries::{AuthKind, Invalid, Method, TargetConfig};
+use crate::domain::target::CheckKind;
+use url::Url;
+
+/// Checks what only the kind of a non-HTTP target decides.
+pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(), Invalid> {
+    let scheme = url.scheme();
+    let http_only = [
+        ("method", t.method != Method::Get),
+        ("expect_status", t.expect_status != 200),
+        ("headers", !t.headers.is_empty()),
+        ("body", t.body.is_some()),
+        ("body_contains", t.body_contains.is_some()),
+        ("body_regex", t.body_regex.is_some()),
+        ("follow_redirects", t.follow_redirects),
+        ("allow_insecure_redirect", t.allow_insecure_redirect),
+        ("keep_alive", t.keep_alive),
+        ("auth", t.auth.kind != AuthKind::None),
+    ];
+    if let Some((key, _)) = http_only.iter().find(|(_, set)| *set) {
+        return Err(
+            format!("{key} applies to http:// and https:// targets, not {scheme}://").into(),
+        );
+    }
+    if kind != CheckKind::Smtp && url.port().is_none() {
+        return Err(format!("url {:?} needs a port ({scheme}://host:port)", t.url).into());
+    }
+    if !matches!(url.path(), "" | "/") {
+        return Err(format!(
+            "url {:?}: a {scheme}:// target is a host and port, without a path",
+            t.url
+        )
+        .into());
+    }
+    let starttls = smtp_starttls(url).map_err(|e| format!("url {:?}: {e}", t.url))?;
+    if kind != CheckKind::Smtp && url.query().is_some() {
+        return Err(format!("url {:?}: a {scheme}:// target takes no query", t.url).into());
+    }
+    if kind != CheckKind::Tcp && (t.send.is_some() || t.expect.is_some()) {
+        return Err(format!("send and expect apply to tcp:// targets, not {scheme}://").into());
+    }
+    let certificate = match kind {
+        CheckKind::Tls => true,
+        CheckKind::Smtp => starttls,
+        _ => false,
+    };
+    if !certificate && (t.cert_expiry_days.is_some() || t.warn_cert_days.is_some()) {
+        let why = match kind {
+            CheckKind::Smtp => "an smtp:// target without ?starttls=true sees no certificate",
+            _ => "a tcp:// target sees no certificate (tls:// does)",
+        };
+        return Err(format!("cert_expiry_days and warn_cert_days: {why}").into());
+    }
+    Ok(())
+}
+
+/// Whether an `smtp://` URL asks for STARTTLS (`?starttls=true`); any other query is
+/// refused.
+pub fn smtp_starttls(url: &Url) -> Result<bool, Invalid> {
+    let mut starttls = false;
+    for (k, v) in url.query_pairs() {
+        match (k.as_ref(), v.as_ref()) {
+            ("starttls", "true") => starttls = true,
+            ("starttls", "false") => starttls = false,
+            ("starttls", other) => {
+                return Err(format!("starttls={other:?} is neither true nor false").into())
+            }
+            (other, _) if url.scheme() == "smtp" => {
+                return Err(format!("{other:?} is not a query key of smtp:// (starttls)").into())
+            }
+            _ => {}
+        }
+    }
+    Ok(starttls)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{validate_target, TargetConfig};
+
+    fn target(url: &str, extra: &str) -> Result<(), String> {
+        let text = format!("name = \"t\"\nurl = \"{url}\"\n{extra}");
+        let t: TargetConfig = toml::from_str(&text).unwrap();
+        validate_target(&t).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_new_kinds_take_what_they_use() {
+        for (url, extra) in [
+            ("tcp://db:5432", "send = \"PING\\r\\n\"\nexpect = \"PONG\""),
+            (
+                "tls://www.example.com:443",
+                "warn_cert_days = 10\ncert_expiry_days = 3",
+            ),
+            ("smtp://mx.example.com", ""),
+            (
+                "smtp://mx.example.com:587?starttls=true",
+                "warn_cert_days = 10",
+            ),
+            (
+                "tcp://[::1]:22/",
+                "max_response_ms = 100\nwarn_response_ms = 50",
+            ),
+        ] {
+            assert_eq!(target(url, extra), Ok(()), "{url}");
+        }
+    }
+
+    #[test]
+    fn what_a_kind_cannot_use_is_refused_by_name() {
+        for (url, extra, says) in [
+            (
+                "ftp://x/",
+                "",
+                "must start with http://, https://, tcp://, tls:// or smtp://",
+            ),
+            ("tcp://db", "", "needs a port (tcp://host:port)"),
+            ("tcp://db:1/x", "", "without a path"),
+            ("tls://x:443?a=b", "", "takes no query"),
+            ("smtp://mx?starttls=yes", "", "starttls=\"yes\" is neither"),
+            ("smtp://mx?tls=true", "", "\"tls\" is not a query key"),
+            (
+                "tls://x:443",
+                "expect = \"x\"",
+                "send and expect apply to tcp://",
+            ),
+            (
+                "https://x/",
+                "send = \"x\"",
+                "send and expect apply to tcp://",
+            ),
+            (
+                "tcp://x:1",
+                "warn_cert_days = 3",
+                "tcp:// target sees no certificate",
+            ),
+            (
+                "smtp://mx",
+                "cert_expiry_days = 3",
+                "without ?starttls=true",
+            ),
+            (
+                "tcp://x:1",
+                "method = \"POST\"",
+                "method applies to http://",
+            ),
+            (
+                "tls://x:1",
+                "body_contains = \"a\"",
+                "body_contains applies to http://",
+            ),
+            ("tcp://x:1", "expect_status = 204", "expect_status applies"),
+        ] {
+            let e = target(url, extra).unwrap_err();
+            assert!(e.contains(says), "{url} {extra}: {e}");
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Targets beyond HTTP (SPEC §19) against real local peers: a TCP server that answers
+//! PING with PONG, TLS servers with certificates from a test CA, and aiosmtpd offering
+//! STARTTLS; each checked by the real daemon, with its trace, states and counters.
+
+mod common;
+
+use common::http::{Certs, Server};
+use common::*;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A TCP server that reads one chunk, answers `PONG\r\n` to `PING` (and `ERR\r\n` to
+/// anything else), then closes.
+fn pong_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = [0u8; 256];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let answer: &[u8] = match buf[..n].starts_with(b"PING") {
+                    true => b"PONG\r\n",
+                    false => b"ERR\r\n",
+                };
+                let _ = s.write_all(answer);
+            });
+        }
+    });
+    port
+}
+
+fn target(name: &str, url: &str, extra: &str) -> String {
+    format!("[[target]]\nname = \"{name}\"\nurl = \"{url}\"\nfrequency = 1\ntimeout = 3\n{extra}\n")
+}
+
+/// Waits until every `(id, status, description)` holds; returns the targets' JSON.
+fn expect_all(f: &Fixture, expected: &[(i64, &str, &str)]) -> Vec<serde_json::Value> {
+    expected
+        .iter()
+        .map(|(id, status, desc)| {
+            let mut last = serde_json::Value::Null;
+            wait_for(
+                &format!("target {id} {status} ({desc})"),
+                Duration::from_secs(15),
+                || {
+                    last = f.json(&["targets", &id.to_string()]);
+                    last["status"] == *status
+                        && last["status_description"]
+                            .as_str()
+                            .is_some_and(|d| d.contains(desc))
+                },
+            );
+            last
+        })
+        .collect()
+}
+
+#[test]
+fn tcp_targets_connect_send_and_expect() {
+    let pong = pong_server();
+    let closed = free_port();
+    let f = Fixture::new(
+        &[
+            target(
+                "pong",
+                &format!("tcp://127.0.0.1:{pong}"),
+                "send = \"PING\\r\\n\"\nexpect = \"PONG\"",
+            ),
+            target("port open", &format!("tcp://localhost:{pong}"), ""),
+            target(
+                "wrong reply",
+                &format!("tcp://127.0.0.1:{pong}"),
+                "send = \"HELLO\\r\\n\"\nexpect = \"PONG\"",
+            ),
+            target("closed", &format!("tcp://127.0.0.1:{closed}"), ""),
+        ]
+        .concat(),
+    );
+    f.start();
+    let t = expect_all(
+        &f,
+        &[
+            (1, "PASS", "OK"),
+            (2, "PASS", "OK"),
+            (3, "FAIL", "reply does not contain \"PONG\""),
+            (4, "FAIL", "connection refused"),
+        ],
+    );
+    let trace = t[0]["last_trace"].as_str().unwrap();
+    for step in [
+        format!("TCP tcp://127.0.0.1:{pong} PASS (OK)"),
+        format!("connect 127.0.0.1:{pong} [OK]"),
+        "send 6 bytes [OK]".to_string(),
+        "receive 6 bytes: \"PONG\\r\\n\" [OK]".to_string(),
+    ] {
+        assert!(trace.contains(&step), "{step} in\n{trace}");
+    }
+    assert!(t[1]["last_trace"]
+        .as_str()
+        .unwrap()
+        .contains("resolve localhost -> 127.0.0.1"));
+    assert!(t[2]["last_trace"]
+        .as_str()
+        .unwrap()
+        .contains("receive 5 bytes: \"ERR\\r\\n\" [FAIL]"));
+    // No answer at all is a network failure; a wrong answer is not.
+    assert!(t[3]["network_fails"].as_i64().unwrap() >= 1, "{}", t[3]);
+    assert_eq!(t[2]["network_fails"], 0, "{}", t[2]);
+    // The CLI adds one too, and refuses what a tcp:// target cannot use.
+    let out = f.ctl(&[
+        "targets",
+        "add",
+        "--name",
+        "cli",
+        "--url",
+        &format!("tcp://127.0.0.1:{pong}"),
+        "--send",
+        "PING",
+        "--expect",
+        "PONG",
+        "--frequency",
+        "1",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    expect_all(&f, &[(5, "PASS", "OK")]);
+    let out = f.ctl(&[
+        "targets",
+        "add",
+        "--name",
+        "bad",
+        "--url",
+        "tcp://127.0.0.1",
+        "--frequency",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("needs a port (tcp://host:port)"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+fn tls_targets_judge_the_certificate() {
+    let certs = Certs::new();
+    let valid = Server::start_tls(certs.valid.clone());
+    let expiring = Server::start_tls(certs.expiring.clone());
+    let tls = |s: &Server| format!("tls://localhost:{}", s.addr.port());
+    let f = Fixture::new(
+        &[
+            target("valid", &tls(&valid), ""),
+            target("soon", &tls(&expiring), "warn_cert_days = 10"),
+            target("too soon", &tls(&expiring), "cert_expiry_days = 10"),
+            target("plain", &format!("tls://127.0.0.1:{}", pong_server()), ""),
+        ]
+        .concat(),
+    );
+    let ca = f.path("ca.pem");
+    std::fs::write(&ca, &certs.ca_pem).unwrap();
+    f.start_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    let t = expect_all(
+        &f,
+        &[
+            (1, "PASS", "OK"),
+            (2, "WARN", "certificate expires in"),
+            (3, "FAIL", "tls: certificate expires in"),
+            (4, "FAIL", "tls"),
+        ],
+    );
+    let trace = t[0]["last_trace"].as_str().unwrap();
+    assert!(
+        trace.contains("tls localhost TLSv1_3, certificate valid until "),
+        "{trace}"
+    );
+    assert!(trace.contains("TLS tls://localhost:"), "{trace}");
+    assert!(t[3]["network_fails"].as_i64().unwrap() >= 1, "{}", t[3]);
+}
+
+/// aiosmtpd on 127.0.0.1 offering STARTTLS with a certificate from `certs` that
+/// expires in `days` days.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn smtp_with_starttls(certs: &Certs, days: i64) -> Smtp {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certs.leaf_pem(days);
+    std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    let port = free_port();
+    let child = Command::new("/usr/bin/python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Sink"])
+        .arg("--tlscert")
+        .arg(dir.path().join("cert.pem"))
+        .arg("--tlskey")
+        .arg(dir.path().join("key.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("aiosmtpd (Debian package python3-aiosmtpd) must be installed");
+    wait_for("aiosmtpd to listen", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Smtp {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn smtp_targets_greet_and_start_tls() {
+    let certs = Certs::new();
+    let mx = smtp_with_starttls(&certs, 5);
+    let pong = pong_server();
+    let f = Fixture::new(
+        &[
+            target("mx", &format!("smtp://localhost:{}", mx.port), ""),
+            target(
+                "mx tls",
+                &format!("smtp://localhost:{}?starttls=true", mx.port),
+                "warn_cert_days = 10",
+            ),
+            target("not smtp", &format!("smtp://127.0.0.1:{pong}"), ""),
+        ]
+        .concat(),
+    );
+    let ca = f.path("ca.pem");
+    std::fs::write(&ca, &certs.ca_pem).unwrap();
+    f.start_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    let t = expect_all(
+        &f,
+        &[
+            (1, "PASS", "OK"),
+            (2, "WARN", "certificate expires in"),
+            (3, "FAIL", "banner"),
+        ],
+    );
+    let trace = t[1]["last_trace"].as_str().unwrap();
+    for step in [
+        "banner 220 ",
+        "EHLO skypunch",
+        "STARTTLS",
+        "starttls 220 ",
+        "tls localhost TLSv1_3, certificate valid until ",
+    ] {
+        assert!(trace.contains(step), "{step} in\n{trace}");
+    }
+    let first = t[0]["last_trace"].as_str().unwrap();
+    assert!(
+        first.contains("ehlo 250 ") && !first.contains("tls localhost"),
+        "{first}"
+    );
+}
