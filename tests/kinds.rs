@@ -267,3 +267,96 @@ fn smtp_targets_greet_and_start_tls() {
         "{first}"
     );
 }
+
+/// dnsmasq on 127.0.0.1 answering for `test.`: web.test A, v6.test AAAA, mail.test MX,
+/// txt.test TXT, and NXDOMAIN for any other name under `test.`.
+struct Dnsmasq {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dnsmasq() -> Dnsmasq {
+    let port = free_port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--no-daemon",
+            &format!("--port={port}"),
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--pid-file=",
+            "--user=root",
+            "--local=/test/",
+            "--address=/web.test/127.0.0.1",
+            "--host-record=v6.test,::1",
+            "--mx-host=mail.test,mx.test,10",
+            "--txt-record=txt.test,v=spf1 -all",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq (Debian package dnsmasq-base) must be installed");
+    wait_for("dnsmasq to answer", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Dnsmasq { child, port }
+}
+
+#[test]
+fn dns_targets_query_and_expect() {
+    let dns = dnsmasq();
+    let at = |rest: &str| format!("dns://127.0.0.1:{}/{rest}", dns.port);
+    let f = Fixture::new(
+        &[
+            target("a", &at("web.test?expect=127.0.0.1"), ""),
+            target("aaaa", &at("v6.test?type=AAAA&expect=::1"), ""),
+            target("mx", &at("mail.test?type=MX&expect=10%20mx.test"), ""),
+            target("txt", &at("txt.test?type=TXT&expect=v%3Dspf1%20-all"), ""),
+            target("nx", &at("nothing.test"), ""),
+            target("other", &at("web.test?expect=10.0.0.1"), ""),
+            target(
+                "no server",
+                &format!("dns://127.0.0.1:{}/web.test", free_port()),
+                "",
+            ),
+        ]
+        .concat(),
+    );
+    f.start();
+    let t = expect_all(
+        &f,
+        &[
+            (1, "PASS", "OK"),
+            (2, "PASS", "OK"),
+            (3, "PASS", "OK"),
+            (4, "PASS", "OK"),
+            (5, "FAIL", "dns: NXDOMAIN for nothing.test"),
+            (
+                6,
+                "FAIL",
+                "dns: \"10.0.0.1\" is not among the answers (127.0.0.1)",
+            ),
+            (7, "FAIL", ""),
+        ],
+    );
+    let trace = t[2]["last_trace"].as_str().unwrap();
+    for step in [
+        format!("query MX mail.test @127.0.0.1:{} (udp) [OK]", dns.port),
+        "answer NOERROR 1 record: 10 mx.test. [OK]".to_string(),
+    ] {
+        assert!(trace.contains(&step), "{step} in\n{trace}");
+    }
+    // An answer, even NXDOMAIN, is no network failure; silence (or a refusal of the
+    // port) is.
+    assert_eq!(t[4]["network_fails"], 0, "{}", t[4]);
+    assert!(t[6]["network_fails"].as_i64().unwrap() >= 1, "{}", t[6]);
+}

@@ -318,7 +318,8 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
         return Err(format!("url {:?} must start with {}", t.url, CheckKind::SCHEMES).into());
     };
     let url = match url::Url::parse(&t.url) {
-        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => u,
+        // A dns:// target without a server asks the system's.
+        Ok(u) if kind == CheckKind::Dns || u.host_str().is_some_and(|h| !h.is_empty()) => u,
         Ok(_) => return Err(format!("url {:?} has no host", t.url).into()),
         Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url).into()),
     };

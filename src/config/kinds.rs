@@ -1,4 +1,4 @@
-//! Targets beyond HTTP (SPEC §19): what a `tcp://`, `tls://` or `smtp://` URL and
+//! Targets beyond HTTP (SPEC §19): what a `tcp://`, `tls://`, `smtp://` or `dns://` URL and
 //! the settings beside it may say. HTTP's own settings mean nothing to these checks,
 //! so they are refused by name rather than ignored.
 
@@ -26,10 +26,13 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
             format!("{key} applies to http:// and https:// targets, not {scheme}://").into(),
         );
     }
-    if kind != CheckKind::Smtp && url.port().is_none() {
+    if kind == CheckKind::Dns {
+        crate::domain::dns::question(url).map_err(|e| format!("url {:?}: {e}", t.url))?;
+    }
+    if matches!(kind, CheckKind::Tcp | CheckKind::Tls) && url.port().is_none() {
         return Err(format!("url {:?} needs a port ({scheme}://host:port)", t.url).into());
     }
-    if !matches!(url.path(), "" | "/") {
+    if kind != CheckKind::Dns && !matches!(url.path(), "" | "/") {
         return Err(format!(
             "url {:?}: a {scheme}:// target is a host and port, without a path",
             t.url
@@ -37,11 +40,17 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
         .into());
     }
     let starttls = smtp_starttls(url).map_err(|e| format!("url {:?}: {e}", t.url))?;
-    if kind != CheckKind::Smtp && url.query().is_some() {
+    if matches!(kind, CheckKind::Tcp | CheckKind::Tls) && url.query().is_some() {
         return Err(format!("url {:?}: a {scheme}:// target takes no query", t.url).into());
     }
     if kind != CheckKind::Tcp && (t.send.is_some() || t.expect.is_some()) {
-        return Err(format!("send and expect apply to tcp:// targets, not {scheme}://").into());
+        let dns = match kind {
+            CheckKind::Dns => " (dns:// takes ?expect= in its URL)",
+            _ => "",
+        };
+        return Err(
+            format!("send and expect apply to tcp:// targets, not {scheme}://{dns}").into(),
+        );
     }
     let certificate = match kind {
         CheckKind::Tls => true,
@@ -51,7 +60,7 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
     if !certificate && (t.cert_expiry_days.is_some() || t.warn_cert_days.is_some()) {
         let why = match kind {
             CheckKind::Smtp => "an smtp:// target without ?starttls=true sees no certificate",
-            _ => "a tcp:// target sees no certificate (tls:// does)",
+            _ => "only tls:// and smtp:// with STARTTLS see a certificate",
         };
         return Err(format!("cert_expiry_days and warn_cert_days: {why}").into());
     }
@@ -105,6 +114,11 @@ mod tests {
                 "tcp://[::1]:22/",
                 "max_response_ms = 100\nwarn_response_ms = 50",
             ),
+            ("dns:///example.com", ""),
+            (
+                "dns://127.0.0.1:5353/web.test?type=TXT&expect=v%3D1",
+                "max_response_ms = 50",
+            ),
         ] {
             assert_eq!(target(url, extra), Ok(()), "{url}");
         }
@@ -116,7 +130,7 @@ mod tests {
             (
                 "ftp://x/",
                 "",
-                "must start with http://, https://, tcp://, tls:// or smtp://",
+                "must start with http://, https://, tcp://, tls://, smtp:// or dns://",
             ),
             ("tcp://db", "", "needs a port (tcp://host:port)"),
             ("tcp://db:1/x", "", "without a path"),
@@ -136,7 +150,14 @@ mod tests {
             (
                 "tcp://x:1",
                 "warn_cert_days = 3",
-                "tcp:// target sees no certificate",
+                "only tls:// and smtp:// with STARTTLS",
+            ),
+            ("dns://127.0.0.1/", "", "names no domain"),
+            ("dns:///x.test?type=SRV", "", "type=SRV is not"),
+            (
+                "dns:///x.test",
+                "expect = \"1.2.3.4\"",
+                "dns:// takes ?expect= in its URL",
             ),
             (
                 "smtp://mx",

@@ -5,6 +5,7 @@
 //! - [`trace`]: a check's steps, each timed, and how they are rendered.
 //! - [`report`]: what a pushing host reports (server, service states, alerts) and the
 //!   limits of OverC's protocol.
+//! - [`dns`]: what a `dns://` target's URL asks.
 //! - [`jobs`]: jobs that ping: their schedules (period or cron) and ping paths.
 //! - [`metrics`]: the latency histogram kept for `/metrics`.
 //! - [`quiet`]: what silences and maintenance windows cover, and when a window is open.
@@ -14,6 +15,7 @@
 //! - [`rules`]: `[[service_rule]]`: which pushed services a rule governs, and how.
 
 pub mod depend;
+pub mod dns;
 pub mod history;
 pub mod jobs;
 pub mod metrics;

@@ -65,11 +65,13 @@ pub enum CheckKind {
     Tls,
     /// `smtp://host[:port][?starttls=true]`: the banner, EHLO, and optionally STARTTLS.
     Smtp,
+    /// `dns://[server[:port]]/name?type=A&expect=value`: one query and its answer.
+    Dns,
 }
 
 impl CheckKind {
     /// The schemes, as an error message lists them.
-    pub const SCHEMES: &'static str = "http://, https://, tcp://, tls:// or smtp://";
+    pub const SCHEMES: &'static str = "http://, https://, tcp://, tls://, smtp:// or dns://";
 
     /// The kind a URL's scheme names, if any.
     pub fn of_url(url: &str) -> Option<CheckKind> {
@@ -82,6 +84,7 @@ impl CheckKind {
             "tcp" => Some(CheckKind::Tcp),
             "tls" => Some(CheckKind::Tls),
             "smtp" => Some(CheckKind::Smtp),
+            "dns" => Some(CheckKind::Dns),
             _ => None,
         }
     }
@@ -93,6 +96,7 @@ impl CheckKind {
             CheckKind::Tcp => "TCP",
             CheckKind::Tls => "TLS",
             CheckKind::Smtp => "SMTP",
+            CheckKind::Dns => "DNS",
         }
     }
 }
@@ -109,6 +113,7 @@ mod tests {
             ("tcp://db:5432", Some(CheckKind::Tcp)),
             ("tls://x:443", Some(CheckKind::Tls)),
             ("smtp://mx?starttls=true", Some(CheckKind::Smtp)),
+            ("dns:///example.com?type=MX", Some(CheckKind::Dns)),
             ("ftp://x/", None),
             ("tcp://", None),
             ("x", None),

@@ -52,6 +52,10 @@ pub enum Phase {
     Banner,
     /// An SMTP server's answer to EHLO.
     Ehlo,
+    /// Sending a DNS query.
+    Query,
+    /// Waiting for a DNS answer.
+    Answer,
 }
 
 impl Phase {
@@ -67,6 +71,8 @@ impl Phase {
             Phase::Receive => "receive",
             Phase::Banner => "banner",
             Phase::Ehlo => "ehlo",
+            Phase::Query => "query",
+            Phase::Answer => "answer",
         }
     }
 }

@@ -17,6 +17,7 @@ mod auth;
 mod client;
 pub use client::PostError;
 mod conn;
+mod dns;
 mod socket;
 mod tls;
 
@@ -230,6 +231,7 @@ impl Prober {
                 let reply = self.run(def, trace).await?;
                 Ok(http_found(def, reply))
             }
+            CheckKind::Dns => dns::check(def, trace).await,
             _ => self.socket_check(def, trace).await,
         }
     }

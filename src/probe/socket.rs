@@ -50,7 +50,10 @@ impl Prober {
                     .map_err(|e| Failure::http(format!("invalid url: {e}")))?;
                 self.smtp(def, &url, &host, stream, starttls, trace).await
             }
-            CheckKind::Http => Err(Failure::http("an http target is not a socket check")),
+            CheckKind::Http | CheckKind::Dns => Err(Failure::http(format!(
+                "{} is not a socket check",
+                def.kind.as_str()
+            ))),
         }
     }
 

@@ -1,0 +1,274 @@
+//! `dns://[server[:port]]/name?type=A&expect=value` (SPEC §19): one query to one
+//! server, over UDP, and again over TCP when the answer comes back truncated.
+//! hickory-proto encodes the query and decodes the answer; the sockets are the
+//! probe's own, so each step is timed into the trace. Without a server, the first
+//! `nameserver` of `/etc/resolv.conf` is asked.
+
+use super::{Failure, Found};
+use crate::domain::dns::{among, question, DnsQuestion};
+use crate::domain::trace::{Phase, Trace};
+use crate::target::TargetDef;
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::Name;
+use std::net::{IpAddr, SocketAddr};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+/// The server to ask: the URL's, or the system's first.
+async fn server_of(q: &DnsQuestion, trace: &mut Trace) -> Result<SocketAddr, Failure> {
+    let Some((host, port)) = &q.server else {
+        let conf = tokio::fs::read("/etc/resolv.conf")
+            .await
+            .unwrap_or_default();
+        let ip: IpAddr = resolv_conf::Config::parse(&conf)
+            .map(|c| c.get_nameservers_or_local())
+            .ok()
+            .and_then(|n| n.into_iter().next())
+            .map_or(IpAddr::from([127, 0, 0, 1]), IpAddr::from);
+        return Ok(SocketAddr::new(ip, 53));
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, *port));
+    }
+    let what = format!("resolve {host}");
+    trace.begin(Some(Phase::Resolve), "resolving", what.clone());
+    match tokio::net::lookup_host((host.as_str(), *port)).await {
+        Ok(mut addrs) => match addrs.next() {
+            Some(a) => {
+                trace.ok(format!("resolve {host} -> {}", a.ip()));
+                Ok(a)
+            }
+            None => {
+                trace.fail(what, "dns: no such host");
+                Err(Failure::network("dns: no such host"))
+            }
+        },
+        Err(e) => {
+            let reason = format!("dns: {e}");
+            trace.fail(what, reason.clone());
+            Err(Failure::network(reason))
+        }
+    }
+}
+
+/// One query and its answer, judged by `expect`.
+pub(super) async fn check(def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
+    let url = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+    let q = question(&url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+    let server = server_of(&q, trace).await?;
+    let mut message = Message::new();
+    message
+        .set_id(rand_id())
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(true)
+        .add_query(Query::query(
+            Name::from_ascii(&q.name).map_err(|e| Failure::http(e.to_string()))?,
+            q.record_type,
+        ));
+    let bytes = message
+        .to_vec()
+        .map_err(|e| Failure::http(format!("cannot encode the query: {e}")))?;
+    let what = format!("query {} {} @{server}", q.record_type, q.name);
+    let mut answer = exchange_udp(server, &bytes, &what, trace).await?;
+    if answer.truncated() {
+        trace.note("the answer was truncated; asking again over TCP");
+        answer = exchange_tcp(server, &bytes, &what, trace).await?;
+    }
+    Ok(judge(&q, &answer, trace))
+}
+
+/// A query id: it only has to differ between the checks in flight.
+fn rand_id() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos ^ (nanos >> 16)) as u16
+}
+
+fn network(trace: &mut Trace, what: &str, e: &std::io::Error) -> Failure {
+    let reason = match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+        _ => format!("dns: {}", e.to_string().to_lowercase()),
+    };
+    trace.fail(what.to_string(), reason.clone());
+    Failure::network(reason)
+}
+
+async fn exchange_udp(
+    server: SocketAddr,
+    query: &[u8],
+    what: &str,
+    trace: &mut Trace,
+) -> Result<Message, Failure> {
+    trace.begin(
+        Some(Phase::Query),
+        "sending the query",
+        format!("{what} (udp)"),
+    );
+    let local: SocketAddr = match server {
+        SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+        SocketAddr::V6(_) => ([0u16; 8], 0).into(),
+    };
+    let socket = tokio::net::UdpSocket::bind(local)
+        .await
+        .map_err(|e| network(trace, what, &e))?;
+    socket
+        .connect(server)
+        .await
+        .map_err(|e| network(trace, what, &e))?;
+    socket
+        .send(query)
+        .await
+        .map_err(|e| network(trace, what, &e))?;
+    trace.ok(format!("{what} (udp)"));
+    trace.begin(Some(Phase::Answer), "waiting for the answer", "answer");
+    let mut buf = vec![0u8; 4096];
+    let id = u16::from_be_bytes([query[0], query[1]]);
+    loop {
+        let n = socket
+            .recv(&mut buf)
+            .await
+            .map_err(|e| network(trace, "answer", &e))?;
+        // A late answer to an earlier query on a reused port is not this one's.
+        match Message::from_vec(&buf[..n]) {
+            Ok(m) if m.id() == id => return Ok(m),
+            Ok(_) => continue,
+            Err(e) => {
+                let reason = format!("dns: the answer cannot be read: {e}");
+                trace.fail("answer", reason.clone());
+                return Err(Failure::network(reason));
+            }
+        }
+    }
+}
+
+async fn exchange_tcp(
+    server: SocketAddr,
+    query: &[u8],
+    what: &str,
+    trace: &mut Trace,
+) -> Result<Message, Failure> {
+    trace.begin(
+        Some(Phase::Query),
+        "sending the query",
+        format!("{what} (tcp)"),
+    );
+    let mut stream = tokio::net::TcpStream::connect(server)
+        .await
+        .map_err(|e| network(trace, what, &e))?;
+    let mut framed = u16::try_from(query.len())
+        .unwrap_or(u16::MAX)
+        .to_be_bytes()
+        .to_vec();
+    framed.extend_from_slice(query);
+    stream
+        .write_all(&framed)
+        .await
+        .map_err(|e| network(trace, what, &e))?;
+    trace.ok(format!("{what} (tcp)"));
+    trace.begin(Some(Phase::Answer), "waiting for the answer", "answer");
+    let len = stream
+        .read_u16()
+        .await
+        .map_err(|e| network(trace, "answer", &e))?;
+    let mut buf = vec![0u8; usize::from(len)];
+    stream
+        .read_exact(&mut buf)
+        .await
+        .map_err(|e| network(trace, "answer", &e))?;
+    Message::from_vec(&buf).map_err(|e| {
+        let reason = format!("dns: the answer cannot be read: {e}");
+        trace.fail("answer", reason.clone());
+        Failure::network(reason)
+    })
+}
+
+/// The answer's records of the type asked, as text (`127.0.0.1`, `10 mx.test.`).
+fn values(q: &DnsQuestion, answer: &Message) -> Vec<String> {
+    answer
+        .answers()
+        .iter()
+        .filter(|r| r.record_type() == q.record_type)
+        .map(|r| r.data().to_string())
+        .collect()
+}
+
+/// The mnemonic operators know from dig (`NXDOMAIN`, `SERVFAIL`, ...).
+fn rcode_name(code: ResponseCode) -> String {
+    match u16::from(code) {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        n => format!("RCODE {n}"),
+    }
+}
+
+fn judge(q: &DnsQuestion, answer: &Message, trace: &mut Trace) -> Found {
+    let code = answer.response_code();
+    let found = values(q, answer);
+    let shown = match found.len() {
+        0 => "no records".to_string(),
+        n => format!(
+            "{n} record{}: {}",
+            if n == 1 { "" } else { "s" },
+            found.join(", ")
+        ),
+    };
+    let rcode = rcode_name(code);
+    let text = format!("answer {rcode} {shown}");
+    let failure = if code != ResponseCode::NoError {
+        Some(format!("dns: {rcode} for {}", q.name))
+    } else if found.is_empty() {
+        Some(format!("dns: no {} record for {}", q.record_type, q.name))
+    } else {
+        q.expect
+            .as_ref()
+            .filter(|want| !among(&found, want))
+            .map(|want| {
+                format!(
+                    "dns: {want:?} is not among the answers ({})",
+                    found.join(", ")
+                )
+            })
+    };
+    match &failure {
+        Some(why) => trace.fail(text, why.clone()),
+        None => trace.ok(text),
+    }
+    Found {
+        failure,
+        ..Found::ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::dns::question;
+
+    #[test]
+    fn only_the_type_asked_is_judged_and_an_nxdomain_fails() {
+        let q =
+            question(&Url::parse("dns://127.0.0.1/web.test?expect=127.0.0.2").unwrap()).unwrap();
+        let mut m = Message::new();
+        m.set_response_code(ResponseCode::NXDomain);
+        let mut trace = Trace::start();
+        let f = judge(&q, &m, &mut trace);
+        assert_eq!(f.failure.as_deref(), Some("dns: NXDOMAIN for web.test"));
+        let mut m = Message::new();
+        m.add_answer(hickory_proto::rr::Record::from_rdata(
+            Name::from_ascii("web.test.").unwrap(),
+            60,
+            hickory_proto::rr::RData::A("127.0.0.1".parse().unwrap()),
+        ));
+        let f = judge(&q, &m, &mut trace);
+        assert_eq!(
+            f.failure.as_deref(),
+            Some("dns: \"127.0.0.2\" is not among the answers (127.0.0.1)")
+        );
+    }
+}
