@@ -6,7 +6,9 @@
 #
 # "fresh" opens a new connection for every check (the default of a target);
 # "keepalive" sets keep_alive = true on every target; "tcp" makes every target a
-# tcp:// connect check of the same nginx ports, against blackbox_exporter's tcp_connect.
+# tcp:// connect check of the same nginx ports, against blackbox_exporter's tcp_connect;
+# "dns" makes every target a dns:// A query to dnsmasq (dnsmasq-base) on loopback,
+# against blackbox_exporter's dns prober asking dnsmasq the same.
 #
 # Needs: nginx (nginx-light), prometheus-blackbox-exporter, wrk, hyperfine, sqlite3,
 # python3. Prints a Markdown section for BENCHMARKS.md.
@@ -28,7 +30,8 @@ case $MODE in
   fresh) OPTIONS='{}' ;;
   keepalive) OPTIONS='{"keep_alive": true}' ;;
   tcp) OPTIONS='{}'; SCHEME=tcp ;;
-  *) echo "mode: fresh, keepalive or tcp" >&2; exit 2 ;;
+  dns) OPTIONS='{}'; SCHEME=dns ;;
+  *) echo "mode: fresh, keepalive, tcp or dns" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
@@ -40,6 +43,7 @@ cleanup() {
   ctl stop >/dev/null 2>&1 || true
   [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
   [ -n "${bbpid:-}" ] && kill "$bbpid" 2>/dev/null || true
+  [ -n "${dnspid:-}" ] && kill "$dnspid" 2>/dev/null || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -48,6 +52,13 @@ hz=$(getconf CLK_TCK)
 # nginx: four ports, a fixed 200.
 nginx_ok "$dir" 18081 18082 18083 18084
 nginx_pid=$(cat "$dir/nginx.pid")
+if [ "$SCHEME" = dns ]; then
+  dnsmasq --keep-in-foreground --no-daemon --port=15353 --listen-address=127.0.0.1 \
+    --bind-interfaces --no-resolv --no-hosts --pid-file= --user=root --cache-size=0 \
+    --local=/test/ --address=/web.test/127.0.0.1 >/dev/null 2>&1 &
+  dnspid=$!
+  sleep 1
+fi
 
 cat > "$dir/c.toml" <<TOML
 [daemon]
@@ -65,8 +76,9 @@ python3 - "$dir/lib/s.db" "$N" "$OPTIONS" "$SCHEME" <<'PY'
 import sqlite3, sys
 db, n, options, scheme = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 c = sqlite3.connect(db)
-url = lambda i: (f"tcp://127.0.0.1:{18081 + i % 4}" if scheme == "tcp"
-                 else f"http://127.0.0.1:{18081 + i % 4}/t/{i}?x=1")
+url = lambda i: {"tcp": f"tcp://127.0.0.1:{18081 + i % 4}",
+                 "dns": "dns://127.0.0.1:15353/web.test?expect=127.0.0.1"}.get(
+                 scheme, f"http://127.0.0.1:{18081 + i % 4}/t/{i}?x=1")
 c.executemany("INSERT INTO targets (name, url, frequency, timeout, options) VALUES (?, ?, 1, 5, ?)",
               [(f"bench {i}", url(i), options) for i in range(n)])
 c.commit()
@@ -100,6 +112,14 @@ modules:
     timeout: 5s
     tcp:
       preferred_ip_protocol: ip4
+  dns_a:
+    prober: dns
+    timeout: 5s
+    dns:
+      query_name: web.test
+      query_type: A
+      transport_protocol: udp
+      preferred_ip_protocol: ip4
 YML
 prometheus-blackbox-exporter --config.file="$dir/bb.yml" --web.listen-address=127.0.0.1:19115 >/dev/null 2>&1 &
 bbpid=$!
@@ -107,6 +127,7 @@ sleep 1
 b0=$(cpu "$bbpid")
 case $SCHEME in
   tcp) probe="module=tcp_connect&target=127.0.0.1:18081" ;;
+  dns) probe="module=dns_a&target=127.0.0.1:15353" ;;
   *) probe="module=http_2xx&target=http://127.0.0.1:18081/t/1?x=1" ;;
 esac
 wrk -t1 -c8 -d20s "http://127.0.0.1:19115/probe?$probe" > "$dir/wrk.txt"

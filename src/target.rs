@@ -43,6 +43,9 @@ pub struct TargetOptions {
     /// FAIL unless a `tcp://` target's first reply contains this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
+    /// FAIL when an `icmp://` target loses more of its echo requests (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_loss_percent: Option<u32>,
     /// FAIL when the whole response takes longer, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_ms: Option<u64>,
@@ -110,6 +113,7 @@ impl Default for TargetOptions {
             body_regex: None,
             send: None,
             expect: None,
+            max_loss_percent: None,
             max_response_ms: None,
             cert_expiry_days: None,
             warn_response_ms: None,
@@ -296,6 +300,7 @@ impl TargetDef {
             body_regex: self.options.body_regex.clone(),
             send: self.options.send.clone(),
             expect: self.options.expect.clone(),
+            max_loss_percent: self.options.max_loss_percent,
             max_response_ms: self.options.max_response_ms,
             cert_expiry_days: self.options.cert_expiry_days,
             warn_response_ms: self.options.warn_response_ms,
@@ -444,6 +449,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         body_regex: t.body_regex.clone(),
         send: t.send.clone(),
         expect: t.expect.clone(),
+        max_loss_percent: t.max_loss_percent,
         max_response_ms: t.max_response_ms,
         cert_expiry_days: t.cert_expiry_days,
         warn_response_ms: t.warn_response_ms,

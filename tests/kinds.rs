@@ -360,3 +360,91 @@ fn dns_targets_query_and_expect() {
     assert_eq!(t[4]["network_fails"], 0, "{}", t[4]);
     assert!(t[6]["network_fails"].as_i64().unwrap() >= 1, "{}", t[6]);
 }
+
+#[test]
+fn icmp_targets_echo_and_count_the_loss() {
+    let f = Fixture::new(
+        &[
+            target(
+                "loopback",
+                "icmp://127.0.0.1?count=3",
+                "max_response_ms = 500",
+            ),
+            target("by name", "icmp://localhost?count=2", ""),
+        ]
+        .concat(),
+    );
+    f.start();
+    let t = expect_all(&f, &[(1, "PASS", "OK"), (2, "PASS", "OK")]);
+    let trace = t[0]["last_trace"].as_str().unwrap();
+    for step in [
+        "ICMP icmp://127.0.0.1?count=3 PASS (OK)",
+        "echo 1 127.0.0.1 time=",
+        "echo 3 127.0.0.1 time=",
+        "loss 0 of 3 lost (0 %), mean ",
+    ] {
+        assert!(trace.contains(step), "{step} in\n{trace}");
+    }
+    assert!(t[1]["last_trace"]
+        .as_str()
+        .unwrap()
+        .contains("resolve localhost -> "));
+    let out = f.ctl(&[
+        "targets",
+        "add",
+        "--name",
+        "bad",
+        "--url",
+        "icmp://127.0.0.1:7",
+        "--frequency",
+        "1",
+    ]);
+    assert!(
+        text(&out).1.contains("an icmp:// target has no port"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+/// Runs `f(set)` with `net.ipv4.ping_group_range` set to refuse every group, as a
+/// host that does not allow ping sockets does; puts the old value back after.
+fn without_ping_sockets(f: impl FnOnce()) {
+    const RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
+    let old = std::fs::read_to_string(RANGE).expect("read ping_group_range");
+    let closed = old.split_whitespace().collect::<Vec<_>>() == ["1", "0"];
+    if !closed {
+        std::fs::write(RANGE, "1 0").expect("the tests run as root and may set the sysctl");
+    }
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    if !closed {
+        std::fs::write(RANGE, old.trim()).expect("restore ping_group_range");
+    }
+    if let Err(p) = outcome {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn without_ping_sockets_or_cap_net_raw_an_icmp_target_names_the_setting() {
+    without_ping_sockets(|| {
+        let f = Fixture::new(&target("loopback", "icmp://127.0.0.1", ""));
+        // The daemon without CAP_NET_RAW, as an unprivileged service runs it.
+        let out = Command::new("setpriv")
+            .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
+            .arg(SKYPUNCHCTL)
+            .arg("--config")
+            .arg(&f.config)
+            .arg("start")
+            .output()
+            .expect("setpriv (util-linux)");
+        assert!(out.status.success(), "{:?}", text(&out));
+        let t = expect_all(&f, &[(1, "FAIL", "ping sockets are not allowed")]);
+        let desc = t[0]["status_description"].as_str().unwrap();
+        assert!(
+            desc.contains("net.ipv4.ping_group_range = \"1 0\"") && desc.contains("CAP_NET_RAW"),
+            "{desc}"
+        );
+        // A refusal is the host's setting, not the network's.
+        assert_eq!(t[0]["network_fails"], 0, "{}", t[0]);
+    });
+}

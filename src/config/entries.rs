@@ -113,6 +113,9 @@ pub struct TargetConfig {
     /// FAIL unless the first reply contains this (`tcp://`).
     #[serde(default)]
     pub expect: Option<String>,
+    /// FAIL when more of the echo requests are lost, in percent (`icmp://`; default 0).
+    #[serde(default)]
+    pub max_loss_percent: Option<u32>,
     /// FAIL when the response takes longer.
     #[serde(default)]
     pub max_response_ms: Option<u64>,
@@ -327,6 +330,8 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
         super::kinds::validate(kind, &url, t)?;
     } else if t.send.is_some() || t.expect.is_some() {
         return Err("send and expect apply to tcp:// targets (http: body, body_contains)".into());
+    } else if t.max_loss_percent.is_some() {
+        return Err("max_loss_percent applies to icmp:// targets".into());
     }
     if !(100..=599).contains(&t.expect_status) {
         return Err(format!(

@@ -1,6 +1,6 @@
-//! Targets beyond HTTP (SPEC §19): what a `tcp://`, `tls://`, `smtp://` or `dns://` URL and
-//! the settings beside it may say. HTTP's own settings mean nothing to these checks,
-//! so they are refused by name rather than ignored.
+//! Targets beyond HTTP (SPEC §19): what a `tcp://`, `tls://`, `smtp://`, `dns://` or
+//! `icmp://` URL and the settings beside it may say. HTTP's own settings mean nothing
+//! to these checks, so they are refused by name rather than ignored.
 
 use super::entries::{AuthKind, Invalid, Method, TargetConfig};
 use crate::domain::target::CheckKind;
@@ -26,8 +26,28 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
             format!("{key} applies to http:// and https:// targets, not {scheme}://").into(),
         );
     }
-    if kind == CheckKind::Dns {
-        crate::domain::dns::question(url).map_err(|e| format!("url {:?}: {e}", t.url))?;
+    match kind {
+        CheckKind::Dns => {
+            crate::domain::dns::question(url).map_err(|e| format!("url {:?}: {e}", t.url))?;
+        }
+        CheckKind::Icmp => {
+            crate::domain::target::icmp_count(url).map_err(|e| format!("url {:?}: {e}", t.url))?;
+            if url.port().is_some() {
+                return Err(format!("url {:?}: an icmp:// target has no port", t.url).into());
+            }
+        }
+        _ => {}
+    }
+    match (kind, t.max_loss_percent) {
+        (CheckKind::Icmp, Some(p)) if p > 100 => {
+            return Err(format!("max_loss_percent {p} is not 0 to 100").into())
+        }
+        (CheckKind::Icmp, _) | (_, None) => {}
+        (_, Some(_)) => {
+            return Err(
+                format!("max_loss_percent applies to icmp:// targets, not {scheme}://").into(),
+            )
+        }
     }
     if matches!(kind, CheckKind::Tcp | CheckKind::Tls) && url.port().is_none() {
         return Err(format!("url {:?} needs a port ({scheme}://host:port)", t.url).into());
@@ -116,6 +136,10 @@ mod tests {
             ),
             ("dns:///example.com", ""),
             (
+                "icmp://gw.example.com?count=5",
+                "max_loss_percent = 20\nmax_response_ms = 50",
+            ),
+            (
                 "dns://127.0.0.1:5353/web.test?type=TXT&expect=v%3D1",
                 "max_response_ms = 50",
             ),
@@ -130,7 +154,7 @@ mod tests {
             (
                 "ftp://x/",
                 "",
-                "must start with http://, https://, tcp://, tls://, smtp:// or dns://",
+                "must start with http://, https://, tcp://, tls://, smtp://, dns:// or icmp://",
             ),
             ("tcp://db", "", "needs a port (tcp://host:port)"),
             ("tcp://db:1/x", "", "without a path"),
@@ -153,6 +177,23 @@ mod tests {
                 "only tls:// and smtp:// with STARTTLS",
             ),
             ("dns://127.0.0.1/", "", "names no domain"),
+            ("icmp://gw:7", "", "an icmp:// target has no port"),
+            ("icmp://gw?count=99", "", "count=99 is not 1 to 20"),
+            (
+                "icmp://gw",
+                "max_loss_percent = 101",
+                "max_loss_percent 101 is not 0 to 100",
+            ),
+            (
+                "tcp://gw:1",
+                "max_loss_percent = 5",
+                "max_loss_percent applies to icmp://",
+            ),
+            (
+                "https://gw/",
+                "max_loss_percent = 5",
+                "max_loss_percent applies to icmp://",
+            ),
             ("dns:///x.test?type=SRV", "", "type=SRV is not"),
             (
                 "dns:///x.test",

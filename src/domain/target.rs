@@ -67,11 +67,14 @@ pub enum CheckKind {
     Smtp,
     /// `dns://[server[:port]]/name?type=A&expect=value`: one query and its answer.
     Dns,
+    /// `icmp://host?count=3`: echo requests, their loss and round trips.
+    Icmp,
 }
 
 impl CheckKind {
     /// The schemes, as an error message lists them.
-    pub const SCHEMES: &'static str = "http://, https://, tcp://, tls://, smtp:// or dns://";
+    pub const SCHEMES: &'static str =
+        "http://, https://, tcp://, tls://, smtp://, dns:// or icmp://";
 
     /// The kind a URL's scheme names, if any.
     pub fn of_url(url: &str) -> Option<CheckKind> {
@@ -85,6 +88,7 @@ impl CheckKind {
             "tls" => Some(CheckKind::Tls),
             "smtp" => Some(CheckKind::Smtp),
             "dns" => Some(CheckKind::Dns),
+            "icmp" => Some(CheckKind::Icmp),
             _ => None,
         }
     }
@@ -97,13 +101,61 @@ impl CheckKind {
             CheckKind::Tls => "TLS",
             CheckKind::Smtp => "SMTP",
             CheckKind::Dns => "DNS",
+            CheckKind::Icmp => "ICMP",
         }
     }
+}
+
+/// Echo requests an `icmp://` target sends when its URL does not say.
+pub const DEFAULT_ICMP_COUNT: u16 = 3;
+/// The most one check sends.
+pub const MAX_ICMP_COUNT: u16 = 20;
+
+/// Why a target's URL cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TargetUrlError(String);
+
+/// How many echo requests an `icmp://` URL asks for (`?count=`, 1 to 20, default 3).
+pub fn icmp_count(url: &url::Url) -> Result<u16, TargetUrlError> {
+    let mut count = DEFAULT_ICMP_COUNT;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "count" => {
+                count = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_ICMP_COUNT).contains(n))
+                    .ok_or_else(|| {
+                        TargetUrlError(format!("count={v} is not 1 to {MAX_ICMP_COUNT}"))
+                    })?;
+            }
+            other => {
+                return Err(TargetUrlError(format!(
+                    "{other:?} is not a query key of icmp:// (count)"
+                )))
+            }
+        }
+    }
+    Ok(count)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_count_is_one_to_twenty_and_the_only_key() {
+        let c = |u: &str| icmp_count(&url::Url::parse(u).unwrap()).map_err(|e| e.to_string());
+        assert_eq!(c("icmp://h"), Ok(3));
+        assert_eq!(c("icmp://h?count=20"), Ok(20));
+        assert!(c("icmp://h?count=0")
+            .unwrap_err()
+            .contains("count=0 is not 1 to 20"));
+        assert!(c("icmp://h?size=9")
+            .unwrap_err()
+            .contains("\"size\" is not a query key"));
+    }
 
     #[test]
     fn the_scheme_chooses_the_check() {
@@ -114,6 +166,7 @@ mod tests {
             ("tls://x:443", Some(CheckKind::Tls)),
             ("smtp://mx?starttls=true", Some(CheckKind::Smtp)),
             ("dns:///example.com?type=MX", Some(CheckKind::Dns)),
+            ("icmp://gw?count=5", Some(CheckKind::Icmp)),
             ("ftp://x/", None),
             ("tcp://", None),
             ("x", None),

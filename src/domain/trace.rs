@@ -56,6 +56,8 @@ pub enum Phase {
     Query,
     /// Waiting for a DNS answer.
     Answer,
+    /// An ICMP echo request and its reply.
+    Echo,
 }
 
 impl Phase {
@@ -73,6 +75,7 @@ impl Phase {
             Phase::Ehlo => "ehlo",
             Phase::Query => "query",
             Phase::Answer => "answer",
+            Phase::Echo => "echo",
         }
     }
 }

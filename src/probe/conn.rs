@@ -126,9 +126,14 @@ pub(super) async fn resolve(
 ) -> Result<Vec<SocketAddr>, Failure> {
     let what = format!("resolve {host}");
     trace.begin(Some(Phase::Resolve), "resolving", what.clone());
-    let addrs: Vec<SocketAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::from((ip, port))],
-        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::from((ip, port))],
+    // A URL of a scheme the url crate does not know (tcp://, tls://) keeps an IPv4
+    // address as a name: parsed here, it costs no trip through getaddrinfo on the
+    // blocking pool.
+    let literal = host.parse::<std::net::IpAddr>().ok();
+    let addrs: Vec<SocketAddr> = match (url.host(), literal) {
+        (_, Some(ip)) => vec![SocketAddr::new(ip, port)],
+        (Some(url::Host::Ipv4(ip)), _) => vec![SocketAddr::from((ip, port))],
+        (Some(url::Host::Ipv6(ip)), _) => vec![SocketAddr::from((ip, port))],
         _ => match tokio::net::lookup_host((host, port)).await {
             Ok(a) => a.collect(),
             Err(e) => {

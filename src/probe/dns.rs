@@ -58,7 +58,7 @@ pub(super) async fn check(def: &TargetDef, trace: &mut Trace) -> Result<Found, F
     let server = server_of(&q, trace).await?;
     let mut message = Message::new();
     message
-        .set_id(rand_id())
+        .set_id(super::small_random())
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
         .set_recursion_desired(true)
@@ -76,14 +76,6 @@ pub(super) async fn check(def: &TargetDef, trace: &mut Trace) -> Result<Found, F
         answer = exchange_tcp(server, &bytes, &what, trace).await?;
     }
     Ok(judge(&q, &answer, trace))
-}
-
-/// A query id: it only has to differ between the checks in flight.
-fn rand_id() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos ^ (nanos >> 16)) as u16
 }
 
 fn network(trace: &mut Trace, what: &str, e: &std::io::Error) -> Failure {

@@ -18,6 +18,7 @@ mod client;
 pub use client::PostError;
 mod conn;
 mod dns;
+mod icmp;
 mod socket;
 mod tls;
 
@@ -118,6 +119,17 @@ impl Failure {
     }
 }
 
+/// An identifier for a DNS query or an ICMP echo: it only has to differ between the
+/// checks in flight, not to be unpredictable.
+fn small_random() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    NEXT.fetch_add(1, Ordering::Relaxed) ^ (nanos >> 8) as u16
+}
+
 /// What a check found, for the target's conditions to judge.
 struct Found {
     /// The HTTP status, for HTTP checks.
@@ -129,6 +141,9 @@ struct Found {
     failure: Option<String>,
     /// The server certificate's expiry (ms since the epoch).
     cert_not_after: Option<i64>,
+    /// What the check measured as its response time when that is not its duration
+    /// (an ICMP check's mean round trip).
+    response_ms: Option<f64>,
 }
 
 impl Found {
@@ -138,6 +153,7 @@ impl Found {
             said: "OK".into(),
             failure: None,
             cert_not_after,
+            response_ms: None,
         }
     }
 
@@ -170,6 +186,7 @@ pub struct Prober {
     tls: tls::TlsConfigs,
     tokens: auth::Tokens,
     pool: Pool,
+    pingers: icmp::Pingers,
 }
 
 impl Default for Prober {
@@ -187,6 +204,7 @@ impl Prober {
             tls,
             tokens: auth::Tokens::default(),
             pool: Pool::default(),
+            pingers: icmp::Pingers::default(),
         }
     }
 
@@ -232,6 +250,7 @@ impl Prober {
                 Ok(http_found(def, reply))
             }
             CheckKind::Dns => dns::check(def, trace).await,
+            CheckKind::Icmp => self.icmp(def, trace).await,
             _ => self.socket_check(def, trace).await,
         }
     }
@@ -425,12 +444,14 @@ fn http_found(def: &TargetDef, reply: Reply) -> Found {
         },
         failure,
         cert_not_after: reply.cert_not_after,
+        response_ms: None,
     }
 }
 
 /// Judges what a check found against the target's conditions.
 fn verdict(def: &TargetDef, found: Found, response_ms: f64, mut trace: Trace) -> CheckOutcome {
     let o = &def.options;
+    let response_ms = found.response_ms.unwrap_or(response_ms);
     let days_left = found
         .cert_not_after
         .map(|ms| (ms - crate::domain::time::now_ms()).div_euclid(86_400_000));

@@ -50,7 +50,7 @@ impl Prober {
                     .map_err(|e| Failure::http(format!("invalid url: {e}")))?;
                 self.smtp(def, &url, &host, stream, starttls, trace).await
             }
-            CheckKind::Http | CheckKind::Dns => Err(Failure::http(format!(
+            CheckKind::Http | CheckKind::Dns | CheckKind::Icmp => Err(Failure::http(format!(
                 "{} is not a socket check",
                 def.kind.as_str()
             ))),

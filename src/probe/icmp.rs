@@ -1,0 +1,139 @@
+//! `icmp://host?count=3` (SPEC §19): echo requests through surge-ping, over an
+//! unprivileged ICMP socket (`SOCK_DGRAM`, allowed by `net.ipv4.ping_group_range`) or,
+//! for a daemon with CAP_NET_RAW, a raw one. One socket per address family serves
+//! every target; it is opened at the first check that needs it, and again after a
+//! refusal, so allowing ping sockets later needs no restart.
+
+use super::conn::resolve;
+use super::{Failure, Found};
+use crate::domain::trace::{Phase, Trace};
+use crate::target::TargetDef;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use surge_ping::{Client, Config, PingIdentifier, PingSequence, SurgeError, ICMP};
+use url::Url;
+
+/// The longest wait for one reply.
+const MAX_ECHO_WAIT: Duration = Duration::from_secs(2);
+/// The payload of every request (ping's 56 bytes).
+const PAYLOAD: [u8; 56] = [0; 56];
+
+/// The shared ICMP sockets, opened when first needed.
+#[derive(Default)]
+pub(super) struct Pingers {
+    v4: Mutex<Option<Arc<Client>>>,
+    v6: Mutex<Option<Arc<Client>>>,
+}
+
+impl Pingers {
+    fn client(&self, ip: IpAddr) -> Result<Arc<Client>, String> {
+        let (slot, kind) = match ip {
+            IpAddr::V4(_) => (&self.v4, ICMP::V4),
+            IpAddr::V6(_) => (&self.v6, ICMP::V6),
+        };
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = Config::builder().kind(kind).build();
+        let client = Client::new(&config).map_err(|e| refused(&e))?;
+        let client = Arc::new(client);
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+}
+
+/// Why no ICMP socket could be opened, naming the setting that decides it.
+fn refused(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+                .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|_| "unreadable".into());
+            format!(
+                "icmp: ping sockets are not allowed for this daemon's group \
+                 (net.ipv4.ping_group_range = \"{range}\"); allow it with \
+                 sysctl -w net.ipv4.ping_group_range=\"0 2147483647\", or give skypunchd CAP_NET_RAW"
+            )
+        }
+        _ => format!("icmp: cannot open an ICMP socket: {e}"),
+    }
+}
+
+impl super::Prober {
+    /// Echo requests one after the other; the loss and the mean round trip judged.
+    pub(super) async fn icmp(&self, def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
+        let url = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+        let count = crate::domain::target::icmp_count(&url)
+            .map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| Failure::http("invalid url: no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let addrs = resolve(&url, &host, 0, trace).await?;
+        let ip = addrs[0].ip();
+        let client = self.pingers.client(ip).map_err(|why| {
+            trace.fail("icmp socket", why.clone());
+            Failure::http(why)
+        })?;
+        let mut pinger = client
+            .pinger(ip, PingIdentifier(super::small_random()))
+            .await;
+        let wait =
+            (Duration::from_secs(u64::from(def.timeout)) / u32::from(count)).min(MAX_ECHO_WAIT);
+        pinger.timeout(wait);
+        let mut rtts = Vec::with_capacity(usize::from(count));
+        for seq in 0..count {
+            let what = format!("echo {} {ip}", seq + 1);
+            trace.begin(Some(Phase::Echo), "waiting for an echo reply", what.clone());
+            match pinger.ping(PingSequence(seq), &PAYLOAD).await {
+                Ok((_, rtt)) => {
+                    let ms = rtt.as_secs_f64() * 1000.0;
+                    trace.ok(format!("{what} time={ms:.3} ms"));
+                    rtts.push(ms);
+                }
+                Err(SurgeError::Timeout { .. }) => {
+                    trace.note(format!("{what}: no reply within {} ms", wait.as_millis()))
+                }
+                Err(e) => trace.note(format!("{what}: {e}")),
+            }
+        }
+        let lost = usize::from(count) - rtts.len();
+        let loss = lost * 100 / usize::from(count);
+        let summary = format!("{lost} of {count} lost ({loss} %)");
+        if rtts.is_empty() {
+            let why = format!("icmp: no echo reply from {ip} ({summary})");
+            trace.fail(format!("echo {ip}"), why.clone());
+            return Err(Failure::network(why));
+        }
+        let mean = rtts.iter().sum::<f64>() / rtts.len() as f64;
+        let max_loss = def.options.max_loss_percent.unwrap_or(0) as usize;
+        let failure = (loss > max_loss).then(|| format!("icmp: {summary} > {max_loss} %"));
+        let text = format!("loss {summary}, mean {mean:.3} ms");
+        match &failure {
+            Some(why) => trace.fail(text, why.clone()),
+            None => trace.ok(text),
+        }
+        Ok(Found {
+            failure,
+            response_ms: Some(mean),
+            ..Found::ok(None)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_setting() {
+        let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let why = refused(&e);
+        assert!(why.contains("net.ipv4.ping_group_range = \""), "{why}");
+        assert!(why.contains("CAP_NET_RAW"), "{why}");
+    }
+}
