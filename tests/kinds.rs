@@ -65,6 +65,7 @@ fn tcp_targets_connect_send_and_expect() {
     let closed = free_port();
     let f = Fixture::new(
         &[
+            "[push]\nlisten = \"127.0.0.1:0\"\n".to_string(),
             target(
                 "pong",
                 &format!("tcp://127.0.0.1:{pong}"),
@@ -110,6 +111,20 @@ fn tcp_targets_connect_send_and_expect() {
     // No answer at all is a network failure; a wrong answer is not.
     assert!(t[3]["network_fails"].as_i64().unwrap() >= 1, "{}", t[3]);
     assert_eq!(t[2]["network_fails"], 0, "{}", t[2]);
+    // /metrics: phases of their own, and no HTTP status.
+    let addr = listen_addr(&f);
+    let raw = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let metrics = exchange(&addr, &raw).2;
+    for line in [
+        "skypunch_probe_success{id=\"1\",target=\"pong\"} 1",
+        "skypunch_probe_http_duration_seconds{id=\"1\",target=\"pong\",phase=\"receive\"}",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("skypunch_probe_http_status_code{id=\"1\""),
+        "{metrics}"
+    );
     // The CLI adds one too, and refuses what a tcp:// target cannot use.
     let out = f.ctl(&[
         "targets",

@@ -3,6 +3,7 @@
 
 use super::{error, ReadSide};
 use crate::domain::metrics::Snapshot;
+use crate::domain::target::CheckKind;
 use crate::store::notifiers::NotifierInfo;
 use crate::store::services::ServiceInfo;
 use crate::store::targets::TargetInfo;
@@ -146,8 +147,11 @@ impl ReadSide {
             "gauge",
             "HTTP status of the latest check (0: no response).",
         );
-        for (_, label, l) in &lives {
-            if let Some(l) = l {
+        // A tcp://, tls://, ... target has no HTTP status: no series, rather than a 0
+        // that would read as "no response".
+        let http = |t: &TargetInfo| CheckKind::of_url(&t.url) == Some(CheckKind::Http);
+        for (t, label, l) in &lives {
+            if let Some(l) = l.as_ref().filter(|_| http(t)) {
                 m.sample(label, l.status_code.unwrap_or(0));
             }
         }
