@@ -125,6 +125,12 @@ fn tcp_targets_connect_send_and_expect() {
         !metrics.contains("skypunch_probe_http_status_code{id=\"1\""),
         "{metrics}"
     );
+    // The page shows the kind where an HTTP target shows its method.
+    let raw = format!("GET /api/status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let status: serde_json::Value = serde_json::from_str(&exchange(&addr, &raw).2).unwrap();
+    assert_eq!(status["targets"]["items"][0]["method"], "TCP", "{status}");
+    let detail = text(&f.ctl(&["targets", "1"])).0;
+    assert!(detail.contains("| Target Method       | TCP"), "{detail}");
     // The CLI adds one too, and refuses what a tcp:// target cannot use.
     let out = f.ctl(&[
         "targets",

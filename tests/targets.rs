@@ -205,7 +205,9 @@ fn cli_verbs_print_skypunchs_tables_and_messages() {
     let out = f.ctl(&["targets", "add", "--name", "bad", "--url", "ftp://x/"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out).1.contains("must start with http:// or https://"),
+        text(&out).1.contains(
+            "must start with http://, https://, tcp://, tls://, smtp://, dns:// or icmp://"
+        ),
         "{:?}",
         text(&out)
     );

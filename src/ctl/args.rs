@@ -242,8 +242,9 @@ pub struct AddTarget {
     /// Name of the target
     #[arg(long)]
     pub name: String,
-    /// URL to check: http://, https://, tcp://host:port, tls://host:port or
-    /// smtp://host[:port][?starttls=true]
+    /// URL to check: http://, https://, tcp://host:port, tls://host:port,
+    /// smtp://host[:port][?starttls=true], dns://[server]/name[?type=T&expect=V] or
+    /// icmp://host[?count=N]
     #[arg(long)]
     pub url: String,
     /// HTTP method: GET PUT POST DELETE HEAD PATCH OPTIONS
@@ -282,6 +283,9 @@ pub struct AddTarget {
     /// FAIL unless the first reply contains this (tcp://)
     #[arg(long)]
     pub expect: Option<String>,
+    /// FAIL when more echo requests are lost, in percent (icmp://; default 0)
+    #[arg(long)]
+    pub max_loss_percent: Option<u32>,
     /// FAIL when the response takes longer (milliseconds)
     #[arg(long)]
     pub max_response_ms: Option<u64>,

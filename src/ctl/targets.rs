@@ -143,13 +143,12 @@ pub fn list_table(targets: &[TargetLine]) -> String {
 /// The detail table with Skypunch's rows.
 pub fn detail_table(x: &TargetInfo) -> String {
     let mut t = Table::detail();
-    // A tcp://, tls:// or smtp:// target has no method and no status: its kind and
-    // "-" say so instead of an HTTP default it does not use.
-    let (method, expected) = match crate::domain::target::CheckKind::of_url(&x.url) {
-        Some(k) if k != crate::domain::target::CheckKind::Http => {
-            (k.as_str().to_string(), "-".to_string())
-        }
-        _ => (x.method.clone(), x.expect_status.to_string()),
+    // A target that speaks no HTTP has no status to expect: "-" says so instead of
+    // an HTTP default it does not use.
+    let method = crate::domain::target::shown_method(&x.url, &x.method).to_string();
+    let expected = match method == x.method {
+        true => x.expect_status.to_string(),
+        false => "-".to_string(),
     };
     for (k, v) in [
         ("ID", x.id.to_string()),
@@ -256,6 +255,7 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
     options.body_regex = a.body_regex.clone();
     options.send = a.send.clone();
     options.expect = a.expect.clone();
+    options.max_loss_percent = a.max_loss_percent;
     options.max_response_ms = a.max_response_ms;
     options.cert_expiry_days = a.cert_expiry_days;
     options.warn_response_ms = a.warn_response_ms;

@@ -106,6 +106,15 @@ impl CheckKind {
     }
 }
 
+/// What a target shows where an HTTP target shows its method: the method, or the
+/// kind of check (`TCP`, `DNS`, ...) for a URL that speaks no HTTP.
+pub fn shown_method<'a>(url: &str, method: &'a str) -> &'a str {
+    match CheckKind::of_url(url) {
+        Some(CheckKind::Http) | None => method,
+        Some(k) => k.as_str(),
+    }
+}
+
 /// Echo requests an `icmp://` target sends when its URL does not say.
 pub const DEFAULT_ICMP_COUNT: u16 = 3;
 /// The most one check sends.

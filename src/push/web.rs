@@ -109,7 +109,7 @@ impl ReadSide {
             "description": t.status_description,
             "last_updated": t.last_updated,
             "url": t.url,
-            "method": t.method,
+            "method": crate::domain::target::shown_method(&t.url, &t.method),
             "frequency": t.frequency,
             "uptime": uptimes.get(&t.id).copied().unwrap_or_default(),
             "response_ms": live.as_ref().map(|l| l.response_ms),
