@@ -33,6 +33,13 @@ fn pong_server() -> u16 {
     port
 }
 
+/// Starts the daemon trusting the test CA of `certs`.
+fn start_trusting(f: &Fixture, certs: &Certs) {
+    let ca = f.path("ca.pem");
+    std::fs::write(&ca, &certs.ca_pem).unwrap();
+    f.start_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+}
+
 fn target(name: &str, url: &str, extra: &str) -> String {
     format!("[[target]]\nname = \"{name}\"\nurl = \"{url}\"\nfrequency = 1\ntimeout = 3\n{extra}\n")
 }
@@ -181,9 +188,7 @@ fn tls_targets_judge_the_certificate() {
         ]
         .concat(),
     );
-    let ca = f.path("ca.pem");
-    std::fs::write(&ca, &certs.ca_pem).unwrap();
-    f.start_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    start_trusting(&f, &certs);
     let t = expect_all(
         &f,
         &[
@@ -261,9 +266,7 @@ fn smtp_targets_greet_and_start_tls() {
         ]
         .concat(),
     );
-    let ca = f.path("ca.pem");
-    std::fs::write(&ca, &certs.ca_pem).unwrap();
-    f.start_with_env(&[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    start_trusting(&f, &certs);
     let t = expect_all(
         &f,
         &[

@@ -12,7 +12,6 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use surge_ping::{Client, Config, PingIdentifier, PingSequence, SurgeError, ICMP};
-use url::Url;
 
 /// The longest wait for one reply.
 const MAX_ECHO_WAIT: Duration = Duration::from_secs(2);
@@ -64,15 +63,9 @@ fn refused(e: &std::io::Error) -> String {
 impl super::Prober {
     /// Echo requests one after the other; the loss and the mean round trip judged.
     pub(super) async fn icmp(&self, def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
-        let url = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+        let (url, host) = super::url_and_host(def)?;
         let count = crate::domain::target::icmp_count(&url)
             .map_err(|e| Failure::http(format!("invalid url: {e}")))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| Failure::http("invalid url: no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
         let addrs = resolve(&url, &host, 0, trace).await?;
         let ip = addrs[0].ip();
         let client = self.pingers.client(ip).map_err(|why| {

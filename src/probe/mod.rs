@@ -119,6 +119,19 @@ impl Failure {
     }
 }
 
+/// A target's URL and its host (an IPv6 address without its brackets), for the
+/// checks that are not HTTP requests.
+fn url_and_host(def: &TargetDef) -> Result<(Url, String), Failure> {
+    let url = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Failure::http("invalid url: no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok((url, host))
+}
+
 /// An identifier for a DNS query or an ICMP echo: it only has to differ between the
 /// checks in flight, not to be unpredictable.
 fn small_random() -> u16 {

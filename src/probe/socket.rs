@@ -23,13 +23,7 @@ impl Prober {
         def: &TargetDef,
         trace: &mut Trace,
     ) -> Result<Found, Failure> {
-        let url = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| Failure::http("invalid url: no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let (url, host) = super::url_and_host(def)?;
         let port = match (url.port(), def.kind) {
             (Some(p), _) => p,
             (None, CheckKind::Smtp) => SMTP_PORT,
