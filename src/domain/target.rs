@@ -93,6 +93,14 @@ impl CheckKind {
         }
     }
 
+    /// What its targets show where HTTP targets show their `method`.
+    pub fn shown(self, method: &str) -> &str {
+        match self {
+            CheckKind::Http => method,
+            other => other.as_str(),
+        }
+    }
+
     /// Its word in the log's result line where HTTP targets show their method.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,10 +117,7 @@ impl CheckKind {
 /// What a target shows where an HTTP target shows its method: the method, or the
 /// kind of check (`TCP`, `DNS`, ...) for a URL that speaks no HTTP.
 pub fn shown_method<'a>(url: &str, method: &'a str) -> &'a str {
-    match CheckKind::of_url(url) {
-        Some(CheckKind::Http) | None => method,
-        Some(k) => k.as_str(),
-    }
+    CheckKind::of_url(url).unwrap_or_default().shown(method)
 }
 
 /// Echo requests an `icmp://` target sends when its URL does not say.

@@ -264,6 +264,38 @@ impl Deliverer {
     }
 }
 
+/// After alerts were given up for an Alertmanager: what they resolved is no longer
+/// claimed to fire, so the resender stops keeping it open there (it ends by itself
+/// 4 intervals after its last sending). What they would have fired stays unknown to
+/// it: the other notifiers were told the notifier failed.
+pub(super) async fn given_up(store: &Store, d: &crate::store::outbox::Delivery) {
+    let (params, _) = d.notifier.params();
+    let mut subjects: Vec<String> = d.alerts.iter().map(subject).collect();
+    subjects.sort();
+    subjects.dedup();
+    let known = match store.firing_of(d.notifier.id, subjects).await {
+        Ok(k) => k,
+        Err(e) => {
+            log::error!(
+                "notifier `{}`: cannot read its firing alerts: {e}",
+                d.notifier.name
+            );
+            return;
+        }
+    };
+    let (_, changes) = compose(&d.alerts, known, &params, None, now_ms());
+    let resolved = FiringChanges {
+        fire: Vec::new(),
+        resolve: changes.resolve,
+    };
+    if let Err(e) = store.firing_apply(d.notifier.id, resolved).await {
+        log::error!(
+            "notifier `{}`: cannot forget resolved alerts: {e}",
+            d.notifier.name
+        );
+    }
+}
+
 /// `POST /api/v2/alerts` under an Alertmanager's base URL.
 fn api_url(base: &str) -> Result<url::Url, Undelivered> {
     let base = format!("{}/api/v2/alerts", base.trim_end_matches('/'));
@@ -435,6 +467,38 @@ mod tests {
         assert_eq!(changes.fire.len(), 1);
         assert_eq!(body[1]["labels"]["server"], "db1");
         assert_eq!(body[1]["labels"]["service"], "disk");
+    }
+
+    #[tokio::test]
+    async fn a_given_up_recovery_stops_the_resending_of_what_it_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(&dir.path().join("t.db"), crate::store::Durability::Normal).unwrap();
+        let row = NotifierRow {
+            id: 0,
+            name: "am".into(),
+            kind: "alertmanager".into(),
+            address: "http://127.0.0.1:9".into(),
+            params: params().to_json(),
+            enabled: true,
+        };
+        let id = store
+            .add_notifier(row.clone(), crate::domain::target::Origin::Cli)
+            .await
+            .unwrap();
+        let (_, fired) = compose(&[target("FAIL", 1_000)], vec![], &params(), None, 2_000);
+        store.firing_apply(id, fired).await.unwrap();
+        assert_eq!(store.firing_to_resend(id).await.unwrap().len(), 1);
+        let d = crate::store::outbox::Delivery {
+            ids: vec![],
+            attempts: 9,
+            created: 0,
+            next_attempt: 0,
+            notifier: NotifierRow { id, ..row },
+            alerts: vec![target("PASS", 5_000)],
+        };
+        given_up(&store, &d).await;
+        assert!(store.firing_to_resend(id).await.unwrap().is_empty());
     }
 
     #[test]

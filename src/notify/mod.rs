@@ -377,7 +377,13 @@ async fn attempt(
                     retry_for,
                 )
             });
-            match recorded.await {
+            let recorded = recorded.await;
+            if matches!(recorded, Ok(Retry::GaveUp))
+                && d.notifier.kind == NotifierKind::Alertmanager.as_str()
+            {
+                alertmanager::given_up(store, &d).await;
+            }
+            match recorded {
                 Ok(Retry::At(at)) => log::warn!(
                     "notifier `{name}`: {what} not delivered (attempt {}): {error}; next attempt in {} s",
                     d.attempts + 1,

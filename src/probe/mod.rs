@@ -75,15 +75,11 @@ impl CheckOutcome {
     }
 
     fn line(&self, def: &TargetDef, name_width: usize) -> String {
-        let verb = match def.kind {
-            CheckKind::Http => def.method.as_str(),
-            other => other.as_str(),
-        };
         format!(
             "[{}] {:<name_width$} {} {} {} ({})",
             def.id,
             def.name,
-            verb,
+            def.kind.shown(def.method.as_str()),
             def.url,
             self.verdict.as_str(),
             self.description
@@ -230,7 +226,7 @@ impl Prober {
                 trace.fail("configuration", problem.clone());
                 Err(Failure::http(problem.clone()))
             }
-            None => match tokio::time::timeout(limit, self.kind(def, &mut trace)).await {
+            None => match tokio::time::timeout(limit, self.by_kind(def, &mut trace)).await {
                 Ok(r) => r,
                 Err(_) => {
                     let reason = format!("timed out after {}s", def.timeout);
@@ -256,7 +252,7 @@ impl Prober {
     }
 
     /// The check its URL's scheme asks for.
-    async fn kind(&self, def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
+    async fn by_kind(&self, def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
         match def.kind {
             CheckKind::Http => {
                 let reply = self.run(def, trace).await?;

@@ -68,6 +68,11 @@ pub(super) fn apply(
 }
 
 impl Store {
+    /// Applies `changes` for `notifier` outside a delivery (its alerts given up).
+    pub async fn firing_apply(&self, notifier: i64, changes: FiringChanges) -> Result<()> {
+        self.write(move |c| apply(c, notifier, &changes)).await
+    }
+
     /// What `notifier` was told fires about `subjects`.
     pub async fn firing_of(&self, notifier: i64, subjects: Vec<String>) -> Result<Vec<Firing>> {
         self.read(move |c| {
