@@ -35,18 +35,8 @@ case $MODE in
 esac
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
-cargo build --release --quiet --bin skypunchd --bin skypunchctl
-bin=$PWD/target/release
-dir=$(mktemp -d)
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-cleanup() {
-  ctl stop >/dev/null 2>&1 || true
-  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
-  [ -n "${bbpid:-}" ] && kill "$bbpid" 2>/dev/null || true
-  [ -n "${dnspid:-}" ] && kill "$dnspid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_setup
 hz=$(getconf CLK_TCK)
 
 # nginx: four ports, a fixed 200.
@@ -56,23 +46,19 @@ if [ "$SCHEME" = dns ]; then
   dnsmasq --keep-in-foreground --no-daemon --port=15353 --listen-address=127.0.0.1 \
     --bind-interfaces --no-resolv --no-hosts --pid-file= --user=root --cache-size=0 \
     --local=/test/ --address=/web.test/127.0.0.1 >/dev/null 2>&1 &
-  dnspid=$!
+  bench_pids+=" $!"
   sleep 1
 fi
 
-cat > "$dir/c.toml" <<TOML
-[daemon]
-socket = "run/s.sock"
-pid_file = "run/s.pid"
-database = "lib/s.db"
-log_file = "log/s.log"
+daemon_config
+cat >> "$dir/c.toml" <<TOML
 worker_threads = ${WORKERS:-0}
 [push]
 listen = ""
 TOML
 ctl start >/dev/null
 pid=$(cat "$dir/run/s.pid")
-python3 - "$dir/lib/s.db" "$N" "$OPTIONS" "$SCHEME" <<'PY'
+python3 - "$dir/s.db" "$N" "$OPTIONS" "$SCHEME" <<'PY'
 import sqlite3, sys
 db, n, options, scheme = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 c = sqlite3.connect(db)
@@ -123,6 +109,7 @@ modules:
 YML
 prometheus-blackbox-exporter --config.file="$dir/bb.yml" --web.listen-address=127.0.0.1:19115 >/dev/null 2>&1 &
 bbpid=$!
+bench_pids+=" $bbpid"
 sleep 1
 b0=$(cpu "$bbpid")
 case $SCHEME in
@@ -140,7 +127,7 @@ from collections import defaultdict
 d, n, t0, t1, c0, c1, hz, peak, b0, b1, probes, n0, n1 = sys.argv[1:14]
 n, t0, t1, hz = int(n), int(t0), int(t1), int(hz)
 secs = (t1 - t0) / 1000
-db = sqlite3.connect(f"{d}/lib/s.db")
+db = sqlite3.connect(f"{d}/s.db")
 rows = db.execute("SELECT target_id, time, result FROM target_results WHERE time >= ? AND time < ? ORDER BY target_id, time", (t0, t1)).fetchall()
 fails = sum(1 for r in rows if r[2] != 0)  # result 0 is PASS
 by = defaultdict(list)
