@@ -208,45 +208,27 @@ fn tls_targets_judge_the_certificate() {
 }
 
 /// aiosmtpd on 127.0.0.1 offering STARTTLS with a certificate from `certs` that
-/// expires in `days` days.
+/// expires in `days` days; the directory holds its certificate files.
 struct Smtp {
-    child: std::process::Child,
-    port: u16,
+    peer: Peer,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn smtp_with_starttls(certs: &Certs, days: i64) -> Smtp {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = certs.leaf_pem(days);
-    std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
-    std::fs::write(dir.path().join("key.pem"), key).unwrap();
-    let port = free_port();
-    let child = Command::new("/usr/bin/python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Sink"])
-        .arg("--tlscert")
-        .arg(dir.path().join("cert.pem"))
-        .arg("--tlskey")
-        .arg(dir.path().join("key.pem"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("aiosmtpd (Debian package python3-aiosmtpd) must be installed");
-    wait_for("aiosmtpd to listen", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    Smtp {
-        child,
-        port,
-        _dir: dir,
-    }
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let peer = aiosmtpd(&[
+        "-c".as_ref(),
+        "aiosmtpd.handlers.Sink".as_ref(),
+        "--tlscert".as_ref(),
+        cert_file.as_os_str(),
+        "--tlskey".as_ref(),
+        key_file.as_os_str(),
+    ]);
+    Smtp { peer, _dir: dir }
 }
 
 #[test]
@@ -256,10 +238,10 @@ fn smtp_targets_greet_and_start_tls() {
     let pong = pong_server();
     let f = Fixture::new(
         &[
-            target("mx", &format!("smtp://localhost:{}", mx.port), ""),
+            target("mx", &format!("smtp://localhost:{}", mx.peer.port), ""),
             target(
                 "mx tls",
-                &format!("smtp://localhost:{}?starttls=true", mx.port),
+                &format!("smtp://localhost:{}?starttls=true", mx.peer.port),
                 "warn_cert_days = 10",
             ),
             target("not smtp", &format!("smtp://127.0.0.1:{pong}"), ""),
@@ -294,21 +276,10 @@ fn smtp_targets_greet_and_start_tls() {
 
 /// dnsmasq on 127.0.0.1 answering for `test.`: web.test A, v6.test AAAA, mail.test MX,
 /// txt.test TXT, and NXDOMAIN for any other name under `test.`.
-struct Dnsmasq {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn dnsmasq() -> Dnsmasq {
+fn dnsmasq() -> Peer {
     let port = free_port();
-    let child = Command::new("dnsmasq")
+    let mut command = Command::new("dnsmasq");
+    command
         .args([
             "--keep-in-foreground",
             "--no-daemon",
@@ -326,13 +297,8 @@ fn dnsmasq() -> Dnsmasq {
             "--txt-record=txt.test,v=spf1 -all",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq (Debian package dnsmasq-base) must be installed");
-    wait_for("dnsmasq to answer", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    Dnsmasq { child, port }
+        .stderr(Stdio::null());
+    Peer::spawn(command, port, "dnsmasq (Debian package dnsmasq-base)")
 }
 
 #[test]

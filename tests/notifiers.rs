@@ -7,7 +7,6 @@ use common::http::Server;
 use common::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PUSH: &str = "[push]\nlisten = \"127.0.0.1:0\"\n";
@@ -143,32 +142,19 @@ fn a_flapping_target_is_told_once_then_once_more_when_it_settles() {
 
 /// aiosmtpd writing every message it receives into a Maildir.
 struct Smtp {
-    child: Child,
-    port: u16,
+    peer: Peer,
     maildir: PathBuf,
 }
 
 impl Smtp {
     fn start(dir: &Path) -> Smtp {
-        let port = free_port();
         let maildir = dir.join("maildir");
-        let child = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd (Debian package python3-aiosmtpd) must be installed");
-        wait_for("aiosmtpd to listen", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        Smtp {
-            child,
-            port,
-            maildir,
-        }
+        let peer = aiosmtpd(&[
+            "-c".as_ref(),
+            "aiosmtpd.handlers.Mailbox".as_ref(),
+            maildir.as_os_str(),
+        ]);
+        Smtp { peer, maildir }
     }
 
     /// The messages received so far, oldest first.
@@ -207,13 +193,6 @@ fn quoted_printable(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_slow_target_is_mailed_as_a_warning_then_as_recovered() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +204,7 @@ fn a_slow_target_is_mailed_as_a_warning_then_as_recovered() {
          [[target]]\nname = \"slow\"\nurl = \"{}\"\nfrequency = 1\n\
          warn_response_ms = 300\nmax_response_ms = 5000\n\n\
          [[notifier]]\nname = \"mail\"\ngroup_interval = 0\ntype = \"smtp\"\naddress = \"ops@test.example\"\n",
-        smtp.port,
+        smtp.peer.port,
         web.url("/lag")
     ));
     f.start();
@@ -269,7 +248,7 @@ fn smtp_mails_target_failures_and_pushed_alerts_to_every_address() {
          [[target]]\nname = \"down\"\nurl = \"http://127.0.0.1:{}/\"\nfrequency = 1\n\n\
          [[notifier]]\nname = \"mail\"\ngroup_interval = 0\ntype = \"smtp\"\n\
          address = \"ops@test.example, oncall@test.example\"\n",
-        smtp.port,
+        smtp.peer.port,
         free_port()
     ));
     f.start();
@@ -700,7 +679,7 @@ fn five_hundred_failures_at_once_are_two_messages_per_notifier_and_none_is_lost(
          command = \"sh -c 'cat >> told.txt; echo =MESSAGE= >> told.txt'\"\n\n\
          [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\n\
          [[notifier]]\nname = \"mail\"\ntype = \"smtp\"\naddress = \"ops@test.example\"\n",
-        smtp.port,
+        smtp.peer.port,
         hook.url("/echo/hook")
     ));
     let told = f.path("told.txt");

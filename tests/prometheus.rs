@@ -118,18 +118,11 @@ fn promtool_accepts_the_metrics_of_targets_in_every_state_and_of_pushed_services
     assert!(commits > 0, "{text}");
 }
 
-/// A Debian binary started on 127.0.0.1 for one test; killed when dropped.
+/// A Debian binary started on 127.0.0.1 for one test, with its configuration and log
+/// in a directory of its own.
 struct Engine {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    peer: Peer,
+    dir: tempfile::TempDir,
 }
 
 impl Engine {
@@ -146,32 +139,28 @@ impl Engine {
             .map(|a| a.replace("{dir}", d).replace("{port}", &port.to_string()))
             .collect();
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(&args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{program} (apt-get install it): {e}"));
-        let e = Engine {
-            child,
-            port,
-            _dir: dir,
-        };
+            .stderr(log);
+        let peer = Peer::spawn(command, port, &format!("{program} (apt-get install it)"));
+        let e = Engine { peer, dir };
         let addr = e.addr();
         wait_for(&format!("{program} ready"), Duration::from_secs(30), || {
             let raw = format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-            std::net::TcpStream::connect(&addr).is_ok() && exchange(&addr, &raw).0 == 200
+            exchange(&addr, &raw).0 == 200
         });
         e
     }
 
     fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.peer.port)
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
 }
 

@@ -228,12 +228,9 @@ impl Deliverer {
         timeout: Duration,
     ) -> Result<Delivered, Undelivered> {
         let url = api_url(&notifier.address)?;
-        let mut subjects: Vec<String> = alerts.iter().map(subject).collect();
-        subjects.sort();
-        subjects.dedup();
         let known = self
             .store
-            .firing_of(notifier.id, subjects)
+            .firing_of(notifier.id, alerts)
             .await
             .map_err(|e| format!("cannot read what Alertmanager was told: {e}"))?;
         let page = self.page();
@@ -270,10 +267,7 @@ impl Deliverer {
 /// it: the other notifiers were told the notifier failed.
 pub(super) async fn given_up(store: &Store, d: &crate::store::outbox::Delivery) {
     let (params, _) = d.notifier.params();
-    let mut subjects: Vec<String> = d.alerts.iter().map(subject).collect();
-    subjects.sort();
-    subjects.dedup();
-    let known = match store.firing_of(d.notifier.id, subjects).await {
+    let known = match store.firing_of(d.notifier.id, &d.alerts).await {
         Ok(k) => k,
         Err(e) => {
             log::error!(

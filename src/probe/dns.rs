@@ -4,6 +4,7 @@
 //! probe's own, so each step is timed into the trace. Without a server, the first
 //! `nameserver` of `/etc/resolv.conf` is asked.
 
+use super::conn::resolve;
 use super::{Failure, Found};
 use crate::domain::dns::{among, question, DnsQuestion};
 use crate::domain::trace::{Phase, Trace};
@@ -15,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 /// The server to ask: the URL's, or the system's first.
-async fn server_of(q: &DnsQuestion, trace: &mut Trace) -> Result<SocketAddr, Failure> {
+async fn server_of(url: &Url, q: &DnsQuestion, trace: &mut Trace) -> Result<SocketAddr, Failure> {
     let Some((host, port)) = &q.server else {
         let conf = tokio::fs::read("/etc/resolv.conf")
             .await
@@ -27,35 +28,19 @@ async fn server_of(q: &DnsQuestion, trace: &mut Trace) -> Result<SocketAddr, Fai
             .map_or(IpAddr::from([127, 0, 0, 1]), IpAddr::from);
         return Ok(SocketAddr::new(ip, 53));
     };
+    // An address is asked as it is: the trace's steps are the query's.
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, *port));
     }
-    let what = format!("resolve {host}");
-    trace.begin(Some(Phase::Resolve), "resolving", what.clone());
-    match tokio::net::lookup_host((host.as_str(), *port)).await {
-        Ok(mut addrs) => match addrs.next() {
-            Some(a) => {
-                trace.ok(format!("resolve {host} -> {}", a.ip()));
-                Ok(a)
-            }
-            None => {
-                trace.fail(what, "dns: no such host");
-                Err(Failure::network("dns: no such host"))
-            }
-        },
-        Err(e) => {
-            let reason = format!("dns: {e}");
-            trace.fail(what, reason.clone());
-            Err(Failure::network(reason))
-        }
-    }
+    let addrs = resolve(url, host, *port, trace).await?;
+    Ok(addrs[0])
 }
 
 /// One query and its answer, judged by `expect`.
 pub(super) async fn check(def: &TargetDef, trace: &mut Trace) -> Result<Found, Failure> {
     let url = Url::parse(&def.url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
     let q = question(&url).map_err(|e| Failure::http(format!("invalid url: {e}")))?;
-    let server = server_of(&q, trace).await?;
+    let server = server_of(&url, &q, trace).await?;
     let mut message = Message::new();
     message
         .set_id(super::small_random())

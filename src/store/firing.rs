@@ -73,8 +73,11 @@ impl Store {
         self.write(move |c| apply(c, notifier, &changes)).await
     }
 
-    /// What `notifier` was told fires about `subjects`.
-    pub async fn firing_of(&self, notifier: i64, subjects: Vec<String>) -> Result<Vec<Firing>> {
+    /// What `notifier` was told fires about the sources of `alerts`.
+    pub async fn firing_of(&self, notifier: i64, alerts: &[AlertRecord]) -> Result<Vec<Firing>> {
+        let mut subjects: Vec<String> = alerts.iter().map(subject).collect();
+        subjects.sort();
+        subjects.dedup();
         self.read(move |c| {
             let mut s = c.prepare_cached(
                 "SELECT subject, alertname, alert FROM firing WHERE notifier_id = ? AND subject = ?",

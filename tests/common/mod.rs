@@ -334,3 +334,49 @@ pub fn exchange(addr: &str, raw: &str) -> (u16, String, String) {
 pub fn listen_addr(f: &Fixture) -> String {
     f.json(&["status"])["listen"].as_str().unwrap().to_string()
 }
+
+/// A helper server for one test (aiosmtpd, dnsmasq, Prometheus, ...): killed and
+/// reaped when dropped, so no test leaves one behind.
+pub struct Peer {
+    child: Child,
+    /// The 127.0.0.1 port it listens on.
+    pub port: u16,
+}
+
+impl Peer {
+    /// Spawns `command` (its output goes where the caller set it) and waits until
+    /// `port` on 127.0.0.1 accepts a connection; `what` names it in a timeout.
+    pub fn spawn(mut command: Command, port: u16, what: &str) -> Peer {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} must be installed: {e}"));
+        let peer = Peer { child, port };
+        wait_for(
+            &format!("{what} to listen"),
+            Duration::from_secs(30),
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        peer
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// aiosmtpd on a free 127.0.0.1 port, with `args` after its listen address (the
+/// handler class and its arguments, TLS files).
+pub fn aiosmtpd(args: &[&std::ffi::OsStr]) -> Peer {
+    let port = free_port();
+    let mut command = Command::new("/usr/bin/python3");
+    command
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Peer::spawn(command, port, "aiosmtpd (Debian package python3-aiosmtpd)")
+}
