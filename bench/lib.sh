@@ -3,9 +3,16 @@
 # daemon stopped, nginx and helper processes killed, the directory removed).
 #
 #   . bench/lib.sh; bench_setup        then: daemon_config >> ...; ctl start
+#
+# BIN=<directory> runs the skypunchd and skypunchctl found there instead of building,
+# to compare two builds in the same period.
 bench_setup() {
-  cargo build --release --quiet --bin skypunchd --bin skypunchctl
-  bin=$PWD/target/release
+  if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+  else
+    cargo build --release --quiet --bin skypunchd --bin skypunchctl
+    bin=$PWD/target/release
+  fi
   dir=$(mktemp -d)
   bench_pids=""
   trap bench_cleanup EXIT

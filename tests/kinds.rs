@@ -33,6 +33,57 @@ fn pong_server() -> u16 {
     port
 }
 
+/// How the first connection to a new listener ended, as its server saw it: the bytes
+/// read, and whether it ended with a reset rather than the client's FIN.
+fn first_ending() -> (u16, std::sync::mpsc::Receiver<(Vec<u8>, bool)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        let reset = loop {
+            match s.read(&mut buf) {
+                Ok(0) => break false,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break e.kind() == std::io::ErrorKind::ConnectionReset,
+            }
+        };
+        let _ = tx.send((got, reset));
+    });
+    (port, rx)
+}
+
+#[test]
+fn tcp_checks_leave_no_time_wait_unless_what_they_sent_must_arrive() {
+    let (bare, bare_end) = first_ending();
+    let (sent, sent_end) = first_ending();
+    let f = Fixture::new(
+        &[
+            target("bare", &format!("tcp://127.0.0.1:{bare}"), ""),
+            target(
+                "fire and forget",
+                &format!("tcp://127.0.0.1:{sent}"),
+                "send = \"HELLO\\r\\n\"",
+            ),
+        ]
+        .concat(),
+    );
+    f.start();
+    let wait = Duration::from_secs(15);
+    // A connection only: a reset, so no TIME_WAIT socket on skypunchd's side.
+    assert_eq!(bare_end.recv_timeout(wait).unwrap(), (Vec::new(), true));
+    // A string sent with no reply awaited: closed normally, so it is delivered.
+    assert_eq!(
+        sent_end.recv_timeout(wait).unwrap(),
+        (b"HELLO\r\n".to_vec(), false)
+    );
+}
+
 /// Starts the daemon trusting the test CA of `certs`.
 fn start_trusting(f: &Fixture, certs: &Certs) {
     let ca = f.path("ca.pem");

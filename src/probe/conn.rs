@@ -438,6 +438,15 @@ impl Timed {
             wrote: Arc::new(Mutex::new(None)),
         }
     }
+
+    /// Ends the connection with a reset when dropped, as HAProxy's health checks do: the
+    /// side that closes first keeps a TIME_WAIT socket for 60 s, and at thousands of
+    /// checks a second against one peer those fill the ephemeral ports and make every
+    /// connect search for a free one. Only for exchanges that are over: a reset throws
+    /// away what was sent and not yet read.
+    pub(super) fn reset_on_close(&self) {
+        let _ = self.inner.set_zero_linger();
+    }
 }
 
 impl AsyncRead for Timed {

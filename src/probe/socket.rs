@@ -110,6 +110,10 @@ impl Prober {
 /// Sends `send` (if any) and, with `expect`, reads until the reply contains it.
 async fn tcp(def: &TargetDef, mut stream: Timed, trace: &mut Trace) -> Result<Found, Failure> {
     let o = &def.options;
+    // With `expect` the reply read is the end; with nothing sent there is nothing to lose.
+    if o.send.is_none() || o.expect.is_some() {
+        stream.reset_on_close();
+    }
     if let Some(send) = &o.send {
         let what = format!("send {} bytes", send.len());
         trace.begin(Some(Phase::Send), "sending", what.clone());
