@@ -99,6 +99,8 @@ pub fn main(config: Config, foreground: bool, mut readiness: Readiness) -> Resul
     }
     // Handler threads blocked in SQLite or DNS must not hold the exit up.
     runtime.shutdown_timeout(Duration::from_secs(1));
+    // INFO lines wait a moment to be written together; the last ones must not be lost.
+    log::logger().flush();
     result
 }
 

@@ -1,9 +1,10 @@
 //! Logging through log4rs.
 //!
 //! The built-in setup writes `2026-11-21 06:10:57,053 INFO <message>` lines (UTC) to
-//! `[daemon] log_file`, rotated by size, and in the foreground also to stderr. A
-//! `log_config` YAML file replaces it entirely. [`Logging::reload`] rebuilds the
-//! appenders, which reopens the files: that is how SIGHUP cooperates with logrotate.
+//! `[daemon] log_file`, rotated by size (INFO lines in bursts, see [`batch`]), and in
+//! the foreground also to stderr. A `log_config` YAML file replaces it entirely.
+//! [`Logging::reload`] rebuilds the appenders, which reopens the files: that is how
+//! SIGHUP cooperates with logrotate.
 
 use crate::config::DaemonConfig;
 use log4rs::append::console::{ConsoleAppender, Target};
@@ -14,6 +15,8 @@ use log4rs::append::rolling_file::RollingFileAppender;
 use log4rs::config::{Appender, Config, Root};
 use log4rs::encode::{Encode, Write as EncodeWrite};
 use std::path::PathBuf;
+
+mod batch;
 
 /// The line format of the built-in setup, as a log4rs pattern (what `etc/log4rs.yaml`
 /// uses to reproduce it).
@@ -119,9 +122,10 @@ fn build(daemon: &DaemonConfig, foreground: bool) -> Result<Config, LogError> {
         Box::new(roller),
     );
     let file = RollingFileAppender::builder()
-        .encoder(Box::new(LineEncoder))
+        .encoder(Box::new(batch::Verbatim))
         .build(path, Box::new(policy))
         .map_err(|e| file_err(e.to_string()))?;
+    let file = batch::Batched::new(Box::new(file));
     let mut builder = Config::builder().appender(Appender::builder().build("file", Box::new(file)));
     let mut root = Root::builder().appender("file");
     if foreground {
