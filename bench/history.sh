@@ -30,17 +30,9 @@ PER=${3:-10}
 END_MS=1795910400000
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
-cargo build --release --quiet --bin skypunchd --bin skypunchctl --example history_gen
-bin=$PWD/target/release
-dir=$(mktemp -d)
+. bench/lib.sh
+bench_setup --example history_gen
 db=${HISTORY_DB:-$dir/history.db}
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-cleanup() {
-  ctl stop >/dev/null 2>&1 || true
-  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
 
 if [ ! -f "$db" ]; then
   g0=$(date +%s)
@@ -110,7 +102,7 @@ rows = [
     ("`/api/services/<id>/history?limit=100`", http(lambda r: f"18092/api/services/{r.randint(1, services)}/history?limit=100")),
     ("one target's 90-day bar, `/api/targets/<id>/bars`", http(lambda r: f"18092/api/targets/{r.randint(1, n)}/bars")),
     ("`skypunchctl report --target <id> --month 2026-10`", ctl(lambda r: ["report", "--target", str(r.randint(1, n)), "--month", "2026-10"], 100)),
-    ("`skypunchctl report --server <name> --month 2026-10` (10 services)", ctl(lambda r: ["report", "--server", f"host{r.randint(0, servers - 1)}", "--month", "2026-10"], 100)),
+    (f"`skypunchctl report --server <name> --month 2026-10` ({per} services)", ctl(lambda r: ["report", "--server", f"host{r.randint(0, servers - 1)}", "--month", "2026-10"], 100)),
     (f"`skypunchctl report --month 2026-10` (all {n + services} sources)", ctl(lambda r: ["report", "--month", "2026-10"], 5)),
     ("nginx static answer (peer, for scale)", http(lambda r: "18091/")),
 ]

@@ -6,11 +6,12 @@
 #
 # BIN=<directory> runs the skypunchd and skypunchctl found there instead of building,
 # to compare two builds in the same period.
+# Arguments are more cargo targets to build (`--example history_gen`).
 bench_setup() {
   if [ -n "${BIN:-}" ]; then
     bin=$BIN
   else
-    cargo build --release --quiet --bin skypunchd --bin skypunchctl
+    cargo build --release --quiet --bin skypunchd --bin skypunchctl "$@"
     bin=$PWD/target/release
   fi
   dir=$(mktemp -d)

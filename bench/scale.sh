@@ -19,26 +19,24 @@ SECS=${2:-60}
 FREQ=${FREQ:-10}
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
-cargo build --release --quiet --bin skypunchd --bin skypunchctl
-bin=$PWD/target/release
-dir=$(mktemp -d)
-ctl() { "$bin/skypunchctl" --config "$dir/c.toml" "$@"; }
-cleanup() {
-  ctl stop >/dev/null 2>&1 || true
-  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_setup
 hz=$(getconf CLK_TCK)
 
 nginx_ok "$dir" 18181 18182
 
+daemon_config
+cat >> "$dir/c.toml" <<TOML
+log_level = "warn"
+
+[push]
+listen = ""
+
+TOML
 python3 - "$dir/c.toml" "$N" "$FREQ" <<'PY'
 import sys
 path, n, freq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with open(path, "w") as f:
-    f.write('[daemon]\nsocket = "run/s.sock"\npid_file = "run/s.pid"\ndatabase = "lib/s.db"\n'
-            'log_file = "log/s.log"\nlog_level = "warn"\n\n[push]\nlisten = ""\n\n')
+with open(path, "a") as f:
     for i in range(n):
         f.write(f'[[target]]\nname = "t{i}"\nurl = "http://127.0.0.1:{18181 + i % 2}/t/{i}"\n'
                 f'frequency = {freq}\ntimeout = 5\n\n')
@@ -53,7 +51,7 @@ sleep "$SECS"
 c1=$(cpu "$pid"); t1=$(date +%s%3N)
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
-checks=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT sum(pass_count + fail_count) FROM targets').fetchone()[0])" "$dir/lib/s.db")
+checks=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT sum(pass_count + fail_count) FROM targets').fetchone()[0])" "$dir/s.db")
 hyperfine -N --warmup 3 --runs 30 --export-json "$dir/one.json" "$bin/skypunchctl --config $dir/c.toml targets 1" > "$dir/hf1.txt" 2>&1 || { cat "$dir/hf1.txt" >&2; exit 1; }
 hyperfine -N --warmup 1 --runs 10 --export-json "$dir/all.json" "$bin/skypunchctl --config $dir/c.toml targets" > "$dir/hf2.txt" 2>&1 || { cat "$dir/hf2.txt" >&2; exit 1; }
 python3 - "$dir" "$N" "$SECS" "$size" "$rss" "$hwm" "$c0" "$c1" "$t0" "$t1" "$hz" "$checks" "$FREQ" <<'PY'
