@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS targets (
     repeated_fails     INTEGER NOT NULL DEFAULT 0,        -- consecutive failed checks
     repeated_passes    INTEGER NOT NULL DEFAULT 0,        -- consecutive checks PASS or WARN
     last_notified      INTEGER,                           -- time of the last FAILURE alert
-    last_trace         TEXT    NOT NULL DEFAULT '',
     last_check         INTEGER,                           -- ms: when the latest recorded check began
     warn_count         INTEGER NOT NULL DEFAULT 0,        -- checks WARN
     -- The verdicts of the latest checks since the state last changed, newest in bit 0.
@@ -66,6 +65,14 @@ BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
 CREATE TRIGGER IF NOT EXISTS targets_defs_update
 AFTER UPDATE OF name, url, method, authn, authn_params, expect_status, frequency, timeout, enabled, options ON targets
 BEGIN UPDATE meta SET value = value + 1 WHERE key = 'definitions'; END;
+
+-- The trace of a target's latest check that failed or changed its state (the daemon
+-- keeps every latest trace in memory; this is what a restart finds). Apart from
+-- `targets`, whose rows every check updates: a trace there made them five times wider.
+CREATE TABLE IF NOT EXISTS target_traces (
+    target_id INTEGER PRIMARY KEY REFERENCES targets (id) ON DELETE CASCADE,
+    trace     TEXT    NOT NULL
+);
 
 -- One row per check, kept [history] raw_days: what /api/targets/<id>/history shows.
 -- Kept in the order it is read, by target and time (WITHOUT ROWID): a read by one

@@ -262,9 +262,9 @@ fn record(
     let (next, event) = supervise::judge(&prev, rec.verdict, rec.thresholds, rec.time_ms);
     let class = rec.status_code.map(|s| s / 100);
     let is = |k: u16| i64::from(class == Some(k));
-    // A passing check of a passing target keeps the row small and its page cold: the
-    // daemon holds every latest trace in memory; the database keeps the last one that
-    // failed or changed the state, which is what survives a restart.
+    // The daemon holds every latest trace in memory; the database keeps the last one
+    // that failed or changed the state, which is what survives a restart. A passing
+    // check of a passing target writes none.
     let keep_trace = rec.verdict != Verdict::Pass || prev.status != Status::Pass;
     let trace = if keep_trace {
         rec.trace.1.render(&rec.trace.0)
@@ -278,7 +278,6 @@ fn record(
          count500 = count500 + ?, network_fails = network_fails + ?, \
          repeated_fails = ?, repeated_passes = ?, last_notified = ?, \
          recent_fails = ?, recent_warns = ?, recent_seen = ?, state_changes = ?, flapping_since = ?, \
-         last_trace = CASE WHEN ? THEN ? ELSE last_trace END, \
          last_check = max(coalesce(last_check, ?), ?) WHERE id = ?",
     )?
     .execute(params![
@@ -301,12 +300,17 @@ fn record(
         next.recent.seen,
         next.flap.changes_text(),
         next.flap.since,
-        keep_trace,
-        trace,
         rec.time_ms,
         rec.time_ms,
         rec.target_id
     ])?;
+    if keep_trace {
+        c.prepare_cached(
+            "INSERT INTO target_traces (target_id, trace) VALUES (?, ?) \
+             ON CONFLICT (target_id) DO UPDATE SET trace = excluded.trace",
+        )?
+        .execute(params![rec.target_id, trace])?;
+    }
     c.prepare_cached(
         "INSERT INTO target_results (target_id, time, result, status_code, response_us, description) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -459,6 +463,48 @@ mod tests {
             period_ms: 60_000,
             urgent: !passed,
         }
+    }
+
+    #[tokio::test]
+    async fn the_stored_trace_is_the_latest_that_failed_or_changed_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        let id = store
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO targets (name, url) VALUES ('t', 'http://x/')",
+                    [],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await
+            .unwrap();
+        let traced = |passed: bool, header: &str| {
+            let mut r = rec(id, passed);
+            r.trace = std::sync::Arc::new((header.into(), crate::domain::trace::Trace::start()));
+            r
+        };
+        let stored = || async { store.target_info(id).await.unwrap().last_trace.unwrap() };
+        assert_eq!(stored().await, "", "none yet");
+        store
+            .record_check(traced(false, "first FAIL"))
+            .await
+            .unwrap();
+        assert!(
+            stored().await.contains("first FAIL"),
+            "{}",
+            stored().await
+        );
+        store
+            .record_check(traced(true, "PASS that ends it"))
+            .await
+            .unwrap();
+        assert!(stored().await.contains("PASS that ends it"));
+        store
+            .record_check(traced(true, "routine PASS"))
+            .await
+            .unwrap();
+        assert!(stored().await.contains("PASS that ends it"), "kept");
     }
 
     #[tokio::test]

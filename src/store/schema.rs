@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0012_silences.sql"),
     include_str!("../../sql/migrations/0013_jobs.sql"),
     include_str!("../../sql/migrations/0014_alertmanager.sql"),
+    include_str!("../../sql/migrations/0015_target_traces.sql"),
 ];
 
 /// The schema version this build writes.
@@ -147,6 +148,10 @@ mod tests {
             .unwrap();
         c.execute_batch("INSERT INTO alerts (time, kind, channel, event, message) VALUES (1, 'test', 'test', 'test', 'kept')")
             .unwrap();
+        c.execute_batch(
+            "INSERT INTO targets (name, url, last_trace) VALUES ('a', 'http://a/', 'GET http://a/ FAIL'), ('b', 'http://b/', '')",
+        )
+        .unwrap();
         prepare(&mut c, &path).unwrap();
         let v: u32 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -160,6 +165,15 @@ mod tests {
             })
             .unwrap();
         assert_eq!((message.as_str(), description.as_str()), ("kept", ""));
+        // Only the target that had a trace has one, moved out of its row.
+        let traces: Vec<(i64, String)> = c
+            .prepare("SELECT target_id, trace FROM target_traces")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(traces, [(1, "GET http://a/ FAIL".to_string())]);
     }
 
     #[test]

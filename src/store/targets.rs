@@ -404,7 +404,10 @@ impl Store {
     pub async fn target_info(&self, id: i64) -> Result<TargetInfo> {
         self.read(move |c| {
             c.query_row(
-                &format!("SELECT {INFO_COLUMNS}, last_trace FROM targets WHERE id = ?"),
+                &format!(
+                    "SELECT {INFO_COLUMNS}, coalesce((SELECT trace FROM target_traces \
+                     WHERE target_id = targets.id), '') FROM targets WHERE id = ?"
+                ),
                 [id],
                 |r| info_row(r, true),
             )
