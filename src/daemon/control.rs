@@ -207,7 +207,7 @@ impl From<crate::store::Report> for ReportInfo {
                 .map(|row| {
                     let f = row.figures;
                     ReportLine {
-                        kind: row.kind.to_string(),
+                        kind: row.kind.as_str().to_string(),
                         id: row.id,
                         source: row.source,
                         covered_ms: f.covered_ms,

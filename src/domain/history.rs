@@ -45,6 +45,26 @@ impl Condition {
     }
 }
 
+/// What a history is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// A polled target.
+    Target,
+    /// A pushed service.
+    Service,
+}
+
+impl SourceKind {
+    /// `target` or `service`, as URLs, keys and reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Target => "target",
+            SourceKind::Service => "service",
+        }
+    }
+}
+
 /// The state stored in a service's history for a period it was offline.
 pub const OFFLINE: &str = "OFFLINE";
 

@@ -3,6 +3,7 @@
 
 use super::web::{params, rfc3339, ReadSide};
 use super::{error, json};
+use crate::domain::history::SourceKind;
 use crate::domain::time::now_ms;
 use crate::store::{ReportAsk, ReportError};
 use bytes::Bytes;
@@ -22,22 +23,25 @@ pub async fn route(web: &ReadSide, path: &str, query: &str) -> Option<Response<F
         return Some(web.some_bars(query).await);
     }
     let (kind, rest) = if let Some(rest) = path.strip_prefix("/api/targets/") {
-        ("target", rest)
+        (SourceKind::Target, rest)
     } else {
-        ("service", path.strip_prefix("/api/services/")?)
+        (SourceKind::Service, path.strip_prefix("/api/services/")?)
     };
     let (id, what) = rest.split_once('/')?;
     let id: i64 = id.parse().ok()?;
     match (kind, what) {
         (_, "bars") => Some(web.bars(kind, id).await),
-        ("target", "responses") => Some(web.responses(id, query).await),
+        (SourceKind::Target, "responses") => Some(web.responses(id, query).await),
         _ => None,
     }
 }
 
 /// A source the caller named that does not exist.
-fn no_such(kind: &str, id: i64) -> Response<Full<Bytes>> {
-    error(StatusCode::NOT_FOUND, format!("No {kind} with id {id}"))
+fn no_such(kind: SourceKind, id: i64) -> Response<Full<Bytes>> {
+    error(
+        StatusCode::NOT_FOUND,
+        format!("No {} with id {id}", kind.as_str()),
+    )
 }
 
 fn failed(e: impl std::fmt::Display) -> Response<Full<Bytes>> {
@@ -77,7 +81,7 @@ impl ReadSide {
 
     /// `GET /api/targets/<id>/bars`, `/api/services/<id>/bars`: the last 90 local days,
     /// oldest first.
-    pub async fn bars(&self, kind: &'static str, id: i64) -> Response<Full<Bytes>> {
+    pub async fn bars(&self, kind: SourceKind, id: i64) -> Response<Full<Bytes>> {
         match self.store.bars(kind, id, self.last_days(), now_ms()).await {
             Ok(Some(bars)) => json(StatusCode::OK, json!(bars)),
             Ok(None) => no_such(kind, id),
@@ -95,8 +99,10 @@ impl ReadSide {
                 let mut which = Vec::new();
                 for key in list.split(',').filter(|k| !k.is_empty()) {
                     let parsed = match key.split_once(':') {
-                        Some(("target", id)) => id.parse().ok().map(|id| ("target", id)),
-                        Some(("service", id)) => id.parse().ok().map(|id| ("service", id)),
+                        Some(("target", id)) => id.parse().ok().map(|id| (SourceKind::Target, id)),
+                        Some(("service", id)) => {
+                            id.parse().ok().map(|id| (SourceKind::Service, id))
+                        }
                         _ => None,
                     };
                     match parsed {
@@ -157,7 +163,7 @@ impl ReadSide {
                     .collect();
                 json(StatusCode::OK, json!({ "range": range, "points": items }))
             }
-            Ok(None) => no_such("target", id),
+            Ok(None) => no_such(SourceKind::Target, id),
             Err(e) => failed(e),
         }
     }

@@ -2,10 +2,10 @@
 //! and a target's response times, each through the source's own key.
 
 use super::checks::PASSED;
-use super::report::{find, Found};
+use super::report::{exists, find, Found};
 use super::rollup::histogram;
 use super::{Result, Store};
-use crate::domain::history::{Calendar, Spent, HOUR_MS};
+use crate::domain::history::{Calendar, SourceKind, Spent, HOUR_MS};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
@@ -48,12 +48,12 @@ pub struct Point {
 }
 
 impl Store {
-    /// A target's (`kind` = `target`) or service's daily bars for `days` (`YYYYMMDD`,
+    /// A target's or service's daily bars for `days` (`YYYYMMDD`,
     /// oldest first, as [`Calendar::last_days`] gives them) as known at `now`; days
     /// without data are there, empty. `None` for an unknown source.
     pub async fn bars(
         &self,
-        kind: &'static str,
+        kind: SourceKind,
         id: i64,
         days: Vec<i32>,
         now: i64,
@@ -66,12 +66,11 @@ impl Store {
         .await
     }
 
-    /// Daily bars for `days` of the sources named (`("target", id)`, `("service",
-    /// id)`; every target and service when `None`), keyed `target:<id>` and
-    /// `service:<id>`; unknown ones are left out.
+    /// Daily bars for `days` of the sources named (every target and service when
+    /// `None`), keyed `target:<id>` and `service:<id>`; unknown ones are left out.
     pub async fn some_bars(
         &self,
-        which: Option<Vec<(&'static str, i64)>>,
+        which: Option<Vec<(SourceKind, i64)>>,
         days: Vec<i32>,
         now: i64,
     ) -> Result<Vec<(String, Vec<Bar>)>> {
@@ -82,8 +81,8 @@ impl Store {
                 None => {
                     let mut all = Vec::new();
                     for (kind, sql) in [
-                        ("target", "SELECT id FROM targets ORDER BY id"),
-                        ("service", "SELECT id FROM services ORDER BY id"),
+                        (SourceKind::Target, "SELECT id FROM targets ORDER BY id"),
+                        (SourceKind::Service, "SELECT id FROM services ORDER BY id"),
                     ] {
                         let ids: Vec<i64> = c
                             .prepare_cached(sql)?
@@ -98,7 +97,7 @@ impl Store {
             for (kind, id) in which {
                 if let Some(found) = find(c, kind, id)? {
                     out.push((
-                        format!("{kind}:{id}"),
+                        format!("{}:{id}", kind.as_str()),
                         day_bars(c, &found, &days, &cal, now)?,
                     ));
                 }
@@ -117,7 +116,7 @@ impl Store {
         hourly: bool,
     ) -> Result<Option<Vec<Point>>> {
         self.read(move |c| {
-            if find(c, "target", id)?.is_none() {
+            if !exists(c, SourceKind::Target, id)? {
                 return Ok(None);
             }
             let points = if hourly {
@@ -179,11 +178,11 @@ fn day_bars(c: &Connection, s: &Found, days: &[i32], cal: &Calendar, now: i64) -
         return Ok(Vec::new());
     };
     let sql = match s.kind {
-        "target" => {
+        SourceKind::Target => {
             "SELECT day, checks, failures, up_ms, warn_ms, down_ms, unknown_ms, offline_ms \
              FROM target_days WHERE target_id = ? AND day BETWEEN ? AND ?"
         }
-        _ => {
+        SourceKind::Service => {
             "SELECT day, NULL, NULL, 0, warn_ms, down_ms, unknown_ms, offline_ms \
              FROM service_days WHERE service_id = ? AND day BETWEEN ? AND ?"
         }
@@ -210,7 +209,7 @@ fn day_bars(c: &Connection, s: &Found, days: &[i32], cal: &Calendar, now: i64) -
         let (day, figures) = row?;
         found.insert(day, figures);
     }
-    let target = s.kind == "target";
+    let target = s.kind == SourceKind::Target;
     Ok(days
         .iter()
         .map(|&day| {

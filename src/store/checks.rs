@@ -3,7 +3,7 @@
 
 use super::rollup::{close_incident, open_incident, Source, Tally};
 use super::{in_savepoint, Result, Store, Tx};
-use crate::domain::history::{Calendar, Condition, HOUR_MS};
+use crate::domain::history::{Calendar, Condition, SourceKind, HOUR_MS};
 use crate::domain::supervise::{
     self, Flap, Progress, Recent, Status, TargetEvent, Thresholds, Verdict, MAX_WINDOW,
 };
@@ -186,11 +186,7 @@ impl Store {
     /// A target's checks, newest first. `None` when the target does not exist.
     pub async fn target_history(&self, id: i64, limit: u32) -> Result<Option<Vec<HistoryRow>>> {
         self.read(move |c| {
-            let exists = c
-                .query_row("SELECT 1 FROM targets WHERE id = ?", [id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !super::report::exists(c, SourceKind::Target, id)? {
                 return Ok(None);
             }
             let mut s = c.prepare_cached(
@@ -490,11 +486,7 @@ mod tests {
             .record_check(traced(false, "first FAIL"))
             .await
             .unwrap();
-        assert!(
-            stored().await.contains("first FAIL"),
-            "{}",
-            stored().await
-        );
+        assert!(stored().await.contains("first FAIL"), "{}", stored().await);
         store
             .record_check(traced(true, "PASS that ends it"))
             .await

@@ -4,7 +4,9 @@
 
 use super::rollup::histogram;
 use super::{Result, Store};
-use crate::domain::history::{figures, Condition, Figures, Incident, Responses, Spent, HOUR_MS};
+use crate::domain::history::{
+    figures, Condition, Figures, Incident, Responses, SourceKind, Spent, HOUR_MS,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -90,8 +92,8 @@ impl ReportAsk {
 /// One row of a report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportRow {
-    /// `target` or `service`.
-    pub kind: &'static str,
+    /// A target's or a service's.
+    pub kind: SourceKind,
     /// The target's or service's id.
     pub id: i64,
     /// The target's name, or `server/service`.
@@ -103,7 +105,7 @@ pub struct ReportRow {
 
 /// A source as found, with what its figures need besides its rows.
 pub(super) struct Found {
-    pub(super) kind: &'static str,
+    pub(super) kind: SourceKind,
     pub(super) id: i64,
     name: String,
     /// Its last check or report: when, in what condition, and how long that stands.
@@ -126,7 +128,7 @@ impl Found {
         if let Some((at, condition, stands)) = self.last {
             let until = at.saturating_add(stands);
             spent.add(condition, overlap((at, until.min(now)), range));
-            if self.kind == "service" {
+            if self.kind == SourceKind::Service {
                 spent.add(Condition::Offline, overlap((until, now), range));
             }
         }
@@ -236,7 +238,7 @@ fn target(r: &rusqlite::Row) -> rusqlite::Result<Found> {
         _ => None,
     };
     Ok(Found {
-        kind: "target",
+        kind: SourceKind::Target,
         id,
         name,
         // As when the next check is recorded: a gap longer than this is no data.
@@ -265,7 +267,7 @@ fn service(r: &rusqlite::Row) -> rusqlite::Result<Found> {
     );
     let condition = state.as_deref().and_then(Condition::of_service_state);
     Ok(Found {
-        kind: "service",
+        kind: SourceKind::Service,
         id,
         name,
         last: at
@@ -275,14 +277,27 @@ fn service(r: &rusqlite::Row) -> rusqlite::Result<Found> {
     })
 }
 
-/// One target (`kind` = `target`) or service by id.
-pub(super) fn find(c: &Connection, kind: &str, id: i64) -> Result<Option<Found>> {
+/// Whether a target or service with this id exists, whatever its other columns hold
+/// (a row typed in by hand still has its history read).
+pub(super) fn exists(c: &Connection, kind: SourceKind, id: i64) -> Result<bool> {
+    let sql = match kind {
+        SourceKind::Target => "SELECT 1 FROM targets WHERE id = ?",
+        SourceKind::Service => "SELECT 1 FROM services WHERE id = ?",
+    };
+    Ok(c.prepare_cached(sql)?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// One target or service by id.
+pub(super) fn find(c: &Connection, kind: SourceKind, id: i64) -> Result<Option<Found>> {
     let found = match kind {
-        "target" => c
+        SourceKind::Target => c
             .prepare_cached(&format!("{TARGETS} WHERE id = ?"))?
             .query_row([id], target)
             .optional()?,
-        _ => c
+        SourceKind::Service => c
             .prepare_cached(&format!("{SERVICES} WHERE s.id = ?"))?
             .query_row([id], service)
             .optional()?,
@@ -338,12 +353,12 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
         (to + HOUR_MS - 1).div_euclid(HOUR_MS),
     );
     let sql = match s.kind {
-        "target" => {
+        SourceKind::Target => {
             "SELECT sum(up_ms), sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), \
              min(min_us) / 1000.0, max(max_us) / 1000.0, histogram_sum(histogram) \
              FROM target_hours WHERE target_id = ? AND hour >= ? AND hour < ?"
         }
-        _ => {
+        SourceKind::Service => {
             "SELECT 0, sum(warn_ms), sum(down_ms), sum(unknown_ms), sum(offline_ms), NULL, NULL, \
              NULL FROM service_hours WHERE service_id = ? AND hour >= ? AND hour < ?"
         }
@@ -373,11 +388,11 @@ fn hours(c: &Connection, s: &Found, from: i64, to: i64) -> Result<(Spent, Respon
 /// The source's incidents that overlap `[from, to)`.
 fn incidents(c: &Connection, s: &Found, from: i64, to: i64) -> Result<Vec<Incident>> {
     let sql = match s.kind {
-        "target" => {
+        SourceKind::Target => {
             "SELECT started, ended FROM target_incidents WHERE target_id = ?1 AND started < ?3 \
              AND (ended IS NULL OR ended >= ?2) ORDER BY started"
         }
-        _ => {
+        SourceKind::Service => {
             "SELECT started, ended FROM service_incidents WHERE service_id = ?1 AND started < ?3 \
              AND (ended IS NULL OR ended >= ?2) ORDER BY started"
         }

@@ -163,7 +163,7 @@ async fn a_targets_downtime_incidents_and_gaps_are_counted_from_its_checks() {
     let cal = Calendar::utc();
     let day = cal.day(t0);
     let bars = store
-        .bars("target", 1, vec![day], now)
+        .bars(SourceKind::Target, 1, vec![day], now)
         .await
         .unwrap()
         .unwrap();
@@ -177,7 +177,7 @@ async fn a_targets_downtime_incidents_and_gaps_are_counted_from_its_checks() {
         .unwrap()
         .is_none());
     assert!(store
-        .bars("target", 9, vec![day], now)
+        .bars(SourceKind::Target, 9, vec![day], now)
         .await
         .unwrap()
         .is_none());
@@ -255,7 +255,12 @@ async fn a_services_states_offline_time_and_samples_are_kept() {
     assert!((degraded - expected).abs() < 1e-9, "{degraded} {expected}");
     // The day's bar says the same; its hours that stayed OK have no row.
     let bar = &store
-        .bars("service", rows[0].id, vec![Calendar::utc().day(base)], now)
+        .bars(
+            SourceKind::Service,
+            rows[0].id,
+            vec![Calendar::utc().day(base)],
+            now,
+        )
         .await
         .unwrap()
         .unwrap()[0];
@@ -343,7 +348,11 @@ async fn a_month_and_its_days_follow_daylight_saving_time() {
     assert_eq!((f.no_data_ms, f.downtime_ms), (0, HOUR_MS));
     assert_eq!((f.incidents, f.mttr_ms), (1, Some(HOUR_MS)));
     let days = vec![20260328, 20260329, 20260330];
-    let bars = store.bars("target", 1, days, now).await.unwrap().unwrap();
+    let bars = store
+        .bars(SourceKind::Target, 1, days, now)
+        .await
+        .unwrap()
+        .unwrap();
     let hours: Vec<i64> = bars.iter().map(|b| b.covered_ms / HOUR_MS).collect();
     assert_eq!(
         hours,

@@ -3,7 +3,8 @@
 
 use super::filing::state_name;
 use super::{Result, Store};
-use rusqlite::{params, OptionalExtension};
+use crate::domain::history::SourceKind;
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 impl Store {
@@ -61,11 +62,7 @@ impl Store {
         limit: u32,
     ) -> Result<Option<Vec<(i64, String, String)>>> {
         self.read(move |c| {
-            let exists = c
-                .query_row("SELECT 1 FROM services WHERE id = ?", [id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !super::report::exists(c, SourceKind::Service, id)? {
                 return Ok(None);
             }
             // Filed rows through their key; the few not yet filed by a scan.
