@@ -116,7 +116,14 @@ fn bad_rows_typed_in_by_hand_fail_alone_and_break_nothing() {
     assert!(text(&out).0.contains("half") && text(&out).0.contains("blob"));
     assert!(f.ctl(&["notifiers"]).status.success());
     let addr = listen_addr(&f);
-    for path in ["/api/status", "/metrics", "/api/targets/2/history"] {
+    for path in [
+        "/api/status",
+        "/metrics",
+        "/api/targets/2/history",
+        "/api/targets/2/bars",
+        "/api/bars",
+        "/api/report",
+    ] {
         let (code, _, body) = exchange(
             &addr,
             &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),

@@ -225,7 +225,10 @@ impl Store {
     }
 }
 
-const TARGETS: &str = "SELECT id, name, status, last_check, frequency FROM targets";
+/// Read as their types whatever a row typed in by hand holds: such a row is a FAIL
+/// naming its bad column, and must not fail the reports and bars of the others.
+const TARGETS: &str = "SELECT id, CAST(name AS TEXT), status, last_check, \
+    CAST(frequency AS INTEGER) FROM targets";
 const SERVICES: &str = "SELECT s.id, sv.name || '/' || s.name, s.filed_at, s.filed_state, \
     s.period, s.first_report FROM services s JOIN servers sv ON sv.id = s.server_id";
 
