@@ -12,7 +12,7 @@
 //! and the filing); the days before, whose raw rows would be pruned by now, through
 //! `record_past`, which writes the same hourly and daily figures and incidents.
 
-use skypunch::domain::history::{Calendar, Condition};
+use skypunch::domain::history::{Calendar, Condition, SourceKind};
 use skypunch::domain::report::{ServerId, ServiceReport, ServiceState};
 use skypunch::domain::supervise::{Thresholds, Verdict};
 use skypunch::domain::trace::Trace;
@@ -154,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(since) = failing_since {
             past.incidents.push((since, raw_from));
         }
-        store.record_past("target", id, past).await?;
+        store.record_past(SourceKind::Target, id, past).await?;
     }
     eprintln!("targets, past: {:.1} s", began.elapsed().as_secs_f64());
 
@@ -276,7 +276,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(since) = failing_since {
             past.incidents.push((since, raw_from));
         }
-        store.record_past("service", id, past).await?;
+        store.record_past(SourceKind::Service, id, past).await?;
     }
     eprintln!("services, past: {:.1} s", began.elapsed().as_secs_f64());
     store.close().await;

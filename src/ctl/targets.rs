@@ -5,6 +5,7 @@ use crate::control::client::Client;
 use crate::control::protocol::{NewTarget, Request, Response, TestReport};
 use crate::control::protocol::{TargetInfo, TargetLine};
 use crate::ctl::args::{AddTarget, TargetAction, TargetsArgs, TargetsCommand};
+use crate::domain::target::CheckKind;
 use crate::table::{cell, Table};
 use crate::target::TargetOptions;
 
@@ -145,10 +146,11 @@ pub fn detail_table(x: &TargetInfo) -> String {
     let mut t = Table::detail();
     // A target that speaks no HTTP has no status to expect: "-" says so instead of
     // an HTTP default it does not use.
-    let method = crate::domain::target::shown_method(&x.url, &x.method).to_string();
-    let expected = match method == x.method {
-        true => x.expect_status.to_string(),
-        false => "-".to_string(),
+    let kind = CheckKind::of_url(&x.url).unwrap_or_default();
+    let method = kind.shown(&x.method).to_string();
+    let expected = match kind {
+        CheckKind::Http => x.expect_status.to_string(),
+        _ => "-".to_string(),
     };
     for (k, v) in [
         ("ID", x.id.to_string()),

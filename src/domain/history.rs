@@ -63,6 +63,13 @@ impl SourceKind {
             SourceKind::Service => "service",
         }
     }
+
+    /// The kind [`as_str`](Self::as_str) names.
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        [SourceKind::Target, SourceKind::Service]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 /// The state stored in a service's history for a period it was offline.

@@ -62,6 +62,7 @@ impl Batched {
         let started = std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(move || late.run());
+        // A thread that did not start dropped its clone with it: `shared` is ours alone.
         if started.is_err() {
             if let Some(s) = Arc::get_mut(&mut shared) {
                 s.direct = true;

@@ -98,13 +98,9 @@ impl ReadSide {
             Some(list) => {
                 let mut which = Vec::new();
                 for key in list.split(',').filter(|k| !k.is_empty()) {
-                    let parsed = match key.split_once(':') {
-                        Some(("target", id)) => id.parse().ok().map(|id| (SourceKind::Target, id)),
-                        Some(("service", id)) => {
-                            id.parse().ok().map(|id| (SourceKind::Service, id))
-                        }
-                        _ => None,
-                    };
+                    let parsed = key
+                        .split_once(':')
+                        .and_then(|(kind, id)| Some((SourceKind::parse(kind)?, id.parse().ok()?)));
                     match parsed {
                         Some(k) => which.push(k),
                         None => {

@@ -319,7 +319,7 @@ async fn a_month_and_its_days_follow_daylight_saving_time() {
     let span = |a, b, c| (a, b, c);
     store
         .record_past(
-            "target",
+            SourceKind::Target,
             1,
             Past {
                 spans: vec![

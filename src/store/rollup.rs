@@ -3,7 +3,7 @@
 
 use super::{Result, Tx};
 use crate::domain::history::{
-    bucket, hour_pieces, pack_histogram, unpack_histogram, Calendar, Condition, Spent,
+    bucket, hour_pieces, pack_histogram, unpack_histogram, Calendar, Condition, SourceKind, Spent,
 };
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
@@ -329,14 +329,14 @@ pub struct Past {
 }
 
 impl super::Store {
-    /// Writes `past` for a target (`kind` = `target`) or service; a service's time is
-    /// accounted for from the first span on.
-    pub async fn record_past(&self, kind: &'static str, id: i64, past: Past) -> Result<()> {
+    /// Writes `past` for a target or service; a service's time is accounted for from
+    /// the first span on.
+    pub async fn record_past(&self, kind: SourceKind, id: i64, past: Past) -> Result<()> {
         let cal = self.history().calendar.clone();
         self.write(move |c| {
             let source = match kind {
-                "target" => Source::Target(id),
-                _ => Source::Service(id),
+                SourceKind::Target => Source::Target(id),
+                SourceKind::Service => Source::Service(id),
             };
             let mut tally = Tally::default();
             for &(a, b, condition) in &past.spans {
