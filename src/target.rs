@@ -8,131 +8,16 @@
 //! that it shows up as a FAIL with that description instead of vanishing.
 
 use crate::config::{
-    validate_target, AuthConfig, AuthKind, Invalid, Method, TargetConfig, DEFAULT_FLAP_CHANGES,
-    DEFAULT_FLAP_MINUTES, MAX_FREQUENCY, OPENSTACK_PARAMS_ERROR,
+    validate_target, AuthConfig, AuthKind, Invalid, Method, TargetConfig, TargetOptions,
+    MAX_FREQUENCY, OPENSTACK_PARAMS_ERROR,
 };
 use crate::domain::target::{CheckKind, TargetRow};
 use crate::secret::{json_error, Secret};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 /// The options of a target that sets none.
 static DEFAULT_OPTIONS: LazyLock<Arc<TargetOptions>> =
     LazyLock::new(|| Arc::new(TargetOptions::default()));
-
-/// Options beyond Skypunch's columns, stored as JSON in `targets.options`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TargetOptions {
-    /// Extra request headers.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
-    /// Request body.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// FAIL unless the body contains this.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_contains: Option<String>,
-    /// FAIL unless the body matches this regular expression.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_regex: Option<String>,
-    /// What a `tcp://` target sends once connected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send: Option<String>,
-    /// FAIL unless a `tcp://` target's first reply contains this.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expect: Option<String>,
-    /// FAIL when an `icmp://` target loses more of its echo requests (default 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_loss_percent: Option<u32>,
-    /// FAIL when the whole response takes longer, in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_response_ms: Option<u64>,
-    /// FAIL when the certificate expires within this many days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cert_expiry_days: Option<u32>,
-    /// WARN when the whole response takes longer, in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warn_response_ms: Option<u64>,
-    /// WARN when the certificate expires within this many days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warn_cert_days: Option<u32>,
-    /// Follow 3xx redirects (up to 10).
-    pub follow_redirects: bool,
-    /// Follow a redirect from https to http.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub allow_insecure_redirect: bool,
-    /// Verify the TLS certificate.
-    pub tls_verify: bool,
-    /// Reuse the target's connection between checks.
-    pub keep_alive: bool,
-    /// Failed checks (among `failure_window`) before the state becomes FAIL.
-    pub failure_threshold: u32,
-    /// The latest checks `failure_threshold` is counted in; none = as many
-    /// (consecutive).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_window: Option<u32>,
-    /// Passed checks (among `success_window`) before FAIL becomes PASS.
-    pub success_threshold: u32,
-    /// The latest checks `success_threshold` is counted in; none = as many.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success_window: Option<u32>,
-    /// Repeat a FAILURE this often while it lasts; 0 = never.
-    pub renotify_minutes: u32,
-    /// State changes within `flap_minutes` that make the target flapping; 0 = off.
-    pub flap_changes: u32,
-    /// The flapping period, and how long a state must hold to settle.
-    pub flap_minutes: u32,
-    /// Parents whose being down holds this target's alerts back.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
-}
-
-impl TargetOptions {
-    /// The rules its checks are judged by.
-    pub fn thresholds(&self) -> crate::domain::supervise::Thresholds {
-        crate::domain::supervise::Thresholds {
-            failure: self.failure_threshold,
-            failure_window: self.failure_window.unwrap_or(self.failure_threshold),
-            success: self.success_threshold,
-            success_window: self.success_window.unwrap_or(self.success_threshold),
-            renotify_minutes: self.renotify_minutes,
-            flap_changes: self.flap_changes,
-            flap_minutes: self.flap_minutes,
-        }
-    }
-}
-
-impl Default for TargetOptions {
-    fn default() -> Self {
-        TargetOptions {
-            headers: BTreeMap::new(),
-            body: None,
-            body_contains: None,
-            body_regex: None,
-            send: None,
-            expect: None,
-            max_loss_percent: None,
-            max_response_ms: None,
-            cert_expiry_days: None,
-            warn_response_ms: None,
-            warn_cert_days: None,
-            follow_redirects: false,
-            allow_insecure_redirect: false,
-            tls_verify: true,
-            keep_alive: false,
-            failure_threshold: 1,
-            failure_window: None,
-            success_threshold: 1,
-            success_window: None,
-            renotify_minutes: 0,
-            flap_changes: DEFAULT_FLAP_CHANGES,
-            flap_minutes: DEFAULT_FLAP_MINUTES,
-            depends_on: Vec::new(),
-        }
-    }
-}
 
 /// Keystone project scoping, which also selects the API version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,29 +179,7 @@ impl TargetDef {
             timeout: self.timeout,
             enabled: self.enabled,
             auth: auth.clone(),
-            headers: self.options.headers.clone(),
-            body: self.options.body.clone(),
-            body_contains: self.options.body_contains.clone(),
-            body_regex: self.options.body_regex.clone(),
-            send: self.options.send.clone(),
-            expect: self.options.expect.clone(),
-            max_loss_percent: self.options.max_loss_percent,
-            max_response_ms: self.options.max_response_ms,
-            cert_expiry_days: self.options.cert_expiry_days,
-            warn_response_ms: self.options.warn_response_ms,
-            warn_cert_days: self.options.warn_cert_days,
-            follow_redirects: self.options.follow_redirects,
-            allow_insecure_redirect: self.options.allow_insecure_redirect,
-            tls_verify: self.options.tls_verify,
-            keep_alive: self.options.keep_alive,
-            failure_threshold: self.options.failure_threshold,
-            failure_window: self.options.failure_window,
-            success_threshold: self.options.success_threshold,
-            success_window: self.options.success_window,
-            renotify_minutes: self.options.renotify_minutes,
-            flap_changes: self.options.flap_changes,
-            flap_minutes: self.options.flap_minutes,
-            depends_on: self.options.depends_on.clone(),
+            options: (*self.options).clone(),
         };
         validate_target(&config)?;
         self.auth = typed_auth(&auth);
@@ -442,31 +305,6 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         }
         v.to_string()
     };
-    let options = TargetOptions {
-        headers: t.headers.clone(),
-        body: t.body.clone(),
-        body_contains: t.body_contains.clone(),
-        body_regex: t.body_regex.clone(),
-        send: t.send.clone(),
-        expect: t.expect.clone(),
-        max_loss_percent: t.max_loss_percent,
-        max_response_ms: t.max_response_ms,
-        cert_expiry_days: t.cert_expiry_days,
-        warn_response_ms: t.warn_response_ms,
-        warn_cert_days: t.warn_cert_days,
-        follow_redirects: t.follow_redirects,
-        allow_insecure_redirect: t.allow_insecure_redirect,
-        tls_verify: t.tls_verify,
-        keep_alive: t.keep_alive,
-        failure_threshold: t.failure_threshold,
-        failure_window: t.failure_window,
-        success_threshold: t.success_threshold,
-        success_window: t.success_window,
-        renotify_minutes: t.renotify_minutes,
-        flap_changes: t.flap_changes,
-        flap_minutes: t.flap_minutes,
-        depends_on: t.depends_on.clone(),
-    };
     TargetRow {
         id: 0,
         name: t.name.clone(),
@@ -478,7 +316,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         frequency: i64::from(t.frequency),
         timeout: i64::from(t.timeout),
         enabled: t.enabled,
-        options: serde_json::to_string(&options).unwrap_or_else(|_| "{}".into()),
+        options: serde_json::to_string(&t.options).unwrap_or_else(|_| "{}".into()),
         unreadable: None,
     }
 }

@@ -2,11 +2,11 @@
 //! validation, shared with `skypunchctl targets add` / `notifiers add` and rows read
 //! from the database.
 
+use super::options::TargetOptions;
 use crate::domain::supervise::MAX_WINDOW;
 use crate::domain::target::CheckKind;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// HTTP methods a target may use.
@@ -69,115 +69,45 @@ impl fmt::Display for Method {
     }
 }
 
-/// `[[target]]`: one HTTP(S) check.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[[target]]`: one check, as the file, `skypunchctl targets add` and a stored row
+/// describe it. Read from the file by `options.rs`, which also holds its options.
+#[derive(Debug, Clone)]
 pub struct TargetConfig {
     /// Unique name; config entries are matched to database rows by it.
     pub name: String,
     /// URL to check.
     pub url: String,
-    /// HTTP method.
-    #[serde(default)]
+    /// HTTP method (default GET).
     pub method: Method,
-    /// Status that means PASS.
-    #[serde(default = "default_expect_status")]
+    /// Status that means PASS (default 200).
     pub expect_status: u16,
-    /// Seconds between checks.
-    #[serde(default = "default_frequency")]
+    /// Seconds between checks (default 10).
     pub frequency: u32,
-    /// Seconds for the whole check.
-    #[serde(default = "default_timeout")]
+    /// Seconds for the whole check (default 10).
     pub timeout: u32,
-    /// Whether the target is checked.
-    #[serde(default = "yes")]
+    /// Whether the target is checked (default yes).
     pub enabled: bool,
     /// How the request authenticates (`none`, `basic`, `openstack`).
-    #[serde(default)]
     pub auth: AuthConfig,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Request body.
-    #[serde(default)]
-    pub body: Option<String>,
-    /// FAIL unless the body contains this text.
-    #[serde(default)]
-    pub body_contains: Option<String>,
-    /// FAIL unless the body matches this regular expression.
-    #[serde(default)]
-    pub body_regex: Option<String>,
-    /// Sent once connected (`tcp://`).
-    #[serde(default)]
-    pub send: Option<String>,
-    /// FAIL unless the first reply contains this (`tcp://`).
-    #[serde(default)]
-    pub expect: Option<String>,
-    /// FAIL when more of the echo requests are lost, in percent (`icmp://`; default 0).
-    #[serde(default)]
-    pub max_loss_percent: Option<u32>,
-    /// FAIL when the response takes longer.
-    #[serde(default)]
-    pub max_response_ms: Option<u64>,
-    /// FAIL when the certificate expires within this many days.
-    #[serde(default)]
-    pub cert_expiry_days: Option<u32>,
-    /// WARN when the response takes longer.
-    #[serde(default)]
-    pub warn_response_ms: Option<u64>,
-    /// WARN when the certificate expires within this many days.
-    #[serde(default)]
-    pub warn_cert_days: Option<u32>,
-    /// Follow 3xx redirects.
-    #[serde(default)]
-    pub follow_redirects: bool,
-    /// Follow a redirect from https to http (refused by default).
-    #[serde(default)]
-    pub allow_insecure_redirect: bool,
-    /// Verify TLS certificates.
-    #[serde(default = "yes")]
-    pub tls_verify: bool,
-    /// Reuse the connection between checks instead of opening a new one each time.
-    #[serde(default)]
-    pub keep_alive: bool,
-    /// Failed checks (among `failure_window`) before the state becomes FAIL.
-    #[serde(default = "one")]
-    pub failure_threshold: u32,
-    /// The latest checks `failure_threshold` is counted in (default: as many).
-    #[serde(default)]
-    pub failure_window: Option<u32>,
-    /// Passed checks (among `success_window`) before a FAIL becomes PASS.
-    #[serde(default = "one")]
-    pub success_threshold: u32,
-    /// The latest checks `success_threshold` is counted in (default: as many).
-    #[serde(default)]
-    pub success_window: Option<u32>,
-    /// Repeat a FAILURE notification every this many minutes; 0 = never.
-    #[serde(default)]
-    pub renotify_minutes: u32,
-    /// State changes within `flap_minutes` that make the target flapping; 0 = off.
-    #[serde(default = "default_flap_changes")]
-    pub flap_changes: u32,
-    /// The flapping period, and how long a state must hold to settle.
-    #[serde(default = "default_flap_minutes")]
-    pub flap_minutes: u32,
-    /// Parents (`target:<name>`, `service:<server>/<service>`, `server:<name>`): while
-    /// one is down, this target's alerts are recorded and delivered to nobody.
-    #[serde(default)]
-    pub depends_on: Vec<String>,
+    /// Every other key.
+    pub options: TargetOptions,
 }
 
-/// `flap_changes` unless set.
-pub const DEFAULT_FLAP_CHANGES: u32 = 6;
-/// `flap_minutes` unless set.
-pub const DEFAULT_FLAP_MINUTES: u32 = 30;
-
-fn default_flap_changes() -> u32 {
-    DEFAULT_FLAP_CHANGES
-}
-
-fn default_flap_minutes() -> u32 {
-    DEFAULT_FLAP_MINUTES
+impl TargetConfig {
+    /// A target with every other key at its default.
+    pub fn new(name: String, url: String) -> TargetConfig {
+        TargetConfig {
+            name,
+            url,
+            method: Method::default(),
+            expect_status: 200,
+            frequency: 10,
+            timeout: 10,
+            enabled: true,
+            auth: AuthConfig::default(),
+            options: TargetOptions::default(),
+        }
+    }
 }
 
 /// Authentication of a target, as written in the file.
@@ -277,15 +207,6 @@ impl AuthConfig {
     }
 }
 
-fn default_expect_status() -> u16 {
-    200
-}
-fn default_frequency() -> u32 {
-    10
-}
-fn default_timeout() -> u32 {
-    10
-}
 /// A span written as `"15m"` (or a number of seconds) into seconds.
 pub(super) fn duration_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     #[derive(Deserialize)]
@@ -308,9 +229,6 @@ pub(super) fn duration_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, 
 pub(super) fn yes() -> bool {
     true
 }
-fn one() -> u32 {
-    1
-}
 
 /// Checks the values of one target (shared by the file and `skypunchctl targets add`).
 pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
@@ -328,9 +246,9 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
     };
     if kind != CheckKind::Http {
         super::kinds::validate(kind, &url, t)?;
-    } else if t.send.is_some() || t.expect.is_some() {
+    } else if t.options.send.is_some() || t.options.expect.is_some() {
         return Err("send and expect apply to tcp:// targets (http: body, body_contains)".into());
-    } else if t.max_loss_percent.is_some() {
+    } else if t.options.max_loss_percent.is_some() {
         return Err("max_loss_percent applies to icmp:// targets".into());
     }
     if !(100..=599).contains(&t.expect_status) {
@@ -346,17 +264,25 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
     if t.timeout == 0 {
         return Err("timeout must be at least 1 second".into());
     }
-    if t.failure_threshold == 0 || t.success_threshold == 0 {
+    if t.options.failure_threshold == 0 || t.options.success_threshold == 0 {
         return Err("failure_threshold and success_threshold must be at least 1".into());
     }
     for (key, threshold, window) in [
-        ("failure", t.failure_threshold, t.failure_window),
-        ("success", t.success_threshold, t.success_window),
+        (
+            "failure",
+            t.options.failure_threshold,
+            t.options.failure_window,
+        ),
+        (
+            "success",
+            t.options.success_threshold,
+            t.options.success_window,
+        ),
     ] {
         window_of(key, threshold, window, "checks")?;
     }
-    check_flap_minutes(t.flap_minutes)?;
-    match crate::domain::depend::parse_all(&t.depends_on) {
+    check_flap_minutes(t.options.flap_minutes)?;
+    match crate::domain::depend::parse_all(&t.options.depends_on) {
         Ok(parents) if parents.contains(&crate::domain::depend::Parent::Target(t.name.clone())) => {
             return Err(format!(
                 "depends_on \"target:{}\": a target cannot depend on itself",

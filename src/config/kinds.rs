@@ -12,13 +12,13 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
     let http_only = [
         ("method", t.method != Method::Get),
         ("expect_status", t.expect_status != 200),
-        ("headers", !t.headers.is_empty()),
-        ("body", t.body.is_some()),
-        ("body_contains", t.body_contains.is_some()),
-        ("body_regex", t.body_regex.is_some()),
-        ("follow_redirects", t.follow_redirects),
-        ("allow_insecure_redirect", t.allow_insecure_redirect),
-        ("keep_alive", t.keep_alive),
+        ("headers", !t.options.headers.is_empty()),
+        ("body", t.options.body.is_some()),
+        ("body_contains", t.options.body_contains.is_some()),
+        ("body_regex", t.options.body_regex.is_some()),
+        ("follow_redirects", t.options.follow_redirects),
+        ("allow_insecure_redirect", t.options.allow_insecure_redirect),
+        ("keep_alive", t.options.keep_alive),
         ("auth", t.auth.kind != AuthKind::None),
     ];
     if let Some((key, _)) = http_only.iter().find(|(_, set)| *set) {
@@ -38,7 +38,7 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
         }
         _ => {}
     }
-    match (kind, t.max_loss_percent) {
+    match (kind, t.options.max_loss_percent) {
         (CheckKind::Icmp, Some(p)) if p > 100 => {
             return Err(format!("max_loss_percent {p} is not 0 to 100").into())
         }
@@ -63,7 +63,7 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
     if matches!(kind, CheckKind::Tcp | CheckKind::Tls) && url.query().is_some() {
         return Err(format!("url {:?}: a {scheme}:// target takes no query", t.url).into());
     }
-    if kind != CheckKind::Tcp && (t.send.is_some() || t.expect.is_some()) {
+    if kind != CheckKind::Tcp && (t.options.send.is_some() || t.options.expect.is_some()) {
         let dns = match kind {
             CheckKind::Dns => " (dns:// takes ?expect= in its URL)",
             _ => "",
@@ -77,7 +77,8 @@ pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(
         CheckKind::Smtp => starttls,
         _ => false,
     };
-    if !certificate && (t.cert_expiry_days.is_some() || t.warn_cert_days.is_some()) {
+    if !certificate && (t.options.cert_expiry_days.is_some() || t.options.warn_cert_days.is_some())
+    {
         let why = match kind {
             CheckKind::Smtp => "an smtp:// target without ?starttls=true sees no certificate",
             _ => "only tls:// and smtp:// with STARTTLS see a certificate",

@@ -9,6 +9,7 @@ mod entries;
 mod kinds;
 mod maintenance;
 mod notifiers;
+mod options;
 mod rules;
 mod sections;
 
@@ -16,6 +17,7 @@ pub use entries::*;
 pub use kinds::smtp_starttls;
 pub use maintenance::MaintenanceConfig;
 pub use notifiers::*;
+pub use options::{TargetOptions, DEFAULT_FLAP_CHANGES, DEFAULT_FLAP_MINUTES};
 pub use rules::ServiceRuleConfig;
 pub use sections::*;
 
@@ -364,12 +366,19 @@ mod tests {
         let c =
             target("failure_threshold = 3\nfailure_window = 5\nwarn_response_ms = 800").unwrap();
         let t = &c.targets[0];
-        assert_eq!((t.failure_threshold, t.failure_window), (3, Some(5)));
         assert_eq!(
-            (t.success_window, t.flap_changes, t.flap_minutes),
+            (t.options.failure_threshold, t.options.failure_window),
+            (3, Some(5))
+        );
+        assert_eq!(
+            (
+                t.options.success_window,
+                t.options.flap_changes,
+                t.options.flap_minutes
+            ),
             (None, 6, 30)
         );
-        assert_eq!(t.warn_response_ms, Some(800));
+        assert_eq!(t.options.warn_response_ms, Some(800));
         for (extra, named) in [
             (
                 "failure_threshold = 3\nfailure_window = 2",

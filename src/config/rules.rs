@@ -131,8 +131,8 @@ impl Config {
         };
         let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for t in &self.targets {
-            let parents =
-                parse_all(&t.depends_on).map_err(|e| format!("[[target]] {:?}: {e}", t.name))?;
+            let parents = parse_all(&t.options.depends_on)
+                .map_err(|e| format!("[[target]] {:?}: {e}", t.name))?;
             if let Some(name) = parents.iter().find_map(unknown) {
                 return Err(format!(
                     "[[target]] {:?}: depends_on \"target:{name}\": no target of that name in this file",

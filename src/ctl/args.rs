@@ -268,70 +268,9 @@ pub struct AddTarget {
     /// Extra request header, NAME:VALUE (repeatable)
     #[arg(long = "header", value_name = "NAME:VALUE")]
     pub headers: Vec<String>,
-    /// Request body
-    #[arg(long)]
-    pub body: Option<String>,
-    /// FAIL unless the body contains this text
-    #[arg(long)]
-    pub body_contains: Option<String>,
-    /// FAIL unless the body matches this regular expression
-    #[arg(long)]
-    pub body_regex: Option<String>,
-    /// Sent once connected (tcp://)
-    #[arg(long)]
-    pub send: Option<String>,
-    /// FAIL unless the first reply contains this (tcp://)
-    #[arg(long)]
-    pub expect: Option<String>,
-    /// FAIL when more echo requests are lost, in percent (icmp://; default 0)
-    #[arg(long)]
-    pub max_loss_percent: Option<u32>,
-    /// FAIL when the response takes longer (milliseconds)
-    #[arg(long)]
-    pub max_response_ms: Option<u64>,
-    /// FAIL when the certificate expires within this many days
-    #[arg(long)]
-    pub cert_expiry_days: Option<u32>,
-    /// WARN when the response takes longer (milliseconds)
-    #[arg(long)]
-    pub warn_response_ms: Option<u64>,
-    /// WARN when the certificate expires within this many days
-    #[arg(long)]
-    pub warn_cert_days: Option<u32>,
-    /// Follow redirects
-    #[arg(long)]
-    pub follow_redirects: bool,
-    /// Do not verify the TLS certificate
-    #[arg(long)]
-    pub no_tls_verify: bool,
-    /// Reuse the connection between checks (for very frequent checks)
-    #[arg(long)]
-    pub keep_alive: bool,
-    /// Failed checks (among --failure-window) before the target is FAIL
-    #[arg(long, default_value_t = 1)]
-    pub failure_threshold: u32,
-    /// The latest checks --failure-threshold is counted in (default: as many)
-    #[arg(long)]
-    pub failure_window: Option<u32>,
-    /// Passed checks (among --success-window) before a FAIL becomes PASS
-    #[arg(long, default_value_t = 1)]
-    pub success_threshold: u32,
-    /// The latest checks --success-threshold is counted in (default: as many)
-    #[arg(long)]
-    pub success_window: Option<u32>,
-    /// Repeat a FAILURE notification every this many minutes (0 = never)
-    #[arg(long, default_value_t = 0)]
-    pub renotify_minutes: u32,
-    /// State changes within --flap-minutes that make the target flapping (0 = off)
-    #[arg(long, default_value_t = crate::config::DEFAULT_FLAP_CHANGES)]
-    pub flap_changes: u32,
-    /// The flapping period, and how long a state must hold to settle (minutes)
-    #[arg(long, default_value_t = crate::config::DEFAULT_FLAP_MINUTES)]
-    pub flap_minutes: u32,
-    /// A parent: target:NAME, service:SERVER/SERVICE or server:NAME (repeatable); while
-    /// one is down, this target's alerts are delivered to nobody
-    #[arg(long = "depends-on", value_name = "REF")]
-    pub depends_on: Vec<String>,
+    /// Every other key of a `[[target]]` entry, as a flag.
+    #[command(flatten)]
+    pub options: crate::config::TargetOptions,
     /// Add it disabled
     #[arg(long)]
     pub disabled: bool,

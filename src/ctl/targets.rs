@@ -7,7 +7,6 @@ use crate::control::protocol::{TargetInfo, TargetLine};
 use crate::ctl::args::{AddTarget, TargetAction, TargetsArgs, TargetsCommand};
 use crate::domain::target::CheckKind;
 use crate::table::{cell, Table};
-use crate::target::TargetOptions;
 
 /// Runs a `targets` command.
 pub async fn run(client: &mut Client, args: &TargetsArgs, out: &Out) -> Result<(), Failure> {
@@ -243,7 +242,7 @@ async fn test(client: &mut Client, id: i64, out: &Out) -> Result<(), Failure> {
 
 /// Builds the request of `targets add`, refusing malformed options here.
 pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
-    let mut options = TargetOptions::default();
+    let mut options = a.options.clone();
     for h in &a.headers {
         let (k, v) = h
             .split_once(':')
@@ -252,27 +251,6 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
             .headers
             .insert(k.trim().to_string(), v.trim().to_string());
     }
-    options.body = a.body.clone();
-    options.body_contains = a.body_contains.clone();
-    options.body_regex = a.body_regex.clone();
-    options.send = a.send.clone();
-    options.expect = a.expect.clone();
-    options.max_loss_percent = a.max_loss_percent;
-    options.max_response_ms = a.max_response_ms;
-    options.cert_expiry_days = a.cert_expiry_days;
-    options.warn_response_ms = a.warn_response_ms;
-    options.warn_cert_days = a.warn_cert_days;
-    options.follow_redirects = a.follow_redirects;
-    options.tls_verify = !a.no_tls_verify;
-    options.keep_alive = a.keep_alive;
-    options.failure_threshold = a.failure_threshold;
-    options.success_threshold = a.success_threshold;
-    options.renotify_minutes = a.renotify_minutes;
-    options.failure_window = a.failure_window;
-    options.success_window = a.success_window;
-    options.flap_changes = a.flap_changes;
-    options.flap_minutes = a.flap_minutes;
-    options.depends_on = a.depends_on.clone();
     Ok(NewTarget {
         name: a.name.clone(),
         url: a.url.clone(),
