@@ -244,13 +244,7 @@ pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
         Ok(_) => return Err(format!("url {:?} has no host", t.url).into()),
         Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url).into()),
     };
-    if kind != CheckKind::Http {
-        super::kinds::validate(kind, &url, t)?;
-    } else if t.options.send.is_some() || t.options.expect.is_some() {
-        return Err("send and expect apply to tcp:// targets (http: body, body_contains)".into());
-    } else if t.options.max_loss_percent.is_some() {
-        return Err("max_loss_percent applies to icmp:// targets".into());
-    }
+    super::kinds::validate(kind, &url, t)?;
     if !(100..=599).contains(&t.expect_status) {
         return Err(format!(
             "expect_status {} is not an HTTP status (100-599)",

@@ -1,13 +1,25 @@
-//! Targets beyond HTTP (SPEC §19): what a `tcp://`, `tls://`, `smtp://`, `dns://` or
-//! `icmp://` URL and the settings beside it may say. HTTP's own settings mean nothing
-//! to these checks, so they are refused by name rather than ignored.
+//! What each kind of target takes: the settings that apply to one kind only, and what
+//! a `tcp://`, `tls://`, `smtp://`, `dns://` or `icmp://` URL may say (SPEC §19). A
+//! setting that means nothing to a target's kind is refused by name rather than
+//! ignored.
 
 use super::entries::{AuthKind, Invalid, Method, TargetConfig};
 use crate::domain::target::CheckKind;
 use url::Url;
 
-/// Checks what only the kind of a non-HTTP target decides.
+/// Checks what the kind of a target decides.
 pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(), Invalid> {
+    if kind == CheckKind::Http {
+        if t.options.send.is_some() || t.options.expect.is_some() {
+            return Err(
+                "send and expect apply to tcp:// targets (http: body, body_contains)".into(),
+            );
+        }
+        if t.options.max_loss_percent.is_some() {
+            return Err("max_loss_percent applies to icmp:// targets".into());
+        }
+        return Ok(());
+    }
     let scheme = url.scheme();
     let http_only = [
         ("method", t.method != Method::Get),
