@@ -53,3 +53,6 @@ pub mod target;
 
 /// The package version, reported by every binary and over the control socket.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod layers_tests;

@@ -1,0 +1,122 @@
+//! The layers of `docs/ARCHITECTURE.md` hold: every module is placed in the table, no
+//! module names one of a higher layer, and the modules of one layer form no cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Module → layer, from the table's rows `| 3 | `probe` |`.
+fn layers(architecture: &str) -> BTreeMap<String, u32> {
+    let mut layers = BTreeMap::new();
+    for line in architecture.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, layer, modules, _] = cells[..] else {
+            continue;
+        };
+        let Ok(layer) = layer.parse::<u32>() else {
+            continue;
+        };
+        // A cell says `store` (only `domain`, ...): the module is what precedes a
+        // parenthesis.
+        let mut outside = String::new();
+        let mut depth = 0;
+        for c in modules.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => outside.push(c),
+                _ => {}
+            }
+        }
+        for name in outside.split('`').skip(1).step_by(2) {
+            layers.insert(name.to_string(), layer);
+        }
+    }
+    layers
+}
+
+/// The top-level modules each file names through `crate::`.
+fn edges(src: &Path) -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let mut edges: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut dirs = vec![src.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(src)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
+            if !rel.ends_with(".rs") || matches!(top, "bin" | "lib" | "layers_tests") {
+                continue;
+            }
+            // `target_tests.rs` is the `tests` module of `target`.
+            let top = top.trim_end_matches("_tests");
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains("crate::{"), "{rel}: name each module's path");
+            for (at, _) in text.match_indices("crate::") {
+                let name: String = text[at + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                // `crate::VERSION` and the like are the crate root's, not a module's.
+                if name != top && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    edges
+                        .entry(top.to_string())
+                        .or_default()
+                        .insert((name, rel.clone()));
+                }
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn no_module_uses_one_of_a_higher_layer_and_none_form_a_cycle() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let layers = layers(&std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap());
+    let edges = edges(&root.join("src"));
+    let layer = |m: &str| {
+        *layers
+            .get(m)
+            .unwrap_or_else(|| panic!("module {m} is in no layer of docs/ARCHITECTURE.md"))
+    };
+    for (from, to) in &edges {
+        for (m, file) in to {
+            assert!(
+                layer(m) <= layer(from),
+                "{file}: {from} (layer {}) uses {m} (layer {})",
+                layer(from),
+                layer(m)
+            );
+        }
+    }
+    // Within a layer: repeatedly set aside a module that uses no module left.
+    let mut left: BTreeSet<&str> = layers.keys().map(String::as_str).collect();
+    while !left.is_empty() {
+        let free = left.iter().copied().find(|m| {
+            edges
+                .get(*m)
+                .is_none_or(|to| to.iter().all(|(n, _)| !left.contains(n.as_str())))
+        });
+        match free {
+            Some(m) => {
+                left.remove(m);
+            }
+            None => panic!("the modules {left:?} use each other in a cycle"),
+        }
+    }
+}
+
+#[test]
+fn the_layers_are_read_from_the_table() {
+    let table = "| layer | modules |\n|---|---|\n| 0 | `secret`, then `domain` (which uses `secret` only) |\n| 1 | `config`, `store` (only `domain`) |\n";
+    let layers = layers(table);
+    assert_eq!(layers.len(), 4, "{layers:?}");
+    assert_eq!((layers["domain"], layers["store"]), (0, 1));
+}
