@@ -179,15 +179,14 @@ const COLUMNS: [&str; 8] = [
 /// serde's derive hands them to the deserializer.
 static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let mut keys = COLUMNS.to_vec();
-    keys.extend(option_keys());
+    if let Err(Fields(options)) = TargetOptions::deserialize(FieldNames) {
+        keys.extend(options);
+    }
     keys
 });
 
 fn option_keys() -> &'static [&'static str] {
-    match TargetOptions::deserialize(FieldNames) {
-        Err(Fields(names)) => names,
-        Ok(_) => &[],
-    }
+    &KEYS[COLUMNS.len()..]
 }
 
 /// A deserializer that stops at the struct's field list and returns it as its error.
@@ -234,17 +233,35 @@ impl<'de> Deserializer<'de> for FieldNames {
 }
 
 /// A key of the entry, refused (where it is written) unless it is one of [`KEYS`].
+enum Field {
+    Column(&'static str),
+    Option(String),
+}
+
 struct Key;
 
 impl<'de> DeserializeSeed<'de> for Key {
-    type Value = String;
+    type Value = Field;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        let key = String::deserialize(d)?;
-        if KEYS.contains(&key.as_str()) {
-            Ok(key)
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for Key {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key of [[target]]")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+        if let Some(column) = COLUMNS.iter().find(|c| **c == key) {
+            Ok(Field::Column(column))
+        } else if option_keys().contains(&key) {
+            Ok(Field::Option(key.to_string()))
         } else {
-            Err(de::Error::unknown_field(&key, &KEYS[..]))
+            Err(de::Error::unknown_field(key, &KEYS[..]))
         }
     }
 }
@@ -276,17 +293,20 @@ impl<'de> Visitor<'de> for Entry {
         let (mut name, mut url) = (None, None);
         let mut t = TargetConfig::new(String::new(), String::new());
         let mut options = toml::Table::new();
-        while let Some(key) = map.next_key_seed(Key)? {
-            match key.as_str() {
-                "name" => name = Some(map.next_value()?),
-                "url" => url = Some(map.next_value()?),
-                "method" => t.method = map.next_value()?,
-                "expect_status" => t.expect_status = map.next_value()?,
-                "frequency" => t.frequency = map.next_value()?,
-                "timeout" => t.timeout = map.next_value()?,
-                "enabled" => t.enabled = map.next_value()?,
-                "auth" => t.auth = map.next_value()?,
-                _ => {
+        while let Some(field) = map.next_key_seed(Key)? {
+            match field {
+                Field::Column("name") => name = Some(map.next_value()?),
+                Field::Column("url") => url = Some(map.next_value()?),
+                Field::Column("method") => t.method = map.next_value()?,
+                Field::Column("expect_status") => t.expect_status = map.next_value()?,
+                Field::Column("frequency") => t.frequency = map.next_value()?,
+                Field::Column("timeout") => t.timeout = map.next_value()?,
+                Field::Column("enabled") => t.enabled = map.next_value()?,
+                Field::Column(column) => {
+                    debug_assert_eq!(column, "auth", "a column without its arm");
+                    t.auth = map.next_value()?
+                }
+                Field::Option(key) => {
                     let value = map.next_value_seed(OptionValue(&key))?;
                     options.insert(key, value);
                 }
@@ -294,8 +314,10 @@ impl<'de> Visitor<'de> for Entry {
         }
         t.name = name.ok_or_else(|| de::Error::missing_field("name"))?;
         t.url = url.ok_or_else(|| de::Error::missing_field("url"))?;
-        t.options =
-            TargetOptions::deserialize(toml::Value::Table(options)).map_err(de::Error::custom)?;
+        if !options.is_empty() {
+            t.options = TargetOptions::deserialize(toml::Value::Table(options))
+                .map_err(de::Error::custom)?;
+        }
         Ok(t)
     }
 }
