@@ -1,10 +1,8 @@
-//! The entries of the file: `[[target]]` and `[[notifier]]`, their types and their
-//! validation, shared with `skypunchctl targets add` / `notifiers add` and rows read
-//! from the database.
+//! What the entries of the file share: a target's method and authentication, the
+//! error that names a wrong value, the limits, and the checks of windows and flap
+//! periods that targets and service rules both have.
 
-use super::options::TargetOptions;
 use crate::domain::supervise::MAX_WINDOW;
-use crate::domain::target::CheckKind;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -66,47 +64,6 @@ impl Method {
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// `[[target]]`: one check, as the file, `skypunchctl targets add` and a stored row
-/// describe it. Read from the file by `options.rs`, which also holds its options.
-#[derive(Debug, Clone)]
-pub struct TargetConfig {
-    /// Unique name; config entries are matched to database rows by it.
-    pub name: String,
-    /// URL to check.
-    pub url: String,
-    /// HTTP method (default GET).
-    pub method: Method,
-    /// Status that means PASS (default 200).
-    pub expect_status: u16,
-    /// Seconds between checks (default 10).
-    pub frequency: u32,
-    /// Seconds for the whole check (default 10).
-    pub timeout: u32,
-    /// Whether the target is checked (default yes).
-    pub enabled: bool,
-    /// How the request authenticates (`none`, `basic`, `openstack`).
-    pub auth: AuthConfig,
-    /// Every other key.
-    pub options: TargetOptions,
-}
-
-impl TargetConfig {
-    /// A target with every other key at its default.
-    pub fn new(name: String, url: String) -> TargetConfig {
-        TargetConfig {
-            name,
-            url,
-            method: Method::default(),
-            expect_status: 200,
-            frequency: 10,
-            timeout: 10,
-            enabled: true,
-            auth: AuthConfig::default(),
-            options: TargetOptions::default(),
-        }
     }
 }
 
@@ -228,66 +185,6 @@ pub(super) fn duration_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, 
 
 pub(super) fn yes() -> bool {
     true
-}
-
-/// Checks the values of one target (shared by the file and `skypunchctl targets add`).
-pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
-    if t.name.trim().is_empty() {
-        return Err("name must not be empty".into());
-    }
-    let Some(kind) = CheckKind::of_url(&t.url) else {
-        return Err(format!("url {:?} must start with {}", t.url, CheckKind::SCHEMES).into());
-    };
-    let url = match url::Url::parse(&t.url) {
-        // A dns:// target without a server asks the system's.
-        Ok(u) if kind == CheckKind::Dns || u.host_str().is_some_and(|h| !h.is_empty()) => u,
-        Ok(_) => return Err(format!("url {:?} has no host", t.url).into()),
-        Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url).into()),
-    };
-    super::kinds::validate(kind, &url, t)?;
-    if !(100..=599).contains(&t.expect_status) {
-        return Err(format!(
-            "expect_status {} is not an HTTP status (100-599)",
-            t.expect_status
-        )
-        .into());
-    }
-    if !(1..=MAX_FREQUENCY).contains(&t.frequency) {
-        return Err(format!("frequency must be 1 to {MAX_FREQUENCY} seconds (a year)").into());
-    }
-    if t.timeout == 0 {
-        return Err("timeout must be at least 1 second".into());
-    }
-    if t.options.failure_threshold == 0 || t.options.success_threshold == 0 {
-        return Err("failure_threshold and success_threshold must be at least 1".into());
-    }
-    for (key, threshold, window) in [
-        (
-            "failure",
-            t.options.failure_threshold,
-            t.options.failure_window,
-        ),
-        (
-            "success",
-            t.options.success_threshold,
-            t.options.success_window,
-        ),
-    ] {
-        window_of(key, threshold, window, "checks")?;
-    }
-    check_flap_minutes(t.options.flap_minutes)?;
-    match crate::domain::depend::parse_all(&t.options.depends_on) {
-        Ok(parents) if parents.contains(&crate::domain::depend::Parent::Target(t.name.clone())) => {
-            return Err(format!(
-                "depends_on \"target:{}\": a target cannot depend on itself",
-                t.name
-            )
-            .into())
-        }
-        Ok(_) => {}
-        Err(e) => return Err(e.to_string().into()),
-    }
-    t.auth.validate().map_err(Invalid::from)
 }
 
 /// A `<key>_window` (default: its threshold), checked to span from its threshold to

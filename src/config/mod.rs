@@ -6,20 +6,20 @@
 //! so a configuration can be moved together with its data.
 
 mod entries;
-mod kinds;
 mod maintenance;
 mod notifiers;
-mod options;
 mod rules;
 mod sections;
+mod target_entry;
+mod target_validate;
 
 pub use entries::*;
-pub use kinds::smtp_starttls;
 pub use maintenance::MaintenanceConfig;
 pub use notifiers::*;
-pub use options::{TargetOptions, DEFAULT_FLAP_CHANGES, DEFAULT_FLAP_MINUTES};
 pub use rules::ServiceRuleConfig;
 pub use sections::*;
+pub use target_entry::{TargetConfig, TargetOptions, DEFAULT_FLAP_CHANGES, DEFAULT_FLAP_MINUTES};
+pub use target_validate::{smtp_starttls, validate_target};
 
 use serde::Deserialize;
 use std::collections::HashSet;

@@ -1,14 +1,76 @@
-//! What each kind of target takes: the settings that apply to one kind only, and what
-//! a `tcp://`, `tls://`, `smtp://`, `dns://` or `icmp://` URL may say (SPEC §19). A
-//! setting that means nothing to a target's kind is refused by name rather than
+//! What a `[[target]]` may say, judged the same for the file, `skypunchctl targets
+//! add` and a stored row: its values, the settings that apply to one kind only, and
+//! what a `tcp://`, `tls://`, `smtp://`, `dns://` or `icmp://` URL may say (SPEC §19).
+//! A setting that means nothing to a target's kind is refused by name rather than
 //! ignored.
 
-use super::entries::{AuthKind, Invalid, Method, TargetConfig};
+use super::entries::{check_flap_minutes, window_of, AuthKind, Invalid, Method, MAX_FREQUENCY};
+use super::target_entry::TargetConfig;
 use crate::domain::target::CheckKind;
 use url::Url;
 
+/// Checks the values of one target (shared by the file and `skypunchctl targets add`).
+pub fn validate_target(t: &TargetConfig) -> Result<(), Invalid> {
+    if t.name.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    let Some(kind) = CheckKind::of_url(&t.url) else {
+        return Err(format!("url {:?} must start with {}", t.url, CheckKind::SCHEMES).into());
+    };
+    let url = match url::Url::parse(&t.url) {
+        // A dns:// target without a server asks the system's.
+        Ok(u) if kind == CheckKind::Dns || u.host_str().is_some_and(|h| !h.is_empty()) => u,
+        Ok(_) => return Err(format!("url {:?} has no host", t.url).into()),
+        Err(e) => return Err(format!("url {:?} is not a valid URL: {e}", t.url).into()),
+    };
+    validate_kind(kind, &url, t)?;
+    if !(100..=599).contains(&t.expect_status) {
+        return Err(format!(
+            "expect_status {} is not an HTTP status (100-599)",
+            t.expect_status
+        )
+        .into());
+    }
+    if !(1..=MAX_FREQUENCY).contains(&t.frequency) {
+        return Err(format!("frequency must be 1 to {MAX_FREQUENCY} seconds (a year)").into());
+    }
+    if t.timeout == 0 {
+        return Err("timeout must be at least 1 second".into());
+    }
+    if t.options.failure_threshold == 0 || t.options.success_threshold == 0 {
+        return Err("failure_threshold and success_threshold must be at least 1".into());
+    }
+    for (key, threshold, window) in [
+        (
+            "failure",
+            t.options.failure_threshold,
+            t.options.failure_window,
+        ),
+        (
+            "success",
+            t.options.success_threshold,
+            t.options.success_window,
+        ),
+    ] {
+        window_of(key, threshold, window, "checks")?;
+    }
+    check_flap_minutes(t.options.flap_minutes)?;
+    match crate::domain::depend::parse_all(&t.options.depends_on) {
+        Ok(parents) if parents.contains(&crate::domain::depend::Parent::Target(t.name.clone())) => {
+            return Err(format!(
+                "depends_on \"target:{}\": a target cannot depend on itself",
+                t.name
+            )
+            .into())
+        }
+        Ok(_) => {}
+        Err(e) => return Err(e.to_string().into()),
+    }
+    t.auth.validate().map_err(Invalid::from)
+}
+
 /// Checks what the kind of a target decides.
-pub(super) fn validate(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(), Invalid> {
+fn validate_kind(kind: CheckKind, url: &Url, t: &TargetConfig) -> Result<(), Invalid> {
     if kind == CheckKind::Http {
         if t.options.send.is_some() || t.options.expect.is_some() {
             return Err(

@@ -1,16 +1,17 @@
-//! A target's options: every setting beyond Skypunch's own columns, declared once.
+//! A `[[target]]` entry: Skypunch's columns and the options beyond them, each declared
+//! once.
 //!
 //! [`TargetOptions`] is at once the keys of a `[[target]]` entry (serde), the flags of
 //! `skypunchctl targets add` (clap) and the JSON of the `targets.options` column, so an
 //! option is added here, where its check reads it, and (if its values need more than
-//! their type) to the validation in `entries.rs` or `kinds.rs`.
+//! their type) to `target_validate.rs`.
 //!
 //! A `[[target]]` entry is read by hand ([`TargetConfig`]'s `Deserialize`) rather than
 //! with serde's `flatten`, which cannot refuse unknown keys and loses the line of a
 //! mistyped value: each option's value is checked where it is written, so the parser's
 //! error names its key and line as for any other key.
 
-use super::entries::TargetConfig;
+use super::entries::{AuthConfig, Method};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -158,6 +159,47 @@ impl Default for TargetOptions {
             flap_changes: DEFAULT_FLAP_CHANGES,
             flap_minutes: DEFAULT_FLAP_MINUTES,
             depends_on: Vec::new(),
+        }
+    }
+}
+
+/// `[[target]]`: one check, as the file, `skypunchctl targets add` and a stored row
+/// describe it. Read from the file by `options.rs`, which also holds its options.
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    /// Unique name; config entries are matched to database rows by it.
+    pub name: String,
+    /// URL to check.
+    pub url: String,
+    /// HTTP method (default GET).
+    pub method: Method,
+    /// Status that means PASS (default 200).
+    pub expect_status: u16,
+    /// Seconds between checks (default 10).
+    pub frequency: u32,
+    /// Seconds for the whole check (default 10).
+    pub timeout: u32,
+    /// Whether the target is checked (default yes).
+    pub enabled: bool,
+    /// How the request authenticates (`none`, `basic`, `openstack`).
+    pub auth: AuthConfig,
+    /// Every other key.
+    pub options: TargetOptions,
+}
+
+impl TargetConfig {
+    /// A target with every other key at its default.
+    pub fn new(name: String, url: String) -> TargetConfig {
+        TargetConfig {
+            name,
+            url,
+            method: Method::default(),
+            expect_status: 200,
+            frequency: 10,
+            timeout: 10,
+            enabled: true,
+            auth: AuthConfig::default(),
+            options: TargetOptions::default(),
         }
     }
 }
