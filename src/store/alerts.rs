@@ -1,8 +1,8 @@
 //! Alerts and their outbox rows, shared by everything that raises one.
 
-use super::quiet::{quiet_reason, resolution};
+use super::quiet::{covered, remember, resolution, silences_in_force};
 use super::{Result, Store, Tx};
-use crate::domain::quiet::is_resolution;
+use crate::domain::quiet::{is_resolution, Source};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
@@ -202,4 +202,37 @@ pub struct AlertInfo {
     pub suppressed: String,
     /// The most alerts a message that delivered it listed (1: alone; 0: not delivered).
     pub group_size: i64,
+}
+
+/// Why alert `a` is delivered to nobody now, besides what its caller knows (parents,
+/// rules): a silence or a window covering its source, or, for a target's repeated
+/// FAILURE (`renotify_minutes`), an open acknowledgement. A covered source is
+/// remembered so the end of its cover finds it.
+pub(super) fn quiet_reason(c: &Tx, a: &NewAlert, now: i64) -> Result<Option<String>> {
+    if a.kind == "notifier" {
+        return Ok(None);
+    }
+    let source = Source {
+        kind: a.kind,
+        target: a.target,
+        server: a.server,
+        service: a.service,
+    };
+    let windows = c.quiet().windows.clone();
+    let silences = silences_in_force(c, now)?;
+    if let Some(why) = covered(&silences, &windows, &source, now) {
+        remember(c, &source, (a.target_id, a.service_id), &why)?;
+        return Ok(Some(why));
+    }
+    let renotified = a.kind == "target" && a.event == "FAILURE" && a.previous == "FAIL";
+    if let (true, Some(id)) = (renotified, a.target_id) {
+        let by: Option<String> = c
+            .prepare_cached("SELECT user FROM acks WHERE target_id = ? AND cleared IS NULL")?
+            .query_row([id], |r| r.get(0))
+            .ok();
+        if let Some(by) = by {
+            return Ok(Some(format!("acknowledged by {by}")));
+        }
+    }
+    Ok(None)
 }

@@ -1,7 +1,7 @@
 //! Hands the outcomes of writes made from a single-threaded runtime back to it with
 //! one wake-up per batch.
 
-use super::writer::MAX_BATCH;
+use super::MAX_BATCH;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

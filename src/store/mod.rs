@@ -62,6 +62,9 @@ const WAL_CHECKPOINT_PAGES: u32 = 8192;
 pub const SLICE_BUDGET: Duration = Duration::from_millis(20);
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
+/// Most jobs committed in one transaction, and handed by the courier to the writer
+/// at once.
+const MAX_BATCH: usize = 1024;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

@@ -3,10 +3,13 @@
 //! transaction), ending one, acknowledging an alert, the rows read back, and the
 //! once-a-second sweep (windows that open, covers that end, escalations).
 
+use super::depend::{held_back, release, Child};
 use super::escalate::escalate;
-use super::quiet::{quiet_pending, resolution, sweep};
-use super::{Result, Store, StoreError};
-use crate::domain::quiet::{Matcher, Window};
+use super::quiet::{covered, quiet_pending, resolution, silences_in_force};
+use super::service_rules::suppression;
+use super::{Result, Store, StoreError, Tx};
+use crate::domain::quiet::{Matcher, Source, Window};
+use crate::domain::rules::{rule_for, ServiceRule};
 use rusqlite::{params, OptionalExtension};
 use std::sync::Arc;
 
@@ -331,4 +334,60 @@ impl Store {
         })
         .await
     }
+}
+
+/// Once a second: windows that opened since the last sweep keep what is still owed
+/// for their sources quiet, and each remembered source nothing covers any more is told
+/// its story once (unless a parent or its rule holds it back: that has its own end).
+fn sweep(c: &Tx, rules: &[ServiceRule], now: i64) -> Result<()> {
+    let windows = c.quiet().windows.clone();
+    let open: Vec<String> = windows
+        .iter()
+        .filter(|w| w.open(now))
+        .map(|w| w.name.clone())
+        .collect();
+    let opened: Vec<&Window> = {
+        let was = &c.quiet().open;
+        windows
+            .iter()
+            .filter(|w| open.contains(&w.name) && !was.contains(&w.name))
+            .collect()
+    };
+    for w in opened {
+        quiet_pending(c, &w.matchers, &format!("maintenance {}", w.name), now)?;
+    }
+    c.quiet().open = open;
+    let remembered: Vec<(String, i64, String, String, String)> = c
+        .prepare_cached("SELECT kind, source_id, target, server, service FROM quieted")?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if remembered.is_empty() {
+        return Ok(());
+    }
+    let silences = silences_in_force(c, now)?;
+    for (kind, id, target, server, service) in remembered {
+        let source = Source {
+            kind: &kind,
+            target: &target,
+            server: &server,
+            service: &service,
+        };
+        if covered(&silences, &windows, &source, now).is_some() {
+            continue;
+        }
+        c.prepare_cached("DELETE FROM quieted WHERE kind = ? AND source_id = ?")?
+            .execute(params![kind, id])?;
+        let (child, held) = if kind == "target" {
+            (Child::Target(id), held_back(c, id)?.is_some())
+        } else {
+            let rule = rule_for(rules, &server, &service).map(|(_, r)| r);
+            (Child::Service(id), !suppression(c, rule, id)?.is_empty())
+        };
+        if !held {
+            release(c, child, "that is over now", now)?;
+        }
+    }
+    Ok(())
 }

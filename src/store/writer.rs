@@ -1,7 +1,7 @@
 //! The writer thread: one connection, group commit, and what it remembers.
 //!
 //! Callers queue jobs (closures); the thread runs every job it finds waiting (up to
-//! [`MAX_BATCH`]) inside one transaction, each in its own savepoint, or, for jobs that
+//! [`MAX_BATCH`](super::MAX_BATCH)) inside one transaction, each in its own savepoint, or, for jobs that
 //! may be run again, under one shared savepoint (see [`Store::write_repeatable`]); it
 //! commits once and only then answers each caller.
 //!
@@ -14,6 +14,7 @@ use super::courier::Courier;
 use super::known::Known;
 #[cfg(doc)]
 use super::Store;
+use super::MAX_BATCH;
 use super::{Result, StoreError};
 use crate::domain::metrics::Histogram;
 use rusqlite::Connection;
@@ -25,9 +26,6 @@ use tokio::sync::oneshot;
 /// How long each committed batch took, from its first job to the end of its COMMIT:
 /// what every write queued behind it waits.
 pub static COMMIT_SECONDS: Histogram = Histogram::new();
-
-/// Most jobs committed in one transaction.
-pub(super) const MAX_BATCH: usize = 1024;
 
 /// A write job's view of the writer: its connection, inside the batch's transaction,
 /// and what the writer thread keeps between jobs.
