@@ -109,9 +109,10 @@ async fn a_targets_warn_time_is_up_and_degraded() {
 #[tokio::test]
 async fn a_targets_downtime_incidents_and_gaps_are_counted_from_its_checks() {
     let (_dir, store) = with_target(Calendar::utc()).await;
-    // Two days ago, on the hour: PASS, PASS, FAIL, FAIL, PASS a minute apart, the
-    // FAIL stretch crossing into the next hour; then the daemon is away for a day.
-    let base = (crate::domain::time::now_ms() / HOUR_MS - 48) * HOUR_MS;
+    // Two days ago at 10:00 UTC: PASS, PASS, FAIL, FAIL, PASS a minute apart, the
+    // FAIL stretch crossing into the next hour (not into the next day, which the
+    // day's bar below would not see); then the daemon is away for a day.
+    let base = (crate::domain::time::now_ms() / (24 * HOUR_MS) - 2) * 24 * HOUR_MS + 10 * HOUR_MS;
     let t0 = base + 57 * MIN;
     for (i, passed) in [true, true, false, false, true].into_iter().enumerate() {
         store
