@@ -180,6 +180,42 @@ pub async fn serve<S: Service>(
     }
 }
 
+/// Runs [`serve`] on a thread of its own, with its own single-threaded event loop, until
+/// `shutdown`; `tracker` counts it until its connections are drained.
+///
+/// On the daemon's main runtime a request waited behind every check task ready to
+/// run: with the machine saturated by checks, `skypunchctl targets` (a few pages, each
+/// a read and a reply) took three times as long as its reads. Here it waits only for
+/// the operating system to give its thread a turn.
+pub fn spawn<S: Service>(
+    listener: UnixListener,
+    access: Access,
+    service: Arc<S>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) -> std::io::Result<()> {
+    let listener = listener.into_std()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let token = tracker.token();
+    std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || {
+            let connections = TaskTracker::new();
+            runtime.block_on(async {
+                match UnixListener::from_std(listener) {
+                    Ok(l) => serve(l, access, service, shutdown, connections.clone()).await,
+                    Err(e) => log::error!("control socket: {e}"),
+                }
+                connections.close();
+                connections.wait().await;
+            });
+            drop(token);
+        })?;
+    Ok(())
+}
+
 async fn refuse(stream: UnixStream, message: &str) {
     let mut framed = codec::framed(stream);
     let _ = send(&mut framed, &error(ErrorKind::Failed, message)).await;

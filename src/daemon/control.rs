@@ -52,6 +52,10 @@ pub struct ControlService {
     pub listen: String,
     /// Sends test messages through notifiers.
     pub deliverer: crate::notify::Deliverer,
+    /// The daemon's main runtime: the control socket has a thread of its own, and a
+    /// manual check or test message runs where the scheduled ones do (their
+    /// connections and the tasks those spawn belong to it).
+    pub main: tokio::runtime::Handle,
 }
 
 pub(super) fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
@@ -398,7 +402,15 @@ impl ControlService {
             Err(e) => return store_error(e),
         };
         let def = TargetDef::from_row(&row);
-        let outcome = self.prober.check(&def).await;
+        let prober = self.prober.clone();
+        let check = self.main.spawn(async move {
+            let outcome = prober.check(&def).await;
+            (def, outcome)
+        });
+        let (def, outcome) = match check.await {
+            Ok(done) => done,
+            Err(e) => return error(ErrorKind::Failed, format!("the check did not end: {e}")),
+        };
         log::info!("[{id}] manual test: {}", outcome.result_line(&def));
         Response::Test(TestReport {
             id,
@@ -445,11 +457,21 @@ impl ControlService {
             Ok(r) => r,
             Err(e) => return store_error(e),
         };
-        let alert = crate::notify::text::test_alert(&row.name);
-        let outcome = self
-            .deliverer
-            .deliver(&row, std::slice::from_ref(&alert))
-            .await;
+        let deliverer = self.deliverer.clone();
+        let delivery = self.main.spawn(async move {
+            let alert = crate::notify::text::test_alert(&row.name);
+            let outcome = deliverer.deliver(&row, std::slice::from_ref(&alert)).await;
+            (row, outcome)
+        });
+        let (row, outcome) = match delivery.await {
+            Ok(done) => done,
+            Err(e) => {
+                return error(
+                    ErrorKind::Failed,
+                    format!("the test message did not end: {e}"),
+                )
+            }
+        };
         match &outcome {
             Ok(d) => log::info!(
                 "notifier `{}`: test message delivered ({})",
@@ -536,70 +558,5 @@ impl ControlService {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_target_row_never_encodes_larger_than_the_store_bounds_it() {
-        let long = "é".repeat(200);
-        for (n, text) in [
-            (0, ""),
-            (250, "x"),
-            (251, &*long),
-            (-1, "web"),
-            (70_000, &*long),
-            (i64::MAX, &*long),
-            (i64::MIN, "ü"),
-        ] {
-            let row = crate::store::targets::TargetInfo {
-                id: n,
-                name: text.to_string(),
-                status: "PASS".into(),
-                status_description: text.repeat(2),
-                last_updated: "2026-11-30 11:00:00".into(),
-                enabled: true,
-                url: format!("http://127.0.0.1/{text}"),
-                method: "GET".into(),
-                auth_type: "NONE".into(),
-                expect_status: 200,
-                frequency: n,
-                timeout: 10,
-                pass_count: n,
-                fail_count: n.wrapping_neg(),
-                warn_count: 0,
-                count200: n / 3,
-                count300: 0,
-                count400: 0,
-                count500: 0,
-                network_fails: n,
-                repeated_fails: 0,
-                last_trace: (n % 2 == 0).then(|| text.to_string()),
-            };
-            let line = crate::store::targets::TargetLine {
-                id: row.id,
-                name: row.name.clone(),
-                status: row.status.clone(),
-                last_updated: row.last_updated.clone(),
-                enabled: row.enabled,
-                pass_count: row.pass_count,
-                fail_count: row.fail_count,
-            };
-            let line_bound = line.encoded_bound();
-            let line_encoded = crate::control::codec::encode(&TargetLine::from(line)).unwrap();
-            assert!(line_encoded.len() <= line_bound && line_bound - line_encoded.len() <= 4);
-            let bound = row.encoded_bound();
-            let encoded = crate::control::codec::encode(&TargetInfo::from(row)).unwrap();
-            assert!(
-                encoded.len() <= bound,
-                "{} > {bound} for {n}",
-                encoded.len()
-            );
-            // Tight enough to fill a frame: within a few bytes of the truth.
-            assert!(
-                bound - encoded.len() <= 8,
-                "{} vs {bound} for {n}",
-                encoded.len()
-            );
-        }
-    }
-}
+#[path = "control_tests.rs"]
+mod tests;

@@ -224,18 +224,15 @@ async fn run(
         scheduler: scheduler.clone(),
         listen,
         deliverer,
+        main: tokio::runtime::Handle::current(),
     });
     let access = Access {
         own_uid: nix::unistd::geteuid(),
         group,
     };
-    tracker.spawn(server::serve(
-        listener,
-        access,
-        service,
-        shutdown.clone(),
-        tracker.clone(),
-    ));
+    server::spawn(listener, access, service, shutdown.clone(), &tracker).map_err(|e| {
+        DaemonError::Other(format!("cannot start the control socket's thread: {e}"))
+    })?;
 
     {
         let c = config_tx.borrow();
