@@ -35,42 +35,51 @@ fn layers(architecture: &str) -> BTreeMap<String, u32> {
     layers
 }
 
-/// The top-level modules each file names through `crate::`.
-fn edges(src: &Path) -> BTreeMap<String, BTreeSet<(String, String)>> {
-    let mut edges: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+/// Every `.rs` file under `src`, with its path relative to it.
+fn rust_files(src: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
     let mut dirs = vec![src.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
-                continue;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path
+                    .strip_prefix(src)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string();
+                files.push((path, rel));
             }
-            let rel = path
-                .strip_prefix(src)
-                .unwrap()
-                .to_string_lossy()
-                .to_string();
-            let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
-            if !rel.ends_with(".rs") || matches!(top, "bin" | "lib" | "layers_tests") {
-                continue;
-            }
-            // `target_tests.rs` is the `tests` module of `target`.
-            let top = top.trim_end_matches("_tests");
-            let text = std::fs::read_to_string(&path).unwrap();
-            assert!(!text.contains("crate::{"), "{rel}: name each module's path");
-            for (at, _) in text.match_indices("crate::") {
-                let name: String = text[at + "crate::".len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                // `crate::VERSION` and the like are the crate root's, not a module's.
-                if name != top && name.starts_with(|c: char| c.is_ascii_lowercase()) {
-                    edges
-                        .entry(top.to_string())
-                        .or_default()
-                        .insert((name, rel.clone()));
-                }
+        }
+    }
+    files
+}
+
+/// The top-level modules each file names through `crate::`.
+fn edges(src: &Path) -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let mut edges: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for (path, rel) in rust_files(src) {
+        let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
+        if matches!(top, "bin" | "lib" | "layers_tests") {
+            continue;
+        }
+        // `target_tests.rs` is the `tests` module of `target`.
+        let top = top.trim_end_matches("_tests");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("crate::{"), "{rel}: name each module's path");
+        for (at, _) in text.match_indices("crate::") {
+            let name: String = text[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            // `crate::VERSION` and the like are the crate root's, not a module's.
+            if name != top && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                edges
+                    .entry(top.to_string())
+                    .or_default()
+                    .insert((name, rel.clone()));
             }
         }
     }
@@ -118,31 +127,16 @@ fn no_module_uses_one_of_a_higher_layer_and_none_form_a_cycle() {
 /// unit-test files aside.
 fn modules(src: &Path) -> BTreeMap<Vec<String>, std::path::PathBuf> {
     let mut modules = BTreeMap::new();
-    let mut dirs = vec![src.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let rel = path
-                .strip_prefix(src)
-                .unwrap()
-                .to_string_lossy()
-                .to_string();
-            let Some(stem) = rel.strip_suffix(".rs") else {
-                continue;
-            };
-            let mut names: Vec<String> = stem.split('/').map(str::to_string).collect();
-            if names[0] == "bin" || names.last().is_some_and(|n| n.ends_with("_tests")) {
-                continue;
-            }
-            if matches!(names.last().map(String::as_str), Some("mod" | "lib")) {
-                names.pop();
-            }
-            modules.insert(names, path);
+    for (path, rel) in rust_files(src) {
+        let stem = rel.trim_end_matches(".rs");
+        let mut names: Vec<String> = stem.split('/').map(str::to_string).collect();
+        if names[0] == "bin" || names.last().is_some_and(|n| n.ends_with("_tests")) {
+            continue;
         }
+        if matches!(names.last().map(String::as_str), Some("mod" | "lib")) {
+            names.pop();
+        }
+        modules.insert(names, path);
     }
     modules
 }
