@@ -164,7 +164,7 @@ impl Default for TargetOptions {
 }
 
 /// `[[target]]`: one check, as the file, `skypunchctl targets add` and a stored row
-/// describe it. Read from the file by `options.rs`, which also holds its options.
+/// describe it.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
     /// Unique name; config entries are matched to database rows by it.
@@ -204,23 +204,50 @@ impl TargetConfig {
     }
 }
 
-/// The keys of a `[[target]]` entry that are not options, in the order an error lists
-/// them.
-const COLUMNS: [&str; 8] = [
-    "name",
-    "url",
-    "method",
-    "expect_status",
-    "frequency",
-    "timeout",
-    "enabled",
-    "auth",
-];
+/// The keys of a `[[target]]` entry that are not options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Name,
+    Url,
+    Method,
+    ExpectStatus,
+    Frequency,
+    Timeout,
+    Enabled,
+    Auth,
+}
 
-/// Every key of a `[[target]]` entry: [`COLUMNS`], then the options' field names as
+impl Column {
+    /// In the order an error lists them.
+    const ALL: [Column; 8] = [
+        Column::Name,
+        Column::Url,
+        Column::Method,
+        Column::ExpectStatus,
+        Column::Frequency,
+        Column::Timeout,
+        Column::Enabled,
+        Column::Auth,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Column::Name => "name",
+            Column::Url => "url",
+            Column::Method => "method",
+            Column::ExpectStatus => "expect_status",
+            Column::Frequency => "frequency",
+            Column::Timeout => "timeout",
+            Column::Enabled => "enabled",
+            Column::Auth => "auth",
+        }
+    }
+}
+
+/// Every key of a `[[target]]` entry: the columns', then the options' field names as
 /// serde's derive hands them to the deserializer.
 static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let mut keys = COLUMNS.to_vec();
+    let mut keys: Vec<&'static str> = Column::ALL.iter().map(|c| c.key()).collect();
     if let Err(Fields(options)) = TargetOptions::deserialize(FieldNames) {
         keys.extend(options);
     }
@@ -228,7 +255,7 @@ static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 });
 
 fn option_keys() -> &'static [&'static str] {
-    &KEYS[COLUMNS.len()..]
+    &KEYS[Column::ALL.len()..]
 }
 
 /// A deserializer that stops at the struct's field list and returns it as its error.
@@ -276,7 +303,7 @@ impl<'de> Deserializer<'de> for FieldNames {
 
 /// A key of the entry, refused (where it is written) unless it is one of [`KEYS`].
 enum Field {
-    Column(&'static str),
+    Column(Column),
     Option(String),
 }
 
@@ -298,7 +325,7 @@ impl Visitor<'_> for Key {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
-        if let Some(column) = COLUMNS.iter().find(|c| **c == key) {
+        if let Some(column) = Column::ALL.into_iter().find(|c| c.key() == key) {
             Ok(Field::Column(column))
         } else if option_keys().contains(&key) {
             Ok(Field::Option(key.to_string()))
@@ -337,17 +364,14 @@ impl<'de> Visitor<'de> for Entry {
         let mut options = toml::Table::new();
         while let Some(field) = map.next_key_seed(Key)? {
             match field {
-                Field::Column("name") => name = Some(map.next_value()?),
-                Field::Column("url") => url = Some(map.next_value()?),
-                Field::Column("method") => t.method = map.next_value()?,
-                Field::Column("expect_status") => t.expect_status = map.next_value()?,
-                Field::Column("frequency") => t.frequency = map.next_value()?,
-                Field::Column("timeout") => t.timeout = map.next_value()?,
-                Field::Column("enabled") => t.enabled = map.next_value()?,
-                Field::Column(column) => {
-                    debug_assert_eq!(column, "auth", "a column without its arm");
-                    t.auth = map.next_value()?
-                }
+                Field::Column(Column::Name) => name = Some(map.next_value()?),
+                Field::Column(Column::Url) => url = Some(map.next_value()?),
+                Field::Column(Column::Method) => t.method = map.next_value()?,
+                Field::Column(Column::ExpectStatus) => t.expect_status = map.next_value()?,
+                Field::Column(Column::Frequency) => t.frequency = map.next_value()?,
+                Field::Column(Column::Timeout) => t.timeout = map.next_value()?,
+                Field::Column(Column::Enabled) => t.enabled = map.next_value()?,
+                Field::Column(Column::Auth) => t.auth = map.next_value()?,
                 Field::Option(key) => {
                     let value = map.next_value_seed(OptionValue(&key))?;
                     options.insert(key, value);
@@ -366,7 +390,7 @@ impl<'de> Visitor<'de> for Entry {
 
 impl<'de> Deserialize<'de> for TargetConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_struct("TargetConfig", &COLUMNS, Entry)
+        d.deserialize_struct("TargetConfig", &KEYS, Entry)
     }
 }
 
@@ -397,7 +421,7 @@ mod tests {
         }
         assert!(option_keys().starts_with(&["headers", "body"]));
         assert!(option_keys().ends_with(&["depends_on"]));
-        assert_eq!(KEYS.len(), COLUMNS.len() + option_keys().len());
+        assert_eq!(KEYS.len(), Column::ALL.len() + option_keys().len());
     }
 
     #[test]
