@@ -396,6 +396,19 @@ impl ControlService {
         })
     }
 
+    /// Runs `work` on the daemon's main runtime; a panic in it is answered as `what`
+    /// not having ended.
+    async fn on_main<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T, Response> {
+        self.main
+            .spawn(work)
+            .await
+            .map_err(|e| error(ErrorKind::Failed, format!("{what} did not end: {e}")))
+    }
+
     async fn test_target(&self, id: i64) -> Response {
         let row = match self.store.target_row(id).await {
             Ok(r) => r,
@@ -403,13 +416,13 @@ impl ControlService {
         };
         let def = TargetDef::from_row(&row);
         let prober = self.prober.clone();
-        let check = self.main.spawn(async move {
+        let checked = self.on_main("the check", async move {
             let outcome = prober.check(&def).await;
             (def, outcome)
         });
-        let (def, outcome) = match check.await {
+        let (def, outcome) = match checked.await {
             Ok(done) => done,
-            Err(e) => return error(ErrorKind::Failed, format!("the check did not end: {e}")),
+            Err(answer) => return answer,
         };
         log::info!("[{id}] manual test: {}", outcome.result_line(&def));
         Response::Test(TestReport {
@@ -458,19 +471,14 @@ impl ControlService {
             Err(e) => return store_error(e),
         };
         let deliverer = self.deliverer.clone();
-        let delivery = self.main.spawn(async move {
+        let delivered = self.on_main("the test message", async move {
             let alert = crate::notify::text::test_alert(&row.name);
             let outcome = deliverer.deliver(&row, std::slice::from_ref(&alert)).await;
             (row, outcome)
         });
-        let (row, outcome) = match delivery.await {
+        let (row, outcome) = match delivered.await {
             Ok(done) => done,
-            Err(e) => {
-                return error(
-                    ErrorKind::Failed,
-                    format!("the test message did not end: {e}"),
-                )
-            }
+            Err(answer) => return answer,
         };
         match &outcome {
             Ok(d) => log::info!(
