@@ -77,9 +77,20 @@ pub async fn quiet(client: &mut Client) -> Result<QuietInfo, Failure> {
 
 /// A state with its marker: `FAIL (Acked)`, `PASS (Silenced)`, or the state alone.
 pub fn marked(state: &str, marks: &Marks) -> String {
+    let mut out = state.to_string();
+    mark(&mut out, marks);
+    out
+}
+
+/// As [`marked`], in place: a state that is not quiet is left as it is.
+pub fn mark(state: &mut String, marks: &Marks) {
     match marks.marker() {
-        "" => state.to_string(),
-        m => format!("{state} ({m})"),
+        "" => {}
+        m => {
+            state.push_str(" (");
+            state.push_str(m);
+            state.push(')');
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::control::protocol::{NewTarget, Request, Response, TestReport};
 use crate::control::protocol::{TargetInfo, TargetLine};
 use crate::ctl::args::{AddTarget, TargetAction, TargetsArgs, TargetsCommand};
 use crate::domain::target::CheckKind;
-use crate::table::{cell, Table};
+use crate::table::{cell, single_line, Table};
 
 /// Runs a `targets` command.
 pub async fn run(client: &mut Client, args: &TargetsArgs, out: &Out) -> Result<(), Failure> {
@@ -109,7 +109,7 @@ async fn list(client: &mut Client, out: &Out) -> Result<(), Failure> {
     .await?;
     let quiet = silences::quiet(client).await?;
     for x in &mut lines {
-        x.status = silences::marked(&x.status, &quiet.of_target(x.id, &x.name));
+        silences::mark(&mut x.status, &quiet.of_target(x.id, &x.name));
     }
     print!("{}", list_table(&lines));
     Ok(())
@@ -127,15 +127,17 @@ pub fn list_table(targets: &[TargetLine]) -> String {
         "Fail Count",
     ]);
     for x in targets {
-        t.push_row(vec![
-            x.id.to_string(),
-            cell(&x.name),
-            x.status.clone(),
-            x.last_updated.clone(),
-            yes_no(x.enabled).to_string(),
-            x.pass_count.to_string(),
-            x.fail_count.to_string(),
-        ]);
+        let name = single_line(&x.name);
+        let cells: [&dyn std::fmt::Display; 7] = [
+            &x.id,
+            &name,
+            &x.status,
+            &x.last_updated,
+            &yes_no(x.enabled),
+            &x.pass_count,
+            &x.fail_count,
+        ];
+        t.row(&cells);
     }
     t.render()
 }
