@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS targets (
     frequency          INTEGER NOT NULL DEFAULT 60,       -- seconds
     timeout            INTEGER NOT NULL DEFAULT 10,       -- seconds
     enabled            INTEGER NOT NULL DEFAULT 1,
-    options            TEXT    NOT NULL DEFAULT '{}',     -- JSON: headers, body, body_contains, ...
+    options            TEXT    NOT NULL DEFAULT '{}',     -- JSON: the options not at their default
     origin             TEXT    NOT NULL DEFAULT 'sql',    -- config | cli | sql
     status             TEXT    NOT NULL DEFAULT 'NEW',    -- NEW | PASS | WARN | FAIL
     status_description TEXT    NOT NULL DEFAULT 'NEW',

@@ -316,7 +316,7 @@ pub fn row_from_config(t: &TargetConfig) -> TargetRow {
         frequency: i64::from(t.frequency),
         timeout: i64::from(t.timeout),
         enabled: t.enabled,
-        options: serde_json::to_string(&t.options).unwrap_or_else(|_| "{}".into()),
+        options: t.options.to_json(),
         unreadable: None,
     }
 }

@@ -119,6 +119,19 @@ pub struct TargetOptions {
 }
 
 impl TargetOptions {
+    /// The JSON of `targets.options`: the options that differ from their defaults. A
+    /// `targets` row is rewritten by every check and read whole by every list, and the
+    /// defaults spelled out were two fifths of it.
+    pub fn to_json(&self) -> String {
+        static DEFAULTS: LazyLock<serde_json::Value> =
+            LazyLock::new(|| serde_json::to_value(TargetOptions::default()).unwrap_or_default());
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let (Some(set), Some(defaults)) = (v.as_object_mut(), DEFAULTS.as_object()) {
+            set.retain(|k, v| defaults.get(k) != Some(v));
+        }
+        v.to_string()
+    }
+
     /// The rules its checks are judged by.
     pub fn thresholds(&self) -> crate::domain::supervise::Thresholds {
         crate::domain::supervise::Thresholds {
@@ -431,6 +444,20 @@ mod tests {
         assert_eq!(t.options.max_loss_percent, Some(3));
         assert!(t.options.keep_alive && t.options.tls_verify);
         assert_eq!(t.options.flap_minutes, DEFAULT_FLAP_MINUTES);
+    }
+
+    #[test]
+    fn stored_options_are_those_set_and_read_back_whole() {
+        assert_eq!(TargetOptions::default().to_json(), "{}");
+        let t = entry("failure_threshold = 3\ntls_verify = false\nbody = \"x\"\n").unwrap();
+        let json = t.options.to_json();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"failure_threshold": 3, "tls_verify": false, "body": "x"})
+        );
+        let back: TargetOptions = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t.options);
     }
 
     #[test]

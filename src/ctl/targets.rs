@@ -263,7 +263,7 @@ pub fn new_target(a: &AddTarget) -> Result<NewTarget, Failure> {
         enabled: !a.disabled,
         authn: a.auth.to_ascii_uppercase(),
         authn_params: a.auth_params.clone(),
-        options: serde_json::to_string(&options).unwrap_or_else(|_| "{}".into()),
+        options: options.to_json(),
     })
 }
 
