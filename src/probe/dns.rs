@@ -1,5 +1,6 @@
 //! `dns://[server[:port]]/name?type=A&expect=value` (SPEC §19): one query to one
-//! server, over UDP, and again over TCP when the answer comes back truncated.
+//! server, over UDP (sent again while unanswered), and again over TCP when the answer
+//! comes back truncated.
 //! hickory-proto encodes the query and decodes the answer; the sockets are the
 //! probe's own, so each step is timed into the trace. Without a server, the first
 //! `nameserver` of `/etc/resolv.conf` is asked.
@@ -12,8 +13,16 @@ use crate::target::TargetDef;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::Name;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
 use url::Url;
+
+/// How long an unanswered UDP query waits before it is sent again, each time: a
+/// datagram lost to a full receive buffer or a busy server costs a second, not the
+/// check (glibc's resolver and dig send again too). After the last, the check's
+/// timeout ends the wait.
+const RESEND_AFTER: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
 
 /// The server to ask: the URL's, or the system's first.
 async fn server_of(url: &Url, q: &DnsQuestion, trace: &mut Trace) -> Result<SocketAddr, Failure> {
@@ -102,11 +111,26 @@ async fn exchange_udp(
     trace.begin(Some(Phase::Answer), "waiting for the answer", "answer");
     let mut buf = vec![0u8; 4096];
     let id = u16::from_be_bytes([query[0], query[1]]);
+    let mut resends = RESEND_AFTER.iter();
+    let mut resend_at = resends.next().map(|d| Instant::now() + *d);
     loop {
-        let n = socket
-            .recv(&mut buf)
-            .await
-            .map_err(|e| network(trace, "answer", &e))?;
+        let received = match resend_at {
+            Some(at) => match tokio::time::timeout_at(at, socket.recv(&mut buf)).await {
+                Ok(received) => received,
+                Err(_) => {
+                    // The same query, so an answer to the first is still taken.
+                    socket
+                        .send(query)
+                        .await
+                        .map_err(|e| network(trace, what, &e))?;
+                    trace.note("no answer yet; the query sent again");
+                    resend_at = resends.next().map(|d| Instant::now() + *d);
+                    continue;
+                }
+            },
+            None => socket.recv(&mut buf).await,
+        };
+        let n = received.map_err(|e| network(trace, "answer", &e))?;
         // A late answer to an earlier query on a reused port is not this one's.
         match Message::from_vec(&buf[..n]) {
             Ok(m) if m.id() == id => return Ok(m),
@@ -226,6 +250,79 @@ fn judge(q: &DnsQuestion, answer: &Message, trace: &mut Trace) -> Found {
 mod tests {
     use super::*;
     use crate::domain::dns::question;
+
+    /// A server on 127.0.0.1 that lets the first query go unanswered, as a full
+    /// receive buffer would, and answers the next with web.test's address.
+    async fn server_losing_the_first_query() -> (SocketAddr, tokio::task::JoinHandle<usize>) {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let served = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let mut queries = 0;
+            loop {
+                let Ok(Ok((n, from))) =
+                    tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf)).await
+                else {
+                    return queries;
+                };
+                queries += 1;
+                if queries == 1 {
+                    continue;
+                }
+                let query = Message::from_vec(&buf[..n]).unwrap();
+                let mut answer = Message::new();
+                answer
+                    .set_id(query.id())
+                    .set_message_type(MessageType::Response)
+                    .add_query(query.queries()[0].clone())
+                    .add_answer(hickory_proto::rr::Record::from_rdata(
+                        Name::from_ascii("web.test.").unwrap(),
+                        60,
+                        hickory_proto::rr::RData::A("127.0.0.1".parse().unwrap()),
+                    ));
+                socket
+                    .send_to(&answer.to_vec().unwrap(), from)
+                    .await
+                    .unwrap();
+            }
+        });
+        (addr, served)
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_query_is_sent_again() {
+        let (server, served) = server_losing_the_first_query().await;
+        let def = crate::target::TargetDef::from_row(&crate::domain::target::TargetRow {
+            id: 1,
+            name: "dns".into(),
+            url: format!("dns://{server}/web.test?expect=127.0.0.1"),
+            method: "GET".into(),
+            authn: "NONE".into(),
+            authn_params: String::new(),
+            expect_status: 200,
+            frequency: 60,
+            timeout: 10,
+            enabled: true,
+            options: "{}".into(),
+            unreadable: None,
+        });
+        let mut trace = Trace::start();
+        let found = tokio::time::timeout(Duration::from_secs(5), check(&def, &mut trace))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap_or_else(|f| panic!("{f:?}"));
+        assert_eq!(found.failure, None);
+        let text = trace.render(&def.name);
+        assert!(
+            text.contains("no answer yet; the query sent again"),
+            "{text}"
+        );
+        assert!(
+            text.contains("answer NOERROR 1 record: 127.0.0.1"),
+            "{text}"
+        );
+        assert_eq!(served.await.unwrap(), 2, "one query lost, one answered");
+    }
 
     #[test]
     fn only_the_type_asked_is_judged_and_an_nxdomain_fails() {
