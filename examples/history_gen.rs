@@ -4,9 +4,11 @@
 //!     history_gen DATABASE END_MS [TARGETS [SERVERS [SERVICES_PER_SERVER]]]
 //!
 //! Targets are checked every 60 s; 1 % of their checks fail, in bursts of 5 to 55
-//! checks. Each server's services report every 300 s (the default
-//! `service_sample_seconds`, so the filing keeps every report sent; the reports a 60 s
-//! agent sends in between change no stored row), with 1 % of the time in FAIL bursts.
+//! checks. Each server's services report every `REPORT_SECONDS` (environment; default
+//! 300, the default `service_sample_seconds`, so the filing keeps every report sent:
+//! the reports a 60 s agent sends in between change no stored row, which
+//! `REPORT_SECONDS=60` shows at five times the cost), with 1 % of the time in FAIL
+//! bursts of 15 to 45 minutes.
 //!
 //! The last `RAW_DAYS` go through the live write path (`record_checks`, `push_states`
 //! and the filing); the days before, whose raw rows would be pruned by now, through
@@ -26,7 +28,8 @@ const DAY: i64 = 86_400_000;
 const YEAR_DAYS: i64 = 365;
 const RAW_DAYS: i64 = 7;
 const CHECK_MS: i64 = 60_000;
-const REPORT_MS: i64 = 300_000;
+/// The daemon's default `service_sample_seconds`, in ms.
+const SAMPLE_MS: i64 = 300_000;
 
 /// xorshift64*: a fixed, reproducible sequence.
 struct Rng(u64);
@@ -107,8 +110,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(std::path::Path::new(&args[1]), Durability::Normal)?;
     store.set_history(HistorySettings {
         calendar: Calendar::utc(),
-        sample_ms: REPORT_MS,
+        sample_ms: SAMPLE_MS,
     });
+    let report_ms = match std::env::var("REPORT_SECONDS") {
+        Ok(s) => s.parse::<i64>()?.clamp(1, 300) * 1000,
+        Err(_) => SAMPLE_MS,
+    };
+    // A FAIL burst is 15 to 45 minutes (3 to 9 reports 5 minutes apart) whatever the
+    // reporting period.
+    let per_burst = (SAMPLE_MS / report_ms) as u64;
     let mut rng = Rng(0x5eed_0f5b_7ec4_a1d3);
 
     store
@@ -197,7 +207,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Services: registered by their first report at the start of the raw days.
     let began = Instant::now();
     let mut states: Vec<Bursts> = (0..servers * per_server)
-        .map(|_| Bursts::new(6.0))
+        .map(|_| Bursts::new(6.0 * per_burst as f64))
         .collect();
     let server_id = |s: i64| ServerId {
         name: format!("host{s}"),
@@ -210,7 +220,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for s in 0..servers {
             let list: Vec<ServiceReport> = (0..per_server)
                 .map(|k| {
-                    let ok = states[(s * per_server + k) as usize].passes(&mut rng, 3, 9);
+                    let ok = states[(s * per_server + k) as usize].passes(
+                        &mut rng,
+                        3 * per_burst,
+                        9 * per_burst,
+                    );
                     ServiceReport {
                         name: format!("svc{k}"),
                         state: if ok {
@@ -219,8 +233,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                             ServiceState::Fail
                         },
                         info: format!("load {:.2}", rng.unit() * 4.0),
-                        period: REPORT_MS / 1000,
-                        time: Some(t + s * REPORT_MS / servers),
+                        period: report_ms / 1000,
+                        time: Some(t + s * report_ms / servers),
                     }
                 })
                 .collect();
@@ -237,7 +251,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         store.file_reports().await?;
-        t += REPORT_MS;
+        t += report_ms;
     }
     let took = began.elapsed().as_secs_f64();
     eprintln!(
@@ -262,7 +276,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         while t < raw_from {
             let ok = burst.passes(&mut rng, 3, 9);
             let condition = if ok { Condition::Up } else { Condition::Down };
-            span(&mut past.spans, t, t + REPORT_MS, condition);
+            span(&mut past.spans, t, t + SAMPLE_MS, condition);
             match (ok, failing_since) {
                 (false, None) => failing_since = Some(t),
                 (true, Some(since)) => {
@@ -271,7 +285,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 _ => {}
             }
-            t += REPORT_MS;
+            t += SAMPLE_MS;
         }
         if let Some(since) = failing_since {
             past.incidents.push((since, raw_from));
