@@ -2,13 +2,18 @@
 # 10,000 targets checked every second against nginx on loopback, and the CPU cost of
 # one check compared with Prometheus blackbox_exporter probing the same URL.
 #
-#   bench/targets.sh [TARGETS] [SECONDS] [fresh|keepalive|tcp]   (defaults: 10000 60 fresh)
+#   bench/targets.sh [TARGETS] [SECONDS] [fresh|keepalive|tcp|dns|icmp]   (defaults: 10000 60 fresh)
 #
 # "fresh" opens a new connection for every check (the default of a target);
 # "keepalive" sets keep_alive = true on every target; "tcp" makes every target a
 # tcp:// connect check of the same nginx ports, against blackbox_exporter's tcp_connect;
 # "dns" makes every target a dns:// A query to dnsmasq (dnsmasq-base) on loopback,
-# against blackbox_exporter's dns prober asking dnsmasq the same.
+# against blackbox_exporter's dns prober asking dnsmasq the same; "icmp" makes every
+# target an icmp:// check of 127.0.0.1 with one echo request (count=1), against
+# blackbox_exporter's icmp prober (one echo request per probe).
+#
+# "icmp" needs root (raw ICMP sockets, for skypunchd and blackbox_exporter alike) or
+# ping sockets allowed to the user (sysctl net.ipv4.ping_group_range).
 #
 # Needs: nginx (nginx-light), prometheus-blackbox-exporter, wrk, hyperfine, sqlite3,
 # python3. Prints a Markdown section for BENCHMARKS.md.
@@ -31,7 +36,8 @@ case $MODE in
   keepalive) OPTIONS='{"keep_alive": true}' ;;
   tcp) OPTIONS='{}'; SCHEME=tcp ;;
   dns) OPTIONS='{}'; SCHEME=dns ;;
-  *) echo "mode: fresh, keepalive, tcp or dns" >&2; exit 2 ;;
+  icmp) OPTIONS='{}'; SCHEME=icmp ;;
+  *) echo "mode: fresh, keepalive, tcp, dns or icmp" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
 . bench/nginx.sh
@@ -63,7 +69,8 @@ import sqlite3, sys
 db, n, options, scheme = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 c = sqlite3.connect(db)
 url = lambda i: {"tcp": f"tcp://127.0.0.1:{18081 + i % 4}",
-                 "dns": "dns://127.0.0.1:15353/web.test?expect=127.0.0.1"}.get(
+                 "dns": "dns://127.0.0.1:15353/web.test?expect=127.0.0.1",
+                 "icmp": "icmp://127.0.0.1?count=1"}.get(
                  scheme, f"http://127.0.0.1:{18081 + i % 4}/t/{i}?x=1")
 c.executemany("INSERT INTO targets (name, url, frequency, timeout, options) VALUES (?, ?, 1, 5, ?)",
               [(f"bench {i}", url(i), options) for i in range(n)])
@@ -106,6 +113,11 @@ modules:
       query_type: A
       transport_protocol: udp
       preferred_ip_protocol: ip4
+  icmp_echo:
+    prober: icmp
+    timeout: 5s
+    icmp:
+      preferred_ip_protocol: ip4
 YML
 prometheus-blackbox-exporter --config.file="$dir/bb.yml" --web.listen-address=127.0.0.1:19115 >/dev/null 2>&1 &
 bbpid=$!
@@ -115,6 +127,7 @@ b0=$(cpu "$bbpid")
 case $SCHEME in
   tcp) probe="module=tcp_connect&target=127.0.0.1:18081" ;;
   dns) probe="module=dns_a&target=127.0.0.1:15353" ;;
+  icmp) probe="module=icmp_echo&target=127.0.0.1" ;;
   *) probe="module=http_2xx&target=http://127.0.0.1:18081/t/1?x=1" ;;
 esac
 wrk -t1 -c8 -d20s "http://127.0.0.1:19115/probe?$probe" > "$dir/wrk.txt"
