@@ -30,27 +30,23 @@ pub struct Table {
 impl Table {
     /// A list with a header row.
     pub fn list<S: ToString>(header: &[S]) -> Table {
-        Table {
-            header: Some(header.iter().map(ToString::to_string).collect()),
-            ..Table::detail()
-        }
-        .ruled(false)
+        let header = header.iter().map(ToString::to_string).collect();
+        Table::empty(Some(header), false)
     }
 
     /// A two-column `name | value` table with a rule under every row.
     pub fn detail() -> Table {
+        Table::empty(None, true)
+    }
+
+    fn empty(header: Option<Vec<String>>, rule_every_row: bool) -> Table {
         Table {
-            header: None,
+            header,
             text: String::new(),
             cell_ends: Vec::new(),
             row_ends: Vec::new(),
-            rule_every_row: true,
+            rule_every_row,
         }
-    }
-
-    fn ruled(mut self, every_row: bool) -> Table {
-        self.rule_every_row = every_row;
-        self
     }
 
     /// Adds a row.

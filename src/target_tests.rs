@@ -5,18 +5,11 @@ use crate::config::BASIC_PARAMS_ERROR;
 
 fn row(authn: &str, params: &str) -> TargetRow {
     TargetRow {
-        id: 8,
-        name: "n".into(),
-        url: "http://127.0.0.1/".into(),
         method: "get".into(),
         authn: authn.into(),
         authn_params: params.into(),
-        expect_status: 200,
         frequency: 10,
-        timeout: 10,
-        enabled: true,
-        options: "{}".into(),
-        unreadable: None,
+        ..TargetRow::of_url(8, "n", "http://127.0.0.1/")
     }
 }
 

@@ -53,6 +53,27 @@ pub struct TargetRow {
     pub unreadable: Option<String>,
 }
 
+#[cfg(test)]
+impl TargetRow {
+    /// A row as `INSERT INTO targets (id, name, url)` would make it.
+    pub fn of_url(id: i64, name: &str, url: &str) -> TargetRow {
+        TargetRow {
+            id,
+            name: name.into(),
+            url: url.into(),
+            method: "GET".into(),
+            authn: "NONE".into(),
+            authn_params: String::new(),
+            expect_status: 200,
+            frequency: 60,
+            timeout: 10,
+            enabled: true,
+            options: "{}".into(),
+            unreadable: None,
+        }
+    }
+}
+
 /// What a target's URL asks to be checked, by its scheme (SPEC §19).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CheckKind {

@@ -250,6 +250,7 @@ fn judge(q: &DnsQuestion, answer: &Message, trace: &mut Trace) -> Found {
 mod tests {
     use super::*;
     use crate::domain::dns::question;
+    use crate::domain::target::TargetRow;
 
     /// A server on 127.0.0.1 that lets the first query go unanswered, as a full
     /// receive buffer would, and answers the next with web.test's address.
@@ -292,20 +293,8 @@ mod tests {
     #[tokio::test]
     async fn an_unanswered_query_is_sent_again() {
         let (server, served) = server_losing_the_first_query().await;
-        let def = crate::target::TargetDef::from_row(&crate::domain::target::TargetRow {
-            id: 1,
-            name: "dns".into(),
-            url: format!("dns://{server}/web.test?expect=127.0.0.1"),
-            method: "GET".into(),
-            authn: "NONE".into(),
-            authn_params: String::new(),
-            expect_status: 200,
-            frequency: 60,
-            timeout: 10,
-            enabled: true,
-            options: "{}".into(),
-            unreadable: None,
-        });
+        let url = format!("dns://{server}/web.test?expect=127.0.0.1");
+        let def = TargetDef::from_row(&TargetRow::of_url(1, "dns", &url));
         let mut trace = Trace::start();
         let found = tokio::time::timeout(Duration::from_secs(5), check(&def, &mut trace))
             .await

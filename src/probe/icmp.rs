@@ -156,6 +156,7 @@ impl super::Prober {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::target::TargetRow;
 
     #[test]
     fn echo_requests_in_flight_never_share_a_sequence() {
@@ -169,22 +170,8 @@ mod tests {
     #[tokio::test]
     async fn concurrent_checks_of_one_address_each_get_their_reply() {
         let prober = std::sync::Arc::new(super::super::Prober::new());
-        let def = std::sync::Arc::new(crate::target::TargetDef::from_row(
-            &crate::domain::target::TargetRow {
-                id: 1,
-                name: "lo".into(),
-                url: "icmp://127.0.0.1?count=1".into(),
-                method: "GET".into(),
-                authn: "NONE".into(),
-                authn_params: String::new(),
-                expect_status: 200,
-                frequency: 60,
-                timeout: 5,
-                enabled: true,
-                options: "{}".into(),
-                unreadable: None,
-            },
-        ));
+        let row = TargetRow::of_url(1, "lo", "icmp://127.0.0.1?count=1");
+        let def = std::sync::Arc::new(TargetDef::from_row(&row));
         let checks: Vec<_> = (0..200)
             .map(|_| {
                 let (prober, def) = (prober.clone(), def.clone());
