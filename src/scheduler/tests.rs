@@ -70,18 +70,9 @@ async fn checks_beyond_the_limit_pass_their_tick_over_instead_of_waiting() {
     let due = Instant::now();
     for id in 1..=5 {
         let row = TargetRow {
-            id,
-            name: format!("t{id}"),
-            url: url.clone(),
-            method: "GET".into(),
-            authn: "NONE".into(),
-            authn_params: String::new(),
-            expect_status: 200,
-            frequency: 60,
             timeout: 30,
-            enabled: true,
             options: String::new(),
-            unreadable: None,
+            ..TargetRow::of_url(id, &format!("t{id}"), &url)
         };
         let def = Arc::new(TargetDef::from_row(&row));
         let running = Arc::new(AtomicBool::new(false));
