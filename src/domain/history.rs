@@ -2,6 +2,7 @@
 //! days it covers, the calendar days and months are counted in, response-time
 //! histograms, and the figures of a report. No I/O and no clock: times are passed in.
 
+use super::varint::{put_varint, take_varint};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -346,12 +347,7 @@ pub fn pack_histogram(counts: &[i64; 12]) -> Vec<u8> {
             continue;
         }
         out.push(i as u8);
-        let mut n = n as u64;
-        while n >= 0x80 {
-            out.push((n as u8 & 0x7f) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
+        put_varint(&mut out, n as u64);
     }
     out
 }
@@ -359,17 +355,11 @@ pub fn pack_histogram(counts: &[i64; 12]) -> Vec<u8> {
 /// The counts of a packed histogram; `None` when the bytes are not one.
 pub fn unpack_histogram(bytes: &[u8]) -> Option<[i64; 12]> {
     let mut counts = [0i64; 12];
-    let mut rest = bytes.iter();
-    while let Some(&i) = rest.next() {
+    let mut rest = bytes;
+    while let Some((&i, tail)) = rest.split_first() {
+        rest = tail;
         let slot = counts.get_mut(usize::from(i))?;
-        let mut n: i64 = 0;
-        for shift in (0..63).step_by(7) {
-            let b = *rest.next()?;
-            n |= i64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
+        let n = i64::try_from(take_varint(&mut rest)?).ok()?;
         *slot = slot.checked_add(n)?;
     }
     Some(counts)

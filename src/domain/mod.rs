@@ -12,6 +12,8 @@
 //! - [`supervise`]: check results into target states and events (pure, clock passed in).
 //! - [`target`]: a target's row as stored, and where it came from.
 //! - [`depend`]: dependencies between sources (`depends_on`), their references and cycles.
+//! - [`samples`]: a service's sampled reports, packed an hour at a time.
+//! - [`varint`]: LEB128 numbers, for the packed histograms and samples.
 //! - [`rules`]: `[[service_rule]]`: which pushed services a rule governs, and how.
 
 pub mod depend;
@@ -22,7 +24,9 @@ pub mod metrics;
 pub mod quiet;
 pub mod report;
 pub mod rules;
+pub mod samples;
 pub mod supervise;
 pub mod target;
 pub mod time;
 pub mod trace;
+pub mod varint;
