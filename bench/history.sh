@@ -119,15 +119,15 @@ for line in open(f"{d}/sizes.txt"):
     name, b = line.rsplit("|", 1)
     sizes[name] = int(b)
 target_tables = ["target_results", "target_hours", "target_days", "target_incidents"]
-service_tables = ["service_states", "service_hours", "service_days", "service_incidents"]
+service_tables = ["service_states", "service_samples", "service_hours", "service_days", "service_incidents"]
 t_bytes = sum(sizes.get(t, 0) for t in target_tables)
 s_bytes = sum(sizes.get(t, 0) for t in service_tables)
 print()
 print("| database after the simulated year | size |")
 print("|---|---|")
-print(f"| whole file ({n} targets, {services} services) | {size / 2**20:.0f} MiB = {size / 1e9:.2f} GB (bar 2 GB) |")
+print(f"| whole file ({n} targets, {services} services) | {size:,} bytes = {size / 1e9:.2f} GB = {size / 2**20:.0f} MiB (bar 2 GB) |")
 for name, b in sorted(sizes.items(), key=lambda kv: -kv[1])[:10]:
     print(f"| `{name}` | {b / 2**20:.0f} MiB |")
 print(f"| per target-year (its four tables) | {t_bytes / n / 1024:.0f} KiB |")
-print(f"| per service-year (its four tables) | {s_bytes / services / 1024:.0f} KiB |")
+print(f"| per service-year (its five tables) | {s_bytes / services / 1024:.0f} KiB |")
 PY

@@ -118,7 +118,7 @@ acked=$((acked + half_n * PER))
 lat() { awk -v p="$1" '$1 == p {print $2}' "$dir/half.txt"; }
 half_max=$(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$dir/half.txt")
 ctl stop >/dev/null
-stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM service_history').fetchone()[0])" "$dir/s.db")
+stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT (SELECT count(*) FROM service_history) + (SELECT coalesce(sum(count), 0) FROM service_samples)').fetchone()[0])" "$dir/s.db")
 read -r o_med n_med ratio r_med < <(python3 -c "
 import statistics, sys
 o = [float(x) for x in sys.argv[1].split()]; n = [float(x) for x in sys.argv[2].split()]

@@ -185,14 +185,28 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE INDEX IF NOT EXISTS services_held_back ON services (id) WHERE held_back != 0;
 
 -- Kept [history] raw_days: every change of state, offline periods (state OFFLINE),
--- and unchanged reports at most every [history] service_sample_seconds; by service and
--- time, like target_results. A service's rows have distinct times: a report kept in the
--- same millisecond as the one before it is kept a millisecond later.
+-- and reports that arrived after later ones (an agent's spool sent late); by service
+-- and time, like target_results. A service's rows have distinct times: a report kept in
+-- the same millisecond as the one before it is kept a millisecond later.
 CREATE TABLE IF NOT EXISTS service_states (
     service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
     time       INTEGER NOT NULL,
     state      INTEGER NOT NULL,                          -- 0 OK, 1 WARN, 2 FAIL, 3 UNK, 4 OFFLINE
     info       TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (service_id, time)
+) WITHOUT ROWID;
+
+-- Kept [history] raw_days too: the unchanged reports sampled at most every [history]
+-- service_sample_seconds, packed. A row holds up to 64 of one service's samples within
+-- one UTC hour, from its first at `time`; `packed` is, per sample: the ms since the one
+-- before it (the first: since `time`) as LEB128, the state (a byte, as in
+-- service_states), the info's length in bytes as LEB128, the info (UTF-8).
+-- `skypunchctl` and /api/services/<id>/history show them with the states.
+CREATE TABLE IF NOT EXISTS service_samples (
+    service_id INTEGER NOT NULL REFERENCES services (id) ON DELETE CASCADE,
+    time       INTEGER NOT NULL,                          -- the first sample's
+    count      INTEGER NOT NULL,                          -- samples in packed
+    packed     BLOB    NOT NULL,
     PRIMARY KEY (service_id, time)
 ) WITHOUT ROWID;
 

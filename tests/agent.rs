@@ -278,17 +278,14 @@ fn reports_made_during_an_outage_arrive_in_order_with_their_times() {
     let (status, err) = stop(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("the server answers again;"), "{err}");
-    // Reports are filed into service_states within a second, each at the time it was
+    // Reports are filed into the history within a second, each at the time it was
     // measured: in time order, the values the command printed (its own clock) rise.
     wait_filed(&f);
     let rows: Vec<(i64, String)> = f
-        .db()
-        .prepare("SELECT time, info FROM service_states WHERE info != '' ORDER BY time")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .kept_reports()
+        .into_iter()
+        .filter(|r| !r.1.is_empty())
+        .collect();
     let times: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let during: Vec<i64> = times
         .iter()
@@ -334,7 +331,7 @@ fn ticking_agent() -> (Fixture, PathBuf, PathBuf, Child) {
     (f, ini, spool, child)
 }
 
-/// Waits until every report received is filed into `service_states` (once a second).
+/// Waits until every report received is filed into the history (once a second).
 fn wait_filed(f: &Fixture) {
     wait_for("the reports to be filed", Duration::from_secs(5), || {
         f.db()
@@ -374,13 +371,11 @@ fn reports_spooled_during_an_outage_survive_kill_9_of_the_agent() {
     assert_eq!(status.code(), Some(0), "{err}");
     wait_filed(&f);
     let during: Vec<i64> = f
-        .db()
-        .prepare("SELECT time FROM service_states WHERE time > ? AND time < ? ORDER BY time")
-        .unwrap()
-        .query_map([down, killed], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .kept_reports()
+        .into_iter()
+        .map(|r| r.0)
+        .filter(|t| *t > down && *t < killed)
+        .collect();
     assert!(during.len() >= 10, "measured before kill -9: {during:?}");
     let last = during.last().copied().unwrap_or(down);
     assert!(

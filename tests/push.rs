@@ -525,14 +525,8 @@ fn kill_9_under_load_loses_no_acknowledged_report() {
         acked.len()
     );
     f.start();
-    let stored: std::collections::HashSet<String> = {
-        let db = f.db();
-        let mut s = db.prepare("SELECT info FROM service_history").unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let stored: std::collections::HashSet<String> =
+        f.kept_reports().into_iter().map(|r| r.1).collect();
     let lost: Vec<&String> = acked.iter().filter(|a| !stored.contains(*a)).collect();
     assert!(
         lost.is_empty(),

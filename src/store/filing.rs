@@ -1,9 +1,10 @@
 //! The filing of pushed reports: once a second, in slices, the journal
-//! (`service_reports`) is counted in each service's figures and the reports that change
-//! a state or are due as a sample are kept in `service_states`; and a service that
-//! missed its period is filed as offline.
+//! (`service_reports`) is counted in each service's figures, the reports that change a
+//! state are kept in `service_states` and those due as a sample in `service_samples`;
+//! and a service that missed its period is filed as offline.
 
 use super::rollup::{close_incident, open_incident, Source, Tally};
+use super::samples::add_sample;
 use super::{HistorySettings, Result, Store, Tx};
 use crate::domain::history::{Calendar, Condition, OFFLINE};
 use rusqlite::{params, OptionalExtension};
@@ -22,7 +23,8 @@ struct Waiting {
 
 /// Files up to `limit` reports from `service_reports`, oldest first: each is counted in
 /// its service's hourly and daily figures, kept in `service_states` when it changes the
-/// state or a sample is due, and brings the service's `last_report` up to date.
+/// state (or came after a later one) and in `service_samples` when a sample is due, and
+/// brings the service's `last_report` up to date.
 /// Reports of a service that no longer exists (only rows written by hand can be) are
 /// dropped. Returns how many reports were taken from the journal, and how many of them
 /// were filed.
@@ -172,7 +174,10 @@ fn file_service(c: &Tx, history: &HistorySettings, reports: &[Waiting]) -> Resul
             || filed
                 .sampled
                 .is_none_or(|s| r.time - s >= history.sample_ms);
-        if changed || due || !in_order {
+        if in_order && due && !changed {
+            add_sample(c, id, r.time, state_code(&r.state), &r.info)?;
+            filed.sampled = Some(r.time);
+        } else if changed || !in_order {
             let at = match in_order {
                 true => slot(c, id, r.time, &mut cursor)?,
                 false => r.time,

@@ -26,6 +26,7 @@ mod quiet;
 mod report;
 mod retention;
 mod rollup;
+mod samples;
 mod schema;
 pub mod servers;
 mod service_rules;
@@ -437,9 +438,15 @@ fn open_connection(path: &Path, sync: Durability, read_only: bool) -> Result<Con
         )
     };
     conn.execute_batch(&pragmas).map_err(err)?;
-    // The writer adds packed histograms up, readers sum them, migration 8 packs them.
-    rollup::register_functions(&conn).map_err(err)?;
+    register_functions(&conn).map_err(err)?;
     Ok(conn)
+}
+
+/// The store's SQL functions, on every connection it opens: the writer adds packed
+/// histograms up, readers sum them, migrations 8 and 16 pack histograms and samples.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    rollup::register_functions(conn)?;
+    samples::register_functions(conn)
 }
 
 /// A store on a new database in a temporary directory, for unit tests.

@@ -288,16 +288,23 @@ async fn a_services_states_offline_time_and_samples_are_kept() {
         ["OK", "OK", "OK", "OK", "WARN", "WARN", "OFFLINE", "OK"],
         "{history:?}"
     );
-    // The view operators query names the kept states as the daemon does.
-    let viewed: Vec<String> = store
+    // The view operators query names the states kept as rows as the daemon does: the
+    // changes and OFFLINE. The samples are packed, four in one row (one UTC hour).
+    let (viewed, packed): (Vec<String>, (i64, i64)) = store
         .read(|c| {
             let mut s = c.prepare("SELECT state FROM service_history ORDER BY time")?;
             let rows = s.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let packed = c.query_row(
+                "SELECT count(*), sum(count) FROM service_samples",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((rows.collect::<rusqlite::Result<_>>()?, packed))
         })
         .await
         .unwrap();
-    assert_eq!(viewed, states);
+    assert_eq!(viewed, ["OK", "WARN", "OFFLINE", "OK"]);
+    assert_eq!(packed, (1, 4));
     // Changes within one millisecond are all kept, a millisecond apart, in the
     // order they arrived.
     for state in ["FAIL", "OK", "WARN"] {

@@ -10,7 +10,8 @@ use super::{Result, Store};
 pub struct Pruned {
     /// Check results.
     pub results: usize,
-    /// Kept service reports, and jobs' ping bodies.
+    /// Rows of kept service reports (a row of packed samples counts once), and jobs'
+    /// ping bodies.
     pub states: usize,
     /// Hourly and daily rows.
     pub rollups: usize,
@@ -38,6 +39,17 @@ impl Store {
                 raw_before,
             )
             .await?;
+        // A row of samples holds one UTC hour: it goes once the whole hour is older.
+        let hour_start = raw_before - raw_before.rem_euclid(crate::domain::history::HOUR_MS);
+        let states = states
+            + self
+                .delete_in_slices(
+                    "DELETE FROM service_samples WHERE (service_id, time) IN \
+                     (SELECT ss.service_id, ss.time FROM services s \
+                     JOIN service_samples ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
+                    hour_start,
+                )
+                .await?;
         // What jobs' pings carried goes with the raw history.
         let states = states
             + self

@@ -28,14 +28,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/migrations/0013_jobs.sql"),
     include_str!("../../sql/migrations/0014_alertmanager.sql"),
     include_str!("../../sql/migrations/0015_target_traces.sql"),
+    include_str!("../../sql/migrations/0016_service_samples.sql"),
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = 1 + MIGRATIONS.len() as u32;
 
 /// Brings the database at `path` to [`SCHEMA_VERSION`], or refuses a newer one.
-/// `conn` must have the store's SQL functions (`rollup::register_functions`, as every
-/// connection the store opens has): migration 8 packs histograms with them.
+/// `conn` must have the store's SQL functions (`register_functions`, as every
+/// connection the store opens has): migrations 8 and 16 pack with them.
 pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<()> {
     let fail = |message: String| StoreError::Schema {
         path: path.to_path_buf(),
@@ -80,7 +81,7 @@ mod tests {
     /// A connection with the functions the migrations use, as the store opens it.
     fn open(path: &Path) -> Connection {
         let c = Connection::open(path).unwrap();
-        super::super::rollup::register_functions(&c).unwrap();
+        super::super::register_functions(&c).unwrap();
         c
     }
 
@@ -245,6 +246,87 @@ mod tests {
             )
             .unwrap();
         assert_eq!(incidents, (1, 10 * h + 120_000, 1, 10 * h + 110_000));
+    }
+
+    #[test]
+    fn version_15_samples_are_packed_and_the_changes_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut c = open(&path);
+        prepare(&mut c, &path).unwrap();
+        // Version 15 kept every report as a row in service_states.
+        c.execute_batch(
+            "DROP TABLE service_samples; PRAGMA user_version = 15;
+             INSERT INTO servers (name, key_salt, key_hash, created) VALUES ('web1', '', '', 0);
+             INSERT INTO services (server_id, name, period, last_report) VALUES (1, 'disk', 60, 0), (1, 'load', 60, 0);",
+        )
+        .unwrap();
+        let h: i64 = 3_600_000;
+        let mut rows = vec![
+            // disk: OK, two unchanged, FAIL, one unchanged, OFFLINE twice, then OK in
+            // the next hour and one unchanged.
+            (1, 10 * h, 0),
+            (1, 10 * h + 300_000, 0),
+            (1, 10 * h + 600_000, 0),
+            (1, 10 * h + 900_000, 2),
+            (1, 10 * h + 1_200_000, 2),
+            (1, 10 * h + 1_500_000, 4),
+            (1, 10 * h + 1_800_000, 4),
+            (1, 11 * h + 5, 0),
+            (1, 11 * h + 10, 0),
+        ];
+        // load: an OK and 70 unchanged a second apart, one hour.
+        rows.extend((0..71).map(|i| (2, 20 * h + i * 1000, 0)));
+        for (service, time, state) in &rows {
+            c.execute(
+                "INSERT INTO service_states (service_id, time, state, info) VALUES (?, ?, ?, ?)",
+                rusqlite::params![service, time, state, format!("{time}")],
+            )
+            .unwrap();
+        }
+        prepare(&mut c, &path).unwrap();
+        let stayed: Vec<(i64, i64)> = c
+            .prepare("SELECT service_id, time FROM service_states ORDER BY service_id, time")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let at = |i: usize| (rows[i].0, rows[i].1);
+        assert_eq!(stayed, [at(0), at(3), at(5), at(6), at(7), at(9)]);
+        let packed: Vec<(i64, i64, i64, Vec<u8>)> = c
+            .prepare("SELECT service_id, time, count, packed FROM service_samples ORDER BY service_id, time")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let heads: Vec<(i64, i64, i64)> = packed.iter().map(|p| (p.0, p.1, p.2)).collect();
+        assert_eq!(
+            heads,
+            [
+                (1, 10 * h + 300_000, 3),
+                (1, 11 * h + 10, 1),
+                (2, 20 * h + 1000, 64),
+                (2, 20 * h + 65_000, 6)
+            ]
+        );
+        // Every moved row comes back whole from its packed row.
+        let mut moved: Vec<(i64, i64, i64, String)> = Vec::new();
+        for (service, first, _, bytes) in &packed {
+            let samples = crate::domain::samples::unpack_samples(*first, bytes).unwrap();
+            moved.extend(
+                samples
+                    .into_iter()
+                    .map(|s| (*service, s.time, i64::from(s.state), s.info)),
+            );
+        }
+        let want: Vec<(i64, i64, i64, String)> = rows
+            .iter()
+            .filter(|r| !stayed.contains(&(r.0, r.1)))
+            .map(|&(service, time, state)| (service, time, state, format!("{time}")))
+            .collect();
+        assert_eq!(moved, want);
     }
 
     #[test]

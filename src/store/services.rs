@@ -2,6 +2,7 @@
 //! frame) and one service's states.
 
 use super::filing::state_name;
+use super::samples::newest_samples;
 use super::{Result, Store};
 use crate::domain::history::SourceKind;
 use rusqlite::params;
@@ -55,7 +56,8 @@ impl Store {
         .await
     }
 
-    /// A service's states, newest first; `None` when there is no such service.
+    /// A service's states, newest first: its changes, samples and reports not yet
+    /// filed; `None` when there is no such service.
     pub async fn service_history(
         &self,
         id: i64,
@@ -75,7 +77,7 @@ impl Store {
                      WHERE service_id = ?1 ORDER BY time DESC LIMIT ?2)) \
                  ORDER BY time DESC, filed, id DESC LIMIT ?2",
             )?;
-            let rows = s
+            let mut rows: Vec<(i64, String, String)> = s
                 .query_map(params![id, limit], |r| {
                     let state = match r.get::<_, Option<String>>(1)? {
                         Some(state) => state,
@@ -84,6 +86,15 @@ impl Store {
                     Ok((r.get(0)?, state, r.get(3)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            let samples = newest_samples(c, id, limit)?;
+            rows.extend(
+                samples
+                    .into_iter()
+                    .map(|s| (s.time, state_name(s.state.into()).to_string(), s.info)),
+            );
+            // Stable: at the same millisecond, the order above comes first.
+            rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+            rows.truncate(limit as usize);
             Ok(Some(rows))
         })
         .await

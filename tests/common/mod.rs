@@ -188,6 +188,35 @@ impl Fixture {
         c
     }
 
+    /// Every report in the daemon's history, as (time, info), oldest first: the
+    /// `service_history` view (the rows of `service_states` and the reports not yet
+    /// filed) and the packed `service_samples`, read in one transaction.
+    pub fn kept_reports(&self) -> Vec<(i64, String)> {
+        let mut db = self.db();
+        let db = db.transaction().unwrap();
+        let mut kept: Vec<(i64, String)> = db
+            .prepare("SELECT time, info FROM service_history")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut rows = db
+            .prepare("SELECT time, packed FROM service_samples")
+            .unwrap();
+        let packed = rows
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .unwrap();
+        for row in packed {
+            let (first, bytes) = row.unwrap();
+            let samples = skypunch::domain::samples::unpack_samples(first, &bytes)
+                .unwrap_or_else(|| panic!("the samples from {first} are not packed samples"));
+            kept.extend(samples.into_iter().map(|s| (s.time, s.info)));
+        }
+        kept.sort();
+        kept
+    }
+
     /// The one integer a query of the daemon's database answers (a count, a sum).
     pub fn scalar(&self, sql: &str) -> i64 {
         self.db()
