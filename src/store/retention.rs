@@ -31,34 +31,31 @@ impl Store {
                 raw_before,
             )
             .await?;
-        let states = self
-            .delete_in_slices(
+        // A row of samples holds one UTC hour: it goes once the whole hour is older.
+        let hour_start = raw_before - raw_before.rem_euclid(crate::domain::history::HOUR_MS);
+        let mut states = 0;
+        for (sql, before) in [
+            (
                 "DELETE FROM service_states WHERE (service_id, time) IN \
                  (SELECT ss.service_id, ss.time FROM services s \
                  JOIN service_states ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
                 raw_before,
-            )
-            .await?;
-        // A row of samples holds one UTC hour: it goes once the whole hour is older.
-        let hour_start = raw_before - raw_before.rem_euclid(crate::domain::history::HOUR_MS);
-        let states = states
-            + self
-                .delete_in_slices(
-                    "DELETE FROM service_samples WHERE (service_id, time) IN \
-                     (SELECT ss.service_id, ss.time FROM services s \
-                     JOIN service_samples ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
-                    hour_start,
-                )
-                .await?;
-        // What jobs' pings carried goes with the raw history.
-        let states = states
-            + self
-                .delete_in_slices(
-                    "DELETE FROM job_pings WHERE id IN \
-                     (SELECT id FROM job_pings WHERE time < ?1 LIMIT ?2)",
-                    raw_before,
-                )
-                .await?;
+            ),
+            (
+                "DELETE FROM service_samples WHERE (service_id, time) IN \
+                 (SELECT ss.service_id, ss.time FROM services s \
+                 JOIN service_samples ss ON ss.service_id = s.id AND ss.time < ?1 LIMIT ?2)",
+                hour_start,
+            ),
+            // What jobs' pings carried goes with the raw history.
+            (
+                "DELETE FROM job_pings WHERE id IN \
+                 (SELECT id FROM job_pings WHERE time < ?1 LIMIT ?2)",
+                raw_before,
+            ),
+        ] {
+            states += self.delete_in_slices(sql, before).await?;
+        }
         let hour = rollup_before.div_euclid(crate::domain::history::HOUR_MS);
         let day = i64::from(self.history().calendar.day(rollup_before));
         let mut rollups = 0;
