@@ -41,6 +41,27 @@ pub fn push_sample(packed: &mut Vec<u8>, after: i64, time: i64, state: u8, info:
 /// are not packed samples.
 pub fn unpack_samples(first: i64, packed: &[u8]) -> Option<Vec<Sample>> {
     let mut out = Vec::new();
+    walk(first, packed, |time, state, info| {
+        out.push(Sample {
+            time,
+            state,
+            info: info.to_string(),
+        })
+    })?;
+    Some(out)
+}
+
+/// The time of the latest sample of a row that starts at `first` (`first` for an empty
+/// row); `None` when the bytes are not packed samples.
+pub fn latest_time(first: i64, packed: &[u8]) -> Option<i64> {
+    let mut latest = first;
+    walk(first, packed, |time, _, _| latest = time)?;
+    Some(latest)
+}
+
+/// Hands each sample of a row that starts at `first` to `each`, oldest first, its info
+/// borrowed from `packed`; `None` when the bytes are not packed samples.
+fn walk(first: i64, packed: &[u8], mut each: impl FnMut(i64, u8, &str)) -> Option<()> {
     let mut at = first;
     let mut rest = packed;
     while !rest.is_empty() {
@@ -54,22 +75,9 @@ pub fn unpack_samples(first: i64, packed: &[u8]) -> Option<Vec<Sample>> {
         }
         let (info, tail) = rest.split_at(len);
         rest = tail;
-        out.push(Sample {
-            time: at,
-            state,
-            info: String::from_utf8(info.to_vec()).ok()?,
-        });
+        each(at, state, std::str::from_utf8(info).ok()?);
     }
-    Some(out)
-}
-
-/// The time of the latest sample of a row that starts at `first`.
-pub fn latest_time(first: i64, packed: &[u8]) -> Option<i64> {
-    Some(
-        unpack_samples(first, packed)?
-            .last()
-            .map_or(first, |s| s.time),
-    )
+    Some(())
 }
 
 #[cfg(test)]
@@ -109,9 +117,11 @@ mod tests {
         push_sample(&mut packed, T0, T0 + 1, 0, "abc");
         for cut in 1..packed.len() {
             assert_eq!(unpack_samples(T0, &packed[..cut]), None, "cut at {cut}");
+            assert_eq!(latest_time(T0, &packed[..cut]), None, "cut at {cut}");
         }
         assert_eq!(unpack_samples(T0, &[0x80; 11]), None);
         assert_eq!(unpack_samples(T0, &[0, 0, 2, 0xff, 0xfe]), None);
+        assert_eq!(latest_time(T0, &[0, 0, 2, 0xff, 0xfe]), None, "not UTF-8");
     }
 
     #[test]
