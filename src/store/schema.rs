@@ -98,36 +98,44 @@ mod tests {
         assert_eq!(v, SCHEMA_VERSION);
     }
 
-    /// Tables with their columns, and index names: what a database's schema is made of.
-    fn shape(c: &Connection) -> Vec<String> {
-        let mut s = c
-            .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
-            .unwrap();
-        let items: Vec<(String, String)> = s
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    /// Every row `sql` selects, each made by `row`.
+    fn all<T>(
+        c: &Connection,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Vec<T> {
+        c.prepare(sql)
+            .unwrap()
+            .query_map([], row)
             .unwrap()
             .collect::<rusqlite::Result<_>>()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Tables with their columns, and index names: what a database's schema is made of.
+    fn shape(c: &Connection) -> Vec<String> {
+        let items: Vec<(String, String)> = all(
+            c,
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
         let mut shape = Vec::new();
         for (kind, name) in items {
             let mut line = format!("{kind} {name}");
             if kind == "table" {
-                let mut cols: Vec<String> = c
-                    .prepare(&format!("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}')"))
-                    .unwrap()
-                    .query_map([], |r| {
-                        Ok(format!(
-                            "{} {} {} {:?} {}",
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, i64>(4)?
-                        ))
-                    })
-                    .unwrap()
-                    .collect::<rusqlite::Result<_>>()
-                    .unwrap();
+                let sql = format!(
+                    "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}')"
+                );
+                let mut cols: Vec<String> = all(c, &sql, |r| {
+                    Ok(format!(
+                        "{} {} {} {:?} {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, i64>(4)?
+                    ))
+                });
                 cols.sort();
                 line = format!("{line}: {}", cols.join(", "));
             }
@@ -167,13 +175,10 @@ mod tests {
             .unwrap();
         assert_eq!((message.as_str(), description.as_str()), ("kept", ""));
         // Only the target that had a trace has one, moved out of its row.
-        let traces: Vec<(i64, String)> = c
-            .prepare("SELECT target_id, trace FROM target_traces")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let traces: Vec<(i64, String)> =
+            all(&c, "SELECT target_id, trace FROM target_traces", |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            });
         assert_eq!(traces, [(1, "GET http://a/ FAIL".to_string())]);
     }
 
@@ -221,13 +226,11 @@ mod tests {
             .unwrap();
         assert_eq!(days, 3);
         // Only the time not up has a row: the WARN's 20 s.
-        let service: Vec<(i64, i64, i64)> = c
-            .prepare("SELECT hour, warn_ms, offline_ms FROM service_hours WHERE service_id = 1")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let service: Vec<(i64, i64, i64)> = all(
+            &c,
+            "SELECT hour, warn_ms, offline_ms FROM service_hours WHERE service_id = 1",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        );
         assert_eq!(service, [(10, 20_000, 0)]);
         let filed: (i64, String, i64) = c
             .query_row(
@@ -285,22 +288,18 @@ mod tests {
             .unwrap();
         }
         prepare(&mut c, &path).unwrap();
-        let stayed: Vec<(i64, i64)> = c
-            .prepare("SELECT service_id, time FROM service_states ORDER BY service_id, time")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let stayed: Vec<(i64, i64)> = all(
+            &c,
+            "SELECT service_id, time FROM service_states ORDER BY service_id, time",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
         let at = |i: usize| (rows[i].0, rows[i].1);
         assert_eq!(stayed, [at(0), at(3), at(5), at(6), at(7), at(9)]);
-        let packed: Vec<(i64, i64, i64, Vec<u8>)> = c
-            .prepare("SELECT service_id, time, count, packed FROM service_samples ORDER BY service_id, time")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let packed: Vec<(i64, i64, i64, Vec<u8>)> = all(
+            &c,
+            "SELECT service_id, time, count, packed FROM service_samples ORDER BY service_id, time",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        );
         let heads: Vec<(i64, i64, i64)> = packed.iter().map(|p| (p.0, p.1, p.2)).collect();
         assert_eq!(
             heads,
