@@ -76,14 +76,21 @@ struct Shared {
 
 /// Results waiting to be written; a full queue makes checks wait (backpressure).
 const RESULT_QUEUE: usize = 32 * 1024;
-/// Most results written in one database job.
-const RESULT_BATCH: usize = 2048;
+/// Most results gathered into one batch.
+const RESULT_BATCH: usize = 8 * 1024;
 /// How long a routine result (a PASS after a PASS) waits for others to share its
 /// transaction. Every transaction rewrites each page it touches in the WAL, and the
-/// targets' rows sit on hundreds of pages: at 10,000 checks a second, committing
-/// every few milliseconds wrote each page dozens of times a second, and the writer
-/// spent twice the CPU. A result that may change a state is written at once.
-const RESULT_LINGER: Duration = Duration::from_millis(100);
+/// targets' rows and their hourly and daily figures sit on hundreds of pages that a
+/// batch of ten thousand targets' results touches nearly all of: at 10,000 checks a
+/// second, a transaction every 100 ms cost ~11 µs more CPU per check than one every
+/// 500 ms (BENCHMARKS.md). A result that may change a state is written at once, and a
+/// long batch does not hold other writes back: its job stops after
+/// [`YIELD_AFTER`](crate::store::checks::YIELD_AFTER) when others wait behind it.
+const RESULT_LINGER: Duration = Duration::from_millis(500);
+/// Due checks are started together on a grid of this step from the scheduler's start
+/// (up to a step after their tick): with ten thousand targets spread over a second,
+/// the runtime's threads then wake a hundred times a second instead of a thousand.
+const FIRING_STEP: Duration = Duration::from_millis(10);
 
 struct Slot {
     /// A digest of the row the definition was made from: a changed row is noticed
@@ -154,26 +161,30 @@ async fn write_results(store: Store, mut pending: mpsc::Receiver<CheckRecord>) {
         // Shared with each try: a retry costs no copy of the records.
         let records: Arc<[CheckRecord]> = std::mem::take(&mut batch).into();
         let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
-        loop {
-            match store.record_checks(records.clone()).await {
-                Ok(events) => {
-                    for (id, name, event) in events {
+        // A job may stop early to let other writes through; the rest follows.
+        let mut from = 0;
+        while from < records.len() {
+            match store.record_checks(records.clone(), from).await {
+                Ok(done) => {
+                    for (id, name, event) in done.events {
                         log::warn!("[{id}] {name}: {} raised", event.as_str());
                     }
+                    from = done.next;
                 }
                 Err(e) if e.is_unavailable() && !matches!(e, StoreError::Closed) => {
                     let wait = backoff.next_wait();
                     log::error!(
                         "cannot store {} check results for now ({e}); trying again in {} ms",
-                        records.len(),
+                        records.len() - from,
                         wait.as_millis()
                     );
                     tokio::time::sleep(wait).await;
-                    continue;
                 }
-                Err(e) => log::error!("cannot store {} check results: {e}", records.len()),
+                Err(e) => {
+                    log::error!("cannot store {} check results: {e}", records.len() - from);
+                    break;
+                }
             }
-            break;
         }
     }
 }
@@ -211,8 +222,11 @@ async fn run(
     let mut crowded = Crowded::default();
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let origin = Instant::now();
     loop {
-        let next = queue.peek().map(|Reverse((t, _, _))| *t);
+        let next = queue
+            .peek()
+            .map(|Reverse((t, _, _))| on_step(*t, origin, FIRING_STEP));
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
@@ -236,6 +250,14 @@ async fn run(
         }
     }
     log::debug!("scheduler stopped");
+}
+
+/// The first point of the grid of `step` from `origin` at or after `t`.
+fn on_step(t: Instant, origin: Instant, step: Duration) -> Instant {
+    let since = t.saturating_duration_since(origin).as_nanos();
+    let step_ns = step.as_nanos().max(1);
+    let steps = since.div_ceil(step_ns);
+    origin + Duration::from_nanos(u64::try_from(steps * step_ns).unwrap_or(u64::MAX))
 }
 
 async fn sleep_until(t: Option<Instant>) {

@@ -131,3 +131,19 @@ fn ticks_stay_on_the_grid() {
         (t0 + 3 * p, 2)
     );
 }
+
+#[test]
+fn due_times_are_rounded_up_to_the_firing_step() {
+    let origin = Instant::now();
+    let step = Duration::from_millis(10);
+    let at = |ms: u64| origin + Duration::from_millis(ms);
+    assert_eq!(on_step(at(0), origin, step), at(0));
+    assert_eq!(on_step(at(1), origin, step), at(10));
+    assert_eq!(on_step(at(10), origin, step), at(10));
+    assert_eq!(on_step(at(1234), origin, step), at(1240));
+    // A due time before the origin (a target loaded late) fires at once.
+    let early = origin
+        .checked_sub(Duration::from_millis(5))
+        .unwrap_or(origin);
+    assert_eq!(on_step(early, origin, step), origin);
+}

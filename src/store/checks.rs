@@ -11,6 +11,7 @@ use crate::domain::time::now_ms;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// Share of passed checks; `None` without checks in the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -108,44 +109,48 @@ impl Store {
         self.write(move |c| record(c, &rec, &cal, &rules)).await
     }
 
-    /// Records many checks in one write job (each as [`record_check`](Self::record_check)
-    /// would); returns the events raised with the target's id and name. A record that
-    /// cannot be written is logged and skipped without failing the others.
+    /// Records the checks `recs[from..]` in one write job (each as
+    /// [`record_check`](Self::record_check) would) and returns the events raised and
+    /// where it stopped. A record that cannot be written is logged and skipped without
+    /// failing the others.
+    ///
+    /// It stops before the end when it has held the writer for [`YIELD_AFTER`] and
+    /// other writes are queued behind it: what it wrote is committed with them, and the
+    /// caller sends the rest (from [`Recorded::next`]) again. A second's results can
+    /// then share one transaction without a push or a command waiting for all of them.
     pub async fn record_checks(
         &self,
         recs: std::sync::Arc<[CheckRecord]>,
-    ) -> Result<Vec<(i64, String, TargetEvent)>> {
+        from: usize,
+    ) -> Result<Recorded> {
         let cal = self.history().calendar.clone();
         let rules = self.service_rules();
         self.write(move |c| {
+            let started = Instant::now();
             // Usually every record goes in: one savepoint for all of them. Only when one
             // fails are they redone each in its own savepoint, so the bad one is skipped
             // (a savepoint per record costs a copy of every page it touches).
             let all = in_savepoint(c, |c| {
-                let mut events = Vec::new();
-                for rec in recs.iter() {
-                    if let Some(e) = record(c, rec, &cal, &rules)? {
-                        events.push((rec.target_id, rec.name.clone(), e));
+                record_from(c, &recs, from, started, |c, rec| {
+                    record(c, rec, &cal, &rules)
+                })
+            });
+            if let Ok(done) = all {
+                return Ok(done);
+            }
+            record_from(c, &recs, from, started, |c, rec| {
+                match in_savepoint(c, |c| record(c, rec, &cal, &rules)) {
+                    Ok(event) => Ok(event),
+                    Err(e) => {
+                        log::error!(
+                            "[{}] {}: cannot store the result: {e}",
+                            rec.target_id,
+                            rec.name
+                        );
+                        Ok(None)
                     }
                 }
-                Ok(events)
-            });
-            if let Ok(events) = all {
-                return Ok(events);
-            }
-            let mut events = Vec::new();
-            for rec in recs.iter() {
-                match in_savepoint(c, |c| record(c, rec, &cal, &rules)) {
-                    Ok(Some(e)) => events.push((rec.target_id, rec.name.clone(), e)),
-                    Ok(None) => {}
-                    Err(e) => log::error!(
-                        "[{}] {}: cannot store the result: {e}",
-                        rec.target_id,
-                        rec.name
-                    ),
-                }
-            }
-            Ok(events)
+            })
         })
         .await
     }
@@ -208,6 +213,43 @@ impl Store {
         })
         .await
     }
+}
+
+/// What one [`Store::record_checks`] job wrote.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The events raised, with the target's id and name.
+    pub events: Vec<(i64, String, TargetEvent)>,
+    /// The first record not written: the length of the records when all were.
+    pub next: usize,
+}
+
+/// How long a job of check results holds the writer, at most, while other writes
+/// wait behind it.
+pub const YIELD_AFTER: Duration = Duration::from_millis(10);
+
+/// Writes `recs[from..]` with `one` until the end, or until the job has run for
+/// [`YIELD_AFTER`] (from `started`) with other jobs waiting; at least one is written.
+fn record_from(
+    c: &Tx,
+    recs: &[CheckRecord],
+    from: usize,
+    started: Instant,
+    mut one: impl FnMut(&Tx, &CheckRecord) -> Result<Option<TargetEvent>>,
+) -> Result<Recorded> {
+    let mut events = Vec::new();
+    for (i, rec) in recs.iter().enumerate().skip(from) {
+        if i > from && c.others_waiting() && started.elapsed() >= YIELD_AFTER {
+            return Ok(Recorded { events, next: i });
+        }
+        if let Some(e) = one(c, rec)? {
+            events.push((rec.target_id, rec.name.clone(), e));
+        }
+    }
+    Ok(Recorded {
+        events,
+        next: recs.len(),
+    })
 }
 
 /// What judging a target needs from its row: its progress, and when its latest
@@ -500,6 +542,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_long_batch_of_results_lets_a_waiting_write_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        // Each stored result costs a join of 300 x 300 rows: the batch runs for far
+        // longer than YIELD_AFTER.
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "CREATE TABLE slow (x); \
+                     WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300) \
+                     INSERT INTO slow SELECT x FROM n; \
+                     CREATE TRIGGER slow AFTER INSERT ON target_results \
+                     BEGIN SELECT count(*) FROM slow a, slow b; END;",
+                )?;
+                for i in 1..=200 {
+                    c.execute(
+                        "INSERT INTO targets (name, url) VALUES (?, 'http://x/')",
+                        [format!("t{i}")],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let recs: std::sync::Arc<[CheckRecord]> = (1..=200).map(|id| rec(id, true)).collect();
+        let batch = tokio::spawn({
+            let (store, recs) = (store.clone(), recs.clone());
+            async move { store.record_checks(recs, 0).await }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let seen: i64 = store
+            .write(|c| Ok(c.query_row("SELECT count(*) FROM target_results", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        let part = batch.await.unwrap().unwrap();
+        assert!(part.next > 0 && part.next < 200, "stopped at {}", part.next);
+        assert_eq!(
+            seen, part.next as i64,
+            "the waiting write came right after the part"
+        );
+        let rest = store.record_checks(recs, part.next).await.unwrap();
+        assert_eq!(rest.next, 200);
+        let stored: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM target_results", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(stored, 200);
+    }
+
+    #[tokio::test]
     async fn a_record_that_cannot_be_written_is_skipped_alone() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
@@ -515,10 +607,15 @@ mod tests {
             .await
             .unwrap();
         let events = store
-            .record_checks(vec![rec(1, false), rec(2, false), rec(3, true)].into())
+            .record_checks(vec![rec(1, false), rec(2, false), rec(3, true)].into(), 0)
             .await
             .unwrap();
-        assert_eq!(events.len(), 1, "t1 NEW->FAIL raised; t2 was not stored");
+        assert_eq!(events.next, 3);
+        assert_eq!(
+            events.events.len(),
+            1,
+            "t1 NEW->FAIL raised; t2 was not stored"
+        );
         let stored: Vec<(i64, String, i64)> = store
             .read(|c| {
                 let mut s = c.prepare(

@@ -49,7 +49,7 @@ pub use writer::{Tx, COMMIT_SECONDS};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -176,6 +176,9 @@ struct Inner {
     path: PathBuf,
     sync: Durability,
     writer: mpsc::Sender<Msg>,
+    /// Jobs sent to the writer that it has not taken yet: a long job stops early when
+    /// others wait behind it (see [`Tx::others_waiting`]).
+    queued: Arc<AtomicUsize>,
     outbox: Arc<tokio::sync::Notify>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
@@ -200,9 +203,11 @@ impl Store {
         let (tx, rx) = mpsc::channel();
         let outbox = Arc::new(tokio::sync::Notify::new());
         let raised = outbox.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let waiting = queued.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::writer_loop(conn, rx, &raised))
+            .spawn(move || writer::writer_loop(conn, rx, waiting, &raised))
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
                 message: format!("cannot start the writer thread: {e}"),
@@ -216,6 +221,7 @@ impl Store {
                 path: path.to_path_buf(),
                 sync,
                 writer: tx,
+                queued,
                 outbox,
                 writer_thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(Vec::new()),
@@ -345,7 +351,9 @@ impl Store {
             tx,
             courier: self.courier.clone(),
         };
+        self.inner.queued.fetch_add(1, Ordering::Relaxed);
         if self.inner.writer.send(Msg::Job(Box::new(job))).is_err() {
+            self.inner.queued.fetch_sub(1, Ordering::Relaxed);
             if let Some(c) = &self.courier {
                 c.waiting.fetch_sub(1, Ordering::Relaxed);
             }

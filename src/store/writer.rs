@@ -19,8 +19,8 @@ use super::{Result, StoreError};
 use crate::domain::metrics::Histogram;
 use rusqlite::Connection;
 use std::cell::{Cell, RefCell, RefMut};
-use std::sync::atomic::Ordering;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
 /// How long each committed batch took, from its first job to the end of its COMMIT:
@@ -59,6 +59,13 @@ impl<'a> Tx<'a> {
         *self.state.known.borrow_mut() = Known::default();
     }
 
+    /// Whether other jobs are queued behind this batch: a job that may take long
+    /// (many check results) stops early then, so that they wait for one commit of its
+    /// part rather than for all of it.
+    pub(super) fn others_waiting(&self) -> bool {
+        self.state.queued.load(Ordering::Relaxed) > 0
+    }
+
     /// Notes that deliveries were stored: the delivery loop is woken after the commit.
     pub(super) fn raised(&self) {
         self.state.raised.set(true);
@@ -93,6 +100,8 @@ pub(super) struct WriterState {
     known: RefCell<Known>,
     raised: Cell<bool>,
     quiet: RefCell<QuietState>,
+    /// Jobs sent and not yet taken from the queue.
+    queued: Arc<AtomicUsize>,
 }
 
 /// A write queued to the writer thread.
@@ -176,8 +185,17 @@ pub(crate) fn in_savepoint<T>(tx: &Tx, f: impl FnOnce(&Tx) -> Result<T>) -> Resu
     out
 }
 
-pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &tokio::sync::Notify) {
-    let state = WriterState::default();
+/// `queued` counts the jobs sent to `rx` and not yet received.
+pub(super) fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Msg>,
+    queued: Arc<AtomicUsize>,
+    outbox: &tokio::sync::Notify,
+) {
+    let state = WriterState {
+        queued,
+        ..WriterState::default()
+    };
     let tx = Tx::new(&conn, &state);
     let mut closing = None;
     let mut data_version = None;
@@ -187,7 +205,10 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, outbox: &to
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Job(job) => jobs.push(job),
+                Msg::Job(job) => {
+                    state.queued.fetch_sub(1, Ordering::Relaxed);
+                    jobs.push(job);
+                }
                 Msg::Close(done) => {
                     closing = Some(done);
                     break;
