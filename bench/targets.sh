@@ -26,6 +26,9 @@
 #   - CPU per check: skypunchd's CPU / checks, and blackbox_exporter's CPU / probes
 #     while wrk drives /probe as fast as it answers (its cost includes serving /probe,
 #     which is how Prometheus uses it).
+# With PUSH=1, after that window: the latency of pushed reports beside the checks (wrk
+# --latency, 4 connections each posting one report every 40 ms for 10 s), since they
+# share the database's one writer with the checks' results.
 set -euo pipefail
 N=${1:-10000}
 SECS=${2:-60}
@@ -59,9 +62,13 @@ fi
 daemon_config
 cat >> "$dir/c.toml" <<TOML
 worker_threads = ${WORKERS:-0}
-[push]
-listen = ""
 TOML
+if [ "${PUSH:-0}" = 1 ]; then
+  push_port=$(free_port)
+  printf '[push]\nlisten = "127.0.0.1:%s"\n' "$push_port" >> "$dir/c.toml"
+else
+  printf '[push]\nlisten = ""\n' >> "$dir/c.toml"
+fi
 ctl start >/dev/null
 pid=$(cat "$dir/run/s.pid")
 python3 - "$dir/s.db" "$N" "$OPTIONS" "$SCHEME" <<'PY'
@@ -90,6 +97,22 @@ t1=$(date +%s%3N); c1=$(cpu "$pid"); n1=$(nginx_cpu)
 
 hyperfine -N --warmup 3 --runs 20 --export-json "$dir/list.json" \
   "$bin/skypunchctl --config $dir/c.toml targets" >/dev/null 2>&1
+push_latency=""
+if [ "${PUSH:-0}" = 1 ]; then
+  cat > "$dir/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"server": {"name": "bench", "key": "k"}, "period": 60, "services": [{"name": "svc' .. (counter % 100) .. '", "state": "OK", "info": "fine"}]}'
+  return wrk.format(nil, "/api/set/service/status", nil, body)
+end
+delay = function() return 40 end
+LUA
+  wrk -t1 -c4 -d10s --latency -s "$dir/post.lua" "http://127.0.0.1:$push_port" > "$dir/push.txt"
+  push_latency="$(awk '$1 == "50%" {p50 = $2} $1 == "99%" {p99 = $2} /Latency/ && !/Distribution/ {max = $4} /requests in/ {n = $1} END {print p50 " / " p99 " / " max " (" n " reports)"}' "$dir/push.txt")"
+fi
 ctl stop >/dev/null
 
 # blackbox_exporter on the same URL, driven by wrk for 20 s.
@@ -134,7 +157,7 @@ wrk -t1 -c8 -d20s "http://127.0.0.1:19115/probe?$probe" > "$dir/wrk.txt"
 b1=$(cpu "$bbpid")
 probes=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
 
-python3 - "$dir" "$N" "$t0" "$t1" "$c0" "$c1" "$hz" "$peak" "$b0" "$b1" "$probes" "$n0" "$n1" "$MODE" <<'PY'
+python3 - "$dir" "$N" "$t0" "$t1" "$c0" "$c1" "$hz" "$peak" "$b0" "$b1" "$probes" "$n0" "$n1" "$MODE" "$push_latency" <<'PY'
 import json, sqlite3, sys
 from collections import defaultdict
 d, n, t0, t1, c0, c1, hz, peak, b0, b1, probes, n0, n1 = sys.argv[1:14]
@@ -166,4 +189,6 @@ print(f"| `skypunchctl targets` ({n} rows) median / max | {lst['median']*1000:.0
 print(f"| CPU per check: skypunchd | {per_check:.0f} us | |")
 print(f"| CPU per probe: blackbox_exporter 0.23 ({probes} probes in 20 s) | {per_probe:.0f} us | |")
 print(f"| ratio blackbox / skypunchd | {per_probe/per_check:.1f} x | |")
+if sys.argv[15]:
+    print(f"| a pushed report's latency beside the checks p50 / p99 / max | {sys.argv[15]} | |")
 PY
