@@ -170,15 +170,12 @@ fn dns_error(e: &std::io::Error) -> String {
 pub(super) async fn connect(addrs: &[SocketAddr], trace: &mut Trace) -> Result<TcpStream, Failure> {
     let mut last = None;
     for addr in addrs {
-        trace.begin(
-            Some(Phase::Connect),
-            "connecting",
-            format!("connect {addr}"),
-        );
+        let what = format!("connect {addr}");
+        trace.begin(Some(Phase::Connect), "connecting", what.clone());
         match TcpStream::connect(addr).await {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
-                trace.ok(format!("connect {addr}"));
+                trace.ok(what);
                 return Ok(s);
             }
             Err(e) => last = Some((addr, e)),

@@ -31,18 +31,20 @@ impl Prober {
         };
         let addrs = resolve(&url, &host, port, trace).await?;
         let stream = Timed::new(connect(&addrs, trace).await?);
+        // TLS and SMTP are boxed: inline, their state would size (and be copied with)
+        // every plain TCP check too.
         match def.kind {
             CheckKind::Tcp => tcp(def, stream, trace).await,
             CheckKind::Tls => {
-                let (_, not_after) = self
-                    .handshake(def.options.tls_verify, &url, &host, stream, trace)
-                    .await?;
+                let (_, not_after) =
+                    Box::pin(self.handshake(def.options.tls_verify, &url, &host, stream, trace))
+                        .await?;
                 Ok(Found::ok(not_after))
             }
             CheckKind::Smtp => {
                 let starttls = crate::config::smtp_starttls(&url)
                     .map_err(|e| Failure::http(format!("invalid url: {e}")))?;
-                self.smtp(def, &url, &host, stream, starttls, trace).await
+                Box::pin(self.smtp(def, &url, &host, stream, starttls, trace)).await
             }
             CheckKind::Http | CheckKind::Dns | CheckKind::Icmp => Err(Failure::http(format!(
                 "{} is not a socket check",
@@ -129,7 +131,8 @@ async fn tcp(def: &TargetDef, mut stream: Timed, trace: &mut Trace) -> Result<Fo
     };
     trace.begin(Some(Phase::Receive), "waiting for the reply", "receive");
     let mut got: Vec<u8> = Vec::new();
-    let mut buf = [0u8; 4096];
+    // On the heap: on the stack it would be part of every tcp:// check's future.
+    let mut buf = vec![0u8; 4096];
     loop {
         if String::from_utf8_lossy(&got).contains(expect.as_str()) {
             trace.ok(format!("receive {} bytes: {}", got.len(), preview(&got)));

@@ -1,6 +1,7 @@
 //! When each target is checked.
 //!
-//! One task owns a heap of due times. A target's ticks lie on a fixed grid from its
+//! One task owns the targets' next ticks ([`due`]), and starts the due ones a
+//! [`FIRING_STEP`] at a time. A target's ticks lie on a fixed grid from its
 //! first check (`first + k × frequency`): a slow check never shifts the next one.
 //! First checks are spread over the first period by a hash of the target's id, so ten
 //! thousand targets do not fire in the same millisecond. Each check runs in its own
@@ -22,8 +23,7 @@ use crate::probe::{CheckOutcome, Prober};
 use crate::store::checks::CheckRecord;
 use crate::store::{Store, StoreError};
 use crate::target::TargetDef;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +35,10 @@ use tokio_util::task::TaskTracker;
 /// How often the definitions counter is read.
 pub const POLL: Duration = Duration::from_secs(2);
 
+mod due;
 mod last;
+
+use due::Due;
 
 use last::OutcomeSummary;
 pub use last::{LastChecks, LatestCheck, SPARK_POINTS};
@@ -217,16 +220,13 @@ async fn run(
     shutdown: CancellationToken,
 ) {
     let mut slots: HashMap<i64, Slot> = HashMap::new();
-    let mut queue: BinaryHeap<Reverse<(Instant, i64, u64)>> = BinaryHeap::new();
+    let mut queue = Due::new(Instant::now(), FIRING_STEP);
     let mut seen_version = None;
     let mut crowded = Crowded::default();
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let origin = Instant::now();
     loop {
-        let next = queue
-            .peek()
-            .map(|Reverse((t, _, _))| on_step(*t, origin, FIRING_STEP));
+        let next = queue.next();
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
@@ -252,14 +252,6 @@ async fn run(
     log::debug!("scheduler stopped");
 }
 
-/// The first point of the grid of `step` from `origin` at or after `t`.
-fn on_step(t: Instant, origin: Instant, step: Duration) -> Instant {
-    let since = t.saturating_duration_since(origin).as_nanos();
-    let step_ns = step.as_nanos().max(1);
-    let steps = since.div_ceil(step_ns);
-    origin + Duration::from_nanos(u64::try_from(steps * step_ns).unwrap_or(u64::MAX))
-}
-
 async fn sleep_until(t: Option<Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
@@ -274,12 +266,7 @@ fn fingerprint(row: &TargetRow) -> u64 {
     h.finish()
 }
 
-async fn reload(
-    store: &Store,
-    shared: &Shared,
-    slots: &mut HashMap<i64, Slot>,
-    queue: &mut BinaryHeap<Reverse<(Instant, i64, u64)>>,
-) {
+async fn reload(store: &Store, shared: &Shared, slots: &mut HashMap<i64, Slot>, queue: &mut Due) {
     let rows = match store.target_rows().await {
         Ok(r) => r,
         Err(e) => {
@@ -319,7 +306,7 @@ async fn reload(
                 if slot.def.frequency != def.frequency {
                     slot.generation += 1;
                     let first = now + first_offset(row.id, def.frequency);
-                    queue.push(Reverse((first, row.id, slot.generation)));
+                    queue.push(first, row.id, slot.generation);
                 }
                 slot.def = Arc::new(def);
                 slot.fingerprint = fingerprint;
@@ -330,11 +317,7 @@ async fn reload(
                 if let Some(problem) = &def.invalid {
                     log::warn!("[{}] {}: {problem}", def.id, def.name);
                 }
-                queue.push(Reverse((
-                    now + first_offset(row.id, def.frequency),
-                    row.id,
-                    0,
-                )));
+                queue.push(now + first_offset(row.id, def.frequency), row.id, 0);
                 slots.insert(
                     row.id,
                     Slot {
@@ -397,16 +380,12 @@ impl Crowded {
 fn fire_due(
     shared: &Arc<Shared>,
     slots: &mut HashMap<i64, Slot>,
-    queue: &mut BinaryHeap<Reverse<(Instant, i64, u64)>>,
+    queue: &mut Due,
     tracker: &TaskTracker,
     crowded: &mut Crowded,
 ) {
     let now = Instant::now();
-    while let Some(Reverse((due, id, generation))) = queue.peek().copied() {
-        if due > now {
-            break;
-        }
-        queue.pop();
+    for (due, id, generation) in queue.take_due(now) {
         let Some(slot) = slots.get(&id).filter(|s| s.generation == generation) else {
             continue;
         };
@@ -419,7 +398,7 @@ fn fire_due(
                 humanize(now.duration_since(due))
             );
         }
-        queue.push(Reverse((next, id, generation)));
+        queue.push(next, id, generation);
         if slot.running.load(Ordering::Acquire) {
             log::warn!(
                 "[{id}] {}: check skipped, the previous one is still running",
@@ -435,10 +414,9 @@ fn fire_due(
         let shared = shared.clone();
         let def = slot.def.clone();
         let running = slot.running.clone();
-        // The check's state machine is large (connection, TLS, HTTP, trace); boxed, it
-        // is built once on the heap instead of being copied into the task.
+        // Small (each kind's state machine is boxed inside): held in the task itself.
         tracker.spawn(async move {
-            let outcome = Box::pin(shared.prober.check(&def)).await;
+            let outcome = shared.prober.check(&def).await;
             // Held until the result is queued: if the writer falls behind, ticks are
             // passed over (and logged) instead of results piling up in memory.
             record(&shared, &def, outcome).await;

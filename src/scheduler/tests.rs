@@ -66,8 +66,8 @@ async fn checks_beyond_the_limit_pass_their_tick_over_instead_of_waiting() {
         results,
     });
     let mut slots = HashMap::new();
-    let mut queue = BinaryHeap::new();
     let due = Instant::now();
+    let mut queue = Due::new(due, FIRING_STEP);
     for id in 1..=5 {
         let row = TargetRow {
             timeout: 30,
@@ -86,7 +86,7 @@ async fn checks_beyond_the_limit_pass_their_tick_over_instead_of_waiting() {
                 generation,
             },
         );
-        queue.push(Reverse((due, id, 0)));
+        queue.push(due, id, 0);
     }
     let tracker = TaskTracker::new();
     let mut crowded = Crowded::default();
@@ -130,20 +130,4 @@ fn ticks_stay_on_the_grid() {
         next_tick(t0, p, t0 + Duration::from_millis(2500)),
         (t0 + 3 * p, 2)
     );
-}
-
-#[test]
-fn due_times_are_rounded_up_to_the_firing_step() {
-    let origin = Instant::now();
-    let step = Duration::from_millis(10);
-    let at = |ms: u64| origin + Duration::from_millis(ms);
-    assert_eq!(on_step(at(0), origin, step), at(0));
-    assert_eq!(on_step(at(1), origin, step), at(10));
-    assert_eq!(on_step(at(10), origin, step), at(10));
-    assert_eq!(on_step(at(1234), origin, step), at(1240));
-    // A due time before the origin (a target loaded late) fires at once.
-    let early = origin
-        .checked_sub(Duration::from_millis(5))
-        .unwrap_or(origin);
-    assert_eq!(on_step(early, origin, step), origin);
 }
