@@ -479,7 +479,6 @@ fn raise_target_alert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Durability;
 
     fn rec(target_id: i64, passed: bool) -> CheckRecord {
         CheckRecord {
@@ -505,8 +504,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_stored_trace_is_the_latest_that_failed_or_changed_the_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let id = store
             .write(|c| {
                 c.execute(
@@ -543,8 +541,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_long_batch_of_results_lets_a_waiting_write_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         // Each stored result costs a join of 300 x 300 rows: the batch runs for far
         // longer than YIELD_AFTER.
         store
@@ -593,8 +590,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_that_cannot_be_written_is_skipped_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         store
             .write(|c| {
                 c.execute_batch(
