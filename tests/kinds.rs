@@ -222,6 +222,18 @@ fn tcp_targets_connect_send_and_expect() {
         "{:?}",
         text(&out)
     );
+    // A row typed in with sqlite3 is checked the same way, its keys in `options`.
+    f.sqlite3(&format!(
+        "INSERT INTO targets (name, url, frequency, timeout, options) VALUES \
+         ('by hand', 'tcp://127.0.0.1:{pong}', 1, 3, '{{\"send\": \"PING\\r\\n\", \"expect\": \"PONG\"}}');"
+    ));
+    let t = expect_all(&f, &[(6, "PASS", "OK")]);
+    let trace = t[0]["last_trace"].as_str().unwrap();
+    assert!(
+        trace.contains("send 6 bytes [OK]")
+            && trace.contains("receive 6 bytes: \"PONG\\r\\n\" [OK]"),
+        "{trace}"
+    );
 }
 
 #[test]
